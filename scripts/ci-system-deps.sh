@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# System packages for the integration tests. Idempotent; quiet when everything is present.
+set -euo pipefail
+need=()
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+[ -x /usr/lib/postgresql/15/bin/pg_basebackup ] || need+=(postgresql-15)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing system packages: ${need[*]} (install them with apt-get)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

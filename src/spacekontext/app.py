@@ -1,0 +1,70 @@
+"""The application factory. Nothing is created at import time: `create_app(settings)` wires
+routers and middleware, and the lifespan opens the engine, clients and background work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from spacekontext.db.engine import Database
+from spacekontext.http.errors import install_error_handlers
+from spacekontext.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from spacekontext.ops import health
+from spacekontext.projects import router as projects
+from spacekontext.services import Services, build_services
+from spacekontext.settings import Settings
+from spacekontext.webhooks import router as webhooks
+
+# Routes that stream their bodies and enforce their own limit (MAX_UPLOAD_BYTES).
+STREAMED_PATHS = ("/api/files/upload",)
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+    """`services` is injected by tests (a database bound to a rolled-back transaction);
+    otherwise it is built from `settings` when the app starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        built = build_services(settings, Database.from_settings(settings))
+        app.state.services = built
+        try:
+            yield
+        finally:
+            await built.aclose()
+            await built.db.dispose()
+
+    app = FastAPI(
+        title="Space Kontext API",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    if services is not None:
+        app.state.services = services
+    install_error_handlers(app)
+
+    def body_limit(path: str) -> int | None:
+        if path.startswith(STREAMED_PATHS):
+            return None
+        return settings.max_json_bytes
+
+    app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(RequestIdMiddleware)
+
+    app.include_router(health.router)
+    app.include_router(projects.router)
+    app.include_router(webhooks.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for multi-worker uvicorn (`--workers N`): each worker reads the environment that
+    `spacekontext serve` prepared (database URL of the embedded server included)."""
+    return create_app(Settings())

@@ -1,0 +1,38 @@
+"""FastAPI dependencies for authentication: `CurrentUser` in a route signature means the route
+needs a valid bearer token and gets the caller's user row (created on first sight)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from spacekontext.errors import Unauthenticated
+from spacekontext.services import Services, get_services
+from spacekontext.users.service import CurrentUserInfo
+
+
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "a bearer token is required",
+            code="missing_token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+async def current_user(
+    request: Request, services: Annotated[Services, Depends(get_services)]
+) -> CurrentUserInfo:
+    token = _bearer_token(request)
+    identity = await services.verifier.verify(token)
+    user = await services.users.resolve(identity)
+    request.state.user_id = user.id
+    return user
+
+
+CurrentUser = Annotated[CurrentUserInfo, Depends(current_user)]
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,0 +1,221 @@
+"""Bearer-token verification. Two verifiers behind one interface:
+
+* `DevTokens` — HS256 tokens minted by `spacekontext token create`, signed with a secret generated
+  into the data dir. For laptops and tests; refused when `ENV=production`.
+* `JwksVerifier` — RS/ES-signed JWTs from an identity provider (Clerk, Auth0, Keycloak), keys
+  fetched from its JWKS URL and refreshed when an unknown `kid` appears, with issuer and
+  audience checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+import jwt
+
+from spacekontext.errors import Unauthenticated, Unavailable
+
+DEV_ISSUER = "spacekontext-dev"
+_LEEWAY_S = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    subject: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    image_url: str | None = None
+
+
+class TokenVerifier(Protocol):
+    async def verify(self, token: str) -> Identity: ...
+
+
+def _identity_from_claims(claims: dict[str, Any]) -> Identity:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise Unauthenticated("token has no subject", code="invalid_token")
+
+    def text(*names: str) -> str | None:
+        for name in names:
+            value = claims.get(name)
+            if isinstance(value, str) and value:
+                return value
+        return None
+
+    return Identity(
+        subject=subject,
+        email=text("email", "email_address", "primary_email"),
+        first_name=text("given_name", "first_name"),
+        last_name=text("family_name", "last_name"),
+        image_url=text("picture", "image_url"),
+    )
+
+
+class DevTokens:
+    def __init__(self, secret: str) -> None:
+        if len(secret) < 32:
+            raise ValueError("dev token secret must be at least 32 characters")
+        self._secret = secret
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> DevTokens:
+        """Load the secret from the data dir, generating it on first use (mode 600)."""
+        path = data_dir / "dev-token-secret"
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return cls(path.read_text().strip())
+
+    def mint(
+        self,
+        email: str,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        ttl_s: int = 30 * 24 * 3600,
+    ) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": DEV_ISSUER,
+            "sub": f"dev|{email.lower()}",
+            "email": email.lower(),
+            "iat": now,
+            "exp": now + ttl_s,
+        }
+        if first_name:
+            claims["given_name"] = first_name
+        if last_name:
+            claims["family_name"] = last_name
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    async def verify(self, token: str) -> Identity:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                issuer=DEV_ISSUER,
+                leeway=_LEEWAY_S,
+                options={"require": ["exp", "iss", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("token expired", code="token_expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("invalid token", code="invalid_token") from exc
+        return _identity_from_claims(claims)
+
+
+class JwksVerifier:
+    def __init__(
+        self,
+        jwks_url: str,
+        *,
+        issuer: str,
+        audience: str | None,
+        refresh_interval_s: float = 300.0,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._jwks_url = jwks_url
+        self._issuer = issuer
+        self._audience = audience
+        self._refresh_interval_s = refresh_interval_s
+        self._http = http or httpx.AsyncClient(timeout=5.0)
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self, *, force: bool) -> None:
+        async with self._lock:
+            fresh = time.monotonic() - self._fetched_at < self._refresh_interval_s
+            # An unknown kid forces a refresh, but at most every 10 s: a stream of forged kids
+            # must not turn into a stream of requests to the identity provider.
+            if fresh and (not force or time.monotonic() - self._fetched_at < 10):
+                return
+            try:
+                response = await self._http.get(self._jwks_url)
+                response.raise_for_status()
+                keyset = jwt.PyJWKSet.from_dict(response.json())
+            except (httpx.HTTPError, jwt.PyJWTError, ValueError) as exc:
+                if self._keys:
+                    return  # keep serving with the keys we have
+                raise Unavailable("identity provider keys unavailable") from exc
+            self._keys = {key.key_id: key for key in keyset.keys if key.key_id}
+            self._fetched_at = time.monotonic()
+
+    async def verify(self, token: str) -> Identity:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("invalid token", code="invalid_token") from exc
+        kid = header.get("kid")
+        algorithm = header.get("alg")
+        if not isinstance(kid, str) or algorithm not in (
+            "RS256",
+            "RS384",
+            "RS512",
+            "ES256",
+            "ES384",
+        ):
+            raise Unauthenticated("invalid token", code="invalid_token")
+        await self._refresh(force=False)
+        if kid not in self._keys:
+            await self._refresh(force=True)
+        key = self._keys.get(kid)
+        if key is None:
+            raise Unauthenticated("unknown signing key", code="invalid_token")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[algorithm],
+                issuer=self._issuer,
+                audience=self._audience,
+                leeway=_LEEWAY_S,
+                options={
+                    "require": ["exp", "iss", "sub"],
+                    "verify_aud": self._audience is not None,
+                },
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("token expired", code="token_expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("invalid token", code="invalid_token") from exc
+        return _identity_from_claims(claims)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class CompositeVerifier:
+    """Routes a token to the verifier for its algorithm: HS256 → dev tokens (when enabled),
+    anything else → the JWKS verifier (when configured)."""
+
+    def __init__(self, dev: DevTokens | None, jwks: JwksVerifier | None) -> None:
+        self.dev = dev
+        self.jwks = jwks
+
+    async def verify(self, token: str) -> Identity:
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("invalid token", code="invalid_token") from exc
+        if algorithm == "HS256":
+            if self.dev is None:
+                raise Unauthenticated("dev tokens are disabled", code="invalid_token")
+            return await self.dev.verify(token)
+        if self.jwks is None:
+            raise Unauthenticated("invalid token", code="invalid_token")
+        return await self.jwks.verify(token)
+
+    async def aclose(self) -> None:
+        if self.jwks is not None:
+            await self.jwks.aclose()

@@ -1,0 +1,154 @@
+"""The `spacekontext` command."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from spacekontext.settings import Settings
+
+cli = typer.Typer(no_args_is_help=True, help="Space Kontext backend.")
+token_cli = typer.Typer(no_args_is_help=True, help="Development tokens.")
+cli.add_typer(token_cli, name="token")
+console = Console(stderr=True)
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        console.print(f"[red]invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[Settings]:
+    """Yield settings whose DATABASE_URL points at a running server: the configured one, or the
+    embedded server started in the data dir (and stopped on exit)."""
+    if settings.database_url:
+        yield settings
+        return
+    from spacekontext.db.embedded import embedded_database
+
+    console.print(f"starting embedded PostgreSQL in {settings.data_dir / 'pgdata'}")
+    with embedded_database(settings.data_dir / "pgdata") as uri:
+        yield settings.model_copy(update={"database_url": uri})
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    profile: Annotated[
+        str | None, typer.Option(help="tuned (default) or naive (the assessment's baseline).")
+    ] = None,
+) -> None:
+    """Serve the API (starting the embedded PostgreSQL when DATABASE_URL is unset)."""
+    import uvicorn
+
+    from spacekontext.app import create_app
+    from spacekontext.db.migrate import upgrade
+    from spacekontext.ops.logging import configure_logging
+
+    settings = load_settings(host=host, port=port, profile=profile)
+    configure_logging(settings.log_level, json=settings.log_json)
+    # uvicorn handles SIGTERM itself, then re-raises it once it has shut down; with the default
+    # disposition that would kill us before the embedded PostgreSQL is stopped. Turn it into a
+    # normal exit so that every `finally` runs.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    with database(settings) as ready:
+        assert ready.database_url is not None
+        upgrade(ready.database_url)
+        if workers == 1:
+            config = uvicorn.Config(
+                create_app(ready),
+                host=ready.host,
+                port=ready.port,
+                log_config=None,
+                proxy_headers=False,
+                server_header=False,
+            )
+        else:
+            # Workers are separate processes: hand them the prepared settings via the env.
+            os.environ["DATABASE_URL"] = ready.database_url
+            os.environ["SPACEKONTEXT_HOME"] = str(ready.data_dir)
+            os.environ["PROFILE"] = ready.profile
+            config = uvicorn.Config(
+                "spacekontext.app:app_from_env",
+                factory=True,
+                host=ready.host,
+                port=ready.port,
+                workers=workers,
+                log_config=None,
+                server_header=False,
+            )
+        console.print(f"serving on http://{ready.host}:{ready.port}  (docs: /docs)")
+        server = uvicorn.Server(config)
+        if workers == 1:
+            server.run()
+        else:
+            from uvicorn.supervisors import Multiprocess
+
+            sock = config.bind_socket()
+            Multiprocess(config, sockets=[sock]).run()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+@cli.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    downgrade: Annotated[bool, typer.Option(help="Downgrade to REVISION instead.")] = False,
+) -> None:
+    """Apply (or revert) database migrations."""
+    from spacekontext.db import migrate as migrations
+
+    settings = load_settings()
+    with database(settings) as ready:
+        assert ready.database_url is not None
+        if downgrade:
+            migrations.downgrade(ready.database_url, revision)
+        else:
+            migrations.upgrade(ready.database_url, revision)
+        console.print(f"database at {migrations.current_revision(ready.database_url)}")
+
+
+@token_cli.command("create")
+def token_create(
+    email: Annotated[str, typer.Option(help="The user's e-mail; the token's subject.")],
+    first_name: Annotated[str | None, typer.Option()] = None,
+    last_name: Annotated[str | None, typer.Option()] = None,
+    days: Annotated[int, typer.Option(min=1, max=365, help="Validity in days.")] = 30,
+) -> None:
+    """Mint a development bearer token (refused in production)."""
+    from spacekontext.auth.tokens import DevTokens
+
+    settings = load_settings()
+    if settings.env == "production" or not settings.dev_tokens_enabled:
+        console.print(
+            "[red]dev tokens are disabled here (ENV=production or DEV_TOKENS_ENABLED=false)"
+        )
+        raise typer.Exit(2)
+    if "@" not in email or len(email) > 320:
+        console.print("[red]--email must be an e-mail address")
+        raise typer.Exit(2)
+    tokens = DevTokens.from_data_dir(settings.data_dir)
+    typer.echo(tokens.mint(email, first_name=first_name, last_name=last_name, ttl_s=days * 86400))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, Computed, ForeignKey, Index, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from spacekontext.db.base import Base, Timestamps, id_column
+
+FILE_STATUSES = ("pending", "ready", "failed")
+
+
+class StoredFile(Timestamps, Base):
+    __tablename__ = "files"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'ready', 'failed')", name="status_valid"),
+        CheckConstraint("size_bytes >= 0", name="size_non_negative"),
+        Index("ix_files_user_id_category", "user_id", "category"),
+        Index("ix_files_project_id_category", "project_id", "category"),
+        # The sweeper's query: stale pending uploads.
+        Index(
+            "ix_files_pending_created_at",
+            "created_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_files_search", "search", postgresql_using="gin"),
+        Index(
+            "ix_files_original_name_trgm",
+            "original_name",
+            postgresql_using="gin",
+            postgresql_ops={"original_name": "gin_trgm_ops"},
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    original_name: Mapped[str] = mapped_column(Text, nullable=False)
+    safe_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    mime_type: Mapped[str] = mapped_column(String(255), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
+    file_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    category: Mapped[str] = mapped_column(String(64), nullable=False)
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    search: Mapped[str] = mapped_column(
+        TSVECTOR,
+        Computed(
+            "setweight(to_tsvector('simple', coalesce(original_name, '')), 'A') || "
+            "setweight(to_tsvector('simple', coalesce(category, '')), 'B')",
+            persisted=True,
+        ),
+        deferred=True,
+    )

@@ -1,0 +1,74 @@
+"""The one place where errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from spacekontext.errors import DomainError
+from spacekontext.http.responses import JSONBytes
+
+log = logging.getLogger("spacekontext.errors")
+
+
+def error_body(message: str, code: str, details: Any = None) -> dict[str, Any]:
+    return {"success": False, "error": message, "code": code, "details": details}
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+        details.append(
+            {"field": ".".join(loc), "message": error.get("msg"), "type": error.get("type")}
+        )
+    return details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONBytes:
+        return JSONBytes(
+            error_body(exc.message, exc.error_code, exc.details),
+            status_code=exc.status,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONBytes:
+        details = _validation_details(exc)
+        if any(d["type"] == "json_invalid" for d in details):
+            return JSONBytes(
+                error_body("request body is not valid JSON", "malformed_json", details),
+                status_code=400,
+            )
+        return JSONBytes(
+            error_body("request validation failed", "validation_error", details), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONBytes:
+        codes = {
+            401: "unauthenticated",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+        }
+        return JSONBytes(
+            error_body(str(exc.detail), codes.get(exc.status_code, "http_error")),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
+        request_id = getattr(request.state, "request_id", None)
+        log.exception("unhandled error", extra={"request_id": request_id})
+        return JSONBytes(
+            error_body("internal error", "internal_error", {"requestId": request_id}),
+            status_code=500,
+        )

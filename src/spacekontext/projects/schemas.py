@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from spacekontext.http.schemas import ApiInput, ApiModel
+
+NAME = Field(min_length=1, max_length=255)
+
+
+class ProjectCreate(ApiInput):
+    name: str = NAME
+    description: str | None = Field(default=None, max_length=10_000)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProjectUpdate(ApiInput):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=10_000)
+    settings: dict[str, Any] | None = None
+
+
+class ProjectSummary(ApiModel):
+    """A row of the dashboard list: no JSON blobs, ever."""
+
+    id: str
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectRead(ProjectSummary):
+    user_id: str
+    settings: dict[str, Any]
+
+
+class ProjectPage(ApiModel):
+    projects: list[ProjectSummary]
+    next_cursor: str | None

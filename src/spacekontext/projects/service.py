@@ -1,0 +1,140 @@
+"""Projects: a user's own, listed newest first with keyset pagination."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spacekontext.db.engine import Database
+from spacekontext.errors import Invalid, NotFound
+from spacekontext.projects.models import Project
+from spacekontext.projects.schemas import (
+    ProjectCreate,
+    ProjectPage,
+    ProjectRead,
+    ProjectSummary,
+    ProjectUpdate,
+)
+
+MAX_PAGE = 100
+
+_SUMMARY_COLUMNS = (
+    Project.id,
+    Project.name,
+    Project.description,
+    Project.created_at,
+    Project.updated_at,
+)
+_READ_COLUMNS = (*_SUMMARY_COLUMNS, Project.user_id, Project.settings)
+
+
+def encode_cursor(created_at: datetime, project_id: str) -> str:
+    raw = f"{created_at.isoformat()}|{project_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, project_id = raw.split("|", 1)
+        return datetime.fromisoformat(stamp), project_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid("malformed cursor", code="invalid_cursor") from exc
+
+
+async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: str) -> None:
+    """Raise NotFound unless the project exists and belongs to the user (others' projects are
+    indistinguishable from missing ones)."""
+    found = await session.scalar(
+        select(Project.id).where(Project.id == project_id, Project.user_id == user_id)
+    )
+    if found is None:
+        raise NotFound("project not found")
+
+
+class ProjectService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def list(self, user_id: str, *, limit: int, cursor: str | None) -> ProjectPage:
+        if not 1 <= limit <= MAX_PAGE:
+            raise Invalid(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
+        query = select(*_SUMMARY_COLUMNS).where(Project.user_id == user_id)
+        if cursor:
+            created_at, last_id = decode_cursor(cursor)
+            query = query.where(
+                tuple_(Project.created_at, Project.id) < tuple_(created_at, last_id)
+            )
+        # Served by ix_projects_user_id_created_at (user_id, created_at DESC, id DESC).
+        query = query.order_by(Project.created_at.desc(), Project.id.desc()).limit(limit + 1)
+        async with self._db.read(user_id=user_id) as session:
+            rows = (await session.execute(query)).all()
+        page = [ProjectSummary.model_validate(row) for row in rows[:limit]]
+        next_cursor = (
+            encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id)
+            if len(rows) > limit
+            else None
+        )
+        return ProjectPage(projects=page, next_cursor=next_cursor)
+
+    async def get(self, user_id: str, project_id: str) -> ProjectRead:
+        async with self._db.read(user_id=user_id) as session:
+            row = (
+                await session.execute(
+                    select(*_READ_COLUMNS).where(
+                        Project.id == project_id, Project.user_id == user_id
+                    )
+                )
+            ).first()
+        if row is None:
+            raise NotFound("project not found")
+        return ProjectRead.model_validate(row)
+
+    async def create(self, user_id: str, data: ProjectCreate) -> ProjectRead:
+        async with self._db.unit_of_work() as uow:
+            project = Project(
+                user_id=user_id,
+                name=data.name,
+                description=data.description,
+                settings=data.settings,
+            )
+            uow.session.add(project)
+            await uow.flush()
+            row = (
+                await uow.session.execute(select(*_READ_COLUMNS).where(Project.id == project.id))
+            ).one()
+            await uow.commit()
+        return ProjectRead.model_validate(row)
+
+    async def update(self, user_id: str, project_id: str, data: ProjectUpdate) -> ProjectRead:
+        changes = data.model_dump(exclude_unset=True)
+        if "name" in changes and changes["name"] is None:
+            raise Invalid("name cannot be null", code="invalid_name")
+        if "settings" in changes and changes["settings"] is None:
+            changes["settings"] = {}
+        async with self._db.unit_of_work() as uow:
+            statement = (
+                update(Project)
+                .where(Project.id == project_id, Project.user_id == user_id)
+                .values(**changes, updated_at=func.now())
+                .returning(*_READ_COLUMNS)
+            )
+            row = (await uow.session.execute(statement)).first()
+            if row is None:
+                raise NotFound("project not found")
+            await uow.commit()
+        return ProjectRead.model_validate(row)
+
+    async def delete(self, user_id: str, project_id: str) -> None:
+        async with self._db.unit_of_work() as uow:
+            result = await uow.session.execute(
+                delete(Project)
+                .where(Project.id == project_id, Project.user_id == user_id)
+                .returning(Project.id)
+            )
+            if result.first() is None:
+                raise NotFound("project not found")
+            await uow.commit()

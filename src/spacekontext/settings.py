@@ -1,0 +1,99 @@
+"""Service settings, read from the environment and validated once at start.
+
+Every knob has a safe development default so that `spacekontext serve` works with no
+configuration at all; `ENV=production` refuses the defaults that are only safe on a laptop
+(dev tokens, no JWKS, the embedded database).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    # --- runtime -----------------------------------------------------------------------------
+    env: Literal["development", "test", "production"] = "development"
+    home: Path = Field(default=Path(".spacekontext"), validation_alias="SPACEKONTEXT_HOME")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = True
+    # "tuned" is the product; "naive" reproduces the assessment's starting point for load tests.
+    profile: Literal["tuned", "naive"] = "tuned"
+
+    # --- database ----------------------------------------------------------------------------
+    # None means: start the embedded PostgreSQL in `home`.
+    database_url: str | None = None
+    database_read_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    database_pooler: Literal["none", "pgbouncer"] = "none"
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=5, ge=0, le=500)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    db_idle_in_transaction_timeout_ms: int = Field(default=30_000, ge=0)
+    db_application_name: str = "spacekontext"
+    slow_query_ms: float = Field(default=200.0, ge=0)
+    max_replica_lag_s: float = Field(default=5.0, gt=0)
+
+    # --- cache -------------------------------------------------------------------------------
+    redis_url: str | None = None
+    cache_enabled: bool = True
+    cache_ttl_s: int = Field(default=300, ge=1)
+    cache_memory_max_items: int = Field(default=50_000, ge=1)
+
+    # --- object storage ----------------------------------------------------------------------
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "spacekontext"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    signed_url_ttl_s: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    public_base_url: str | None = None
+
+    # --- auth --------------------------------------------------------------------------------
+    auth_jwks_url: str | None = None
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    dev_tokens_enabled: bool = True
+    clerk_webhook_secret: str | None = None
+    admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # --- limits ------------------------------------------------------------------------------
+    max_json_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+
+    @field_validator("database_read_urls", "admin_emails", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        if self.dev_tokens_enabled:
+            problems.append("DEV_TOKENS_ENABLED must be false (dev tokens are for laptops)")
+        if not self.auth_jwks_url or not self.auth_issuer:
+            problems.append("AUTH_JWKS_URL and AUTH_ISSUER are required")
+        if not self.database_url:
+            problems.append("DATABASE_URL is required (the embedded database is for laptops)")
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            problems.append("S3_BUCKET is required with STORAGE_BACKEND=s3")
+        if problems:
+            raise ValueError("unsafe production settings: " + "; ".join(problems))
+        return self
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home.resolve()

@@ -1,0 +1,86 @@
+"""Users: created on first sight from token claims, kept in step by Clerk webhooks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spacekontext.auth.tokens import Identity
+from spacekontext.db.engine import Database
+from spacekontext.ids import new_id
+from spacekontext.users.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUserInfo:
+    id: str
+    clerk_id: str
+    email: str | None
+
+
+def _values(identity: Identity) -> dict[str, str | None]:
+    return {
+        "clerk_id": identity.subject,
+        "email": identity.email.lower() if identity.email else None,
+        "first_name": identity.first_name,
+        "last_name": identity.last_name,
+        "image_url": identity.image_url,
+    }
+
+
+async def upsert_user(session: AsyncSession, identity: Identity) -> str:
+    """Insert or update the user of `identity` inside the caller's transaction.
+
+    If the e-mail already belongs to another subject (an account re-created at the identity
+    provider), the new subject is kept without claiming the address."""
+    values = _values(identity)
+    for attempt in (values, {**values, "email": None}):
+        statement = (
+            insert(User)
+            .values(id=new_id(), **attempt)
+            .on_conflict_do_update(
+                index_elements=[User.clerk_id],
+                set_={k: v for k, v in attempt.items() if k != "clerk_id"}
+                | {"updated_at": func.now()},
+            )
+            .returning(User.id)
+        )
+        try:
+            async with session.begin_nested():
+                return str((await session.execute(statement)).scalar_one())
+        except IntegrityError:
+            if attempt["email"] is None:
+                raise
+    raise AssertionError("unreachable")
+
+
+class UserService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def resolve(self, identity: Identity) -> CurrentUserInfo:
+        """The user row for a verified token subject, inserted on first sight."""
+        async with self._db.read() as session:
+            row = (
+                await session.execute(
+                    select(User.id, User.clerk_id, User.email).where(
+                        User.clerk_id == identity.subject
+                    )
+                )
+            ).first()
+        if row is not None:
+            return CurrentUserInfo(row.id, row.clerk_id, row.email)
+        async with self._db.unit_of_work() as uow:
+            user_id = await upsert_user(uow.session, identity)
+            await uow.commit()
+        return CurrentUserInfo(user_id, identity.subject, _values(identity)["email"])
+
+
+async def delete_user(session: AsyncSession, subject: str) -> bool:
+    """Delete a user inside the caller's transaction; their projects go with them (cascade)."""
+    result = await session.execute(delete(User).where(User.clerk_id == subject).returning(User.id))
+    return result.first() is not None

@@ -1,0 +1,88 @@
+"""Clerk webhooks (delivered by Svix): signature checked, each message applied exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert
+from svix.webhooks import Webhook, WebhookVerificationError
+
+from spacekontext.auth.tokens import Identity
+from spacekontext.db.engine import Database
+from spacekontext.errors import Invalid, Unavailable
+from spacekontext.users.service import delete_user, upsert_user
+from spacekontext.webhooks.models import WebhookEvent
+
+HANDLED_EVENTS = ("user.created", "user.updated", "user.deleted")
+
+
+def _primary_email(data: Mapping[str, Any]) -> str | None:
+    addresses = data.get("email_addresses") or []
+    primary_id = data.get("primary_email_address_id")
+    for address in addresses:
+        if isinstance(address, dict) and address.get("id") == primary_id:
+            value = address.get("email_address")
+            return value if isinstance(value, str) else None
+    if addresses and isinstance(addresses[0], dict):
+        value = addresses[0].get("email_address")
+        return value if isinstance(value, str) else None
+    return None
+
+
+class ClerkWebhookService:
+    def __init__(self, db: Database, secret: str | None) -> None:
+        self._db = db
+        self._webhook = Webhook(secret) if secret else None
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        if self._webhook is None:
+            raise Unavailable("webhooks are not configured (CLERK_WEBHOOK_SECRET)")
+        try:
+            # svix's annotations say None; it returns the decoded payload.
+            verify: Any = self._webhook.verify
+            payload = verify(body, dict(headers))
+        except WebhookVerificationError as exc:
+            raise Invalid("invalid webhook signature", code="invalid_signature") from exc
+        if not isinstance(payload, dict):
+            raise Invalid("webhook payload must be an object", code="invalid_payload")
+        return payload
+
+    async def handle(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, bool]:
+        """Apply one delivery. Returns (event type, whether it changed anything)."""
+        payload = self.verify(body, headers)
+        message_id = headers.get("svix-id") or headers.get("webhook-id") or ""
+        event_type = payload.get("type")
+        data = payload.get("data")
+        if not isinstance(event_type, str) or not isinstance(data, dict):
+            raise Invalid("webhook payload needs `type` and `data`", code="invalid_payload")
+        if event_type not in HANDLED_EVENTS:
+            return event_type, False
+        subject = data.get("id")
+        if not isinstance(subject, str) or not subject:
+            raise Invalid("webhook `data.id` is missing", code="invalid_payload")
+
+        async with self._db.unit_of_work() as uow:
+            recorded = await uow.session.execute(
+                insert(WebhookEvent)
+                .values(svix_id=message_id, event_type=event_type)
+                .on_conflict_do_nothing()
+                .returning(WebhookEvent.svix_id)
+            )
+            if recorded.first() is None:
+                return event_type, False  # a replay: already applied
+            if event_type == "user.deleted":
+                await delete_user(uow.session, subject)
+            else:
+                await upsert_user(
+                    uow.session,
+                    Identity(
+                        subject=subject,
+                        email=_primary_email(data),
+                        first_name=data.get("first_name") or None,
+                        last_name=data.get("last_name") or None,
+                        image_url=data.get("image_url") or None,
+                    ),
+                )
+            await uow.commit()
+        return event_type, True

@@ -60,10 +60,11 @@ def serve(
 
     settings = load_settings(host=host, port=port, profile=profile)
     configure_logging(settings.log_level, json=settings.log_json)
-    # uvicorn handles SIGTERM itself, then re-raises it once it has shut down; with the default
-    # disposition that would kill us before the embedded PostgreSQL is stopped. Turn it into a
-    # normal exit so that every `finally` runs.
+    # uvicorn handles SIGTERM/SIGINT itself, then re-raises the signal once it has shut down;
+    # with the default disposition SIGTERM would kill us before the embedded PostgreSQL is
+    # stopped. Turn both into a normal exit so that every `finally` runs.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
     with database(settings) as ready:
         assert ready.database_url is not None
         upgrade(ready.database_url)

@@ -130,15 +130,20 @@ class JwksVerifier:
         self._refresh_interval_s = refresh_interval_s
         self._http = http or httpx.AsyncClient(timeout=5.0)
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = 0.0
+        self._fetched_at = -1e9
+        self._forced_at = -1e9
         self._lock = asyncio.Lock()
 
     async def _refresh(self, *, force: bool) -> None:
         async with self._lock:
-            fresh = time.monotonic() - self._fetched_at < self._refresh_interval_s
-            # An unknown kid forces a refresh, but at most every 10 s: a stream of forged kids
-            # must not turn into a stream of requests to the identity provider.
-            if fresh and (not force or time.monotonic() - self._fetched_at < 10):
+            now = time.monotonic()
+            if force:
+                # An unknown kid (key rotation) forces a refresh, but at most every 10 s: a
+                # stream of forged kids must not become a stream of requests to the provider.
+                if now - self._forced_at < 10:
+                    return
+                self._forced_at = now
+            elif now - self._fetched_at < self._refresh_interval_s:
                 return
             try:
                 response = await self._http.get(self._jwks_url)

@@ -68,7 +68,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
         request_id = getattr(request.state, "request_id", None)
         log.exception("unhandled error", extra={"request_id": request_id})
+        # Sent by the outermost error middleware, past the request-id middleware: add the
+        # header here so the client can quote it.
         return JSONBytes(
             error_body("internal error", "internal_error", {"requestId": request_id}),
             status_code=500,
+            headers={"x-request-id": request_id} if request_id else None,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from sqlalchemy.dialects.postgresql import insert
 from svix.webhooks import Webhook, WebhookVerificationError
 
@@ -39,11 +40,13 @@ class ClerkWebhookService:
         if self._webhook is None:
             raise Unavailable("webhooks are not configured (CLERK_WEBHOOK_SECRET)")
         try:
-            # svix's annotations say None; it returns the decoded payload.
-            verify: Any = self._webhook.verify
-            payload = verify(body, dict(headers))
+            self._webhook.verify(body, dict(headers))
         except WebhookVerificationError as exc:
             raise Invalid("invalid webhook signature", code="invalid_signature") from exc
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise Invalid("webhook body is not valid JSON", code="malformed_json") from exc
         if not isinstance(payload, dict):
             raise Invalid("webhook payload must be an object", code="invalid_payload")
         return payload

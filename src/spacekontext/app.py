@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from spacekontext.db.engine import Database
+from spacekontext.floorplans import router as floorplans
 from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from spacekontext.ops import health
@@ -61,6 +62,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(health.router)
     app.include_router(projects.router)
     app.include_router(webhooks.router)
+    app.include_router(floorplans.router)
     return app
 
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from spacekontext.auth.tokens import CompositeVerifier, DevTokens, JwksVerifier
 from spacekontext.db.engine import Database
+from spacekontext.floorplans.service import FloorplanService
 from spacekontext.projects.service import ProjectService
 from spacekontext.settings import Settings
 from spacekontext.users.service import UserService
@@ -25,6 +26,7 @@ class Services:
     users: UserService
     projects: ProjectService
     webhooks: ClerkWebhookService
+    floorplans: FloorplanService
 
     async def aclose(self) -> None:
         await self.verifier.aclose()
@@ -50,6 +52,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         users=UserService(db),
         projects=ProjectService(db),
         webhooks=ClerkWebhookService(db, settings.clerk_webhook_secret),
+        floorplans=FloorplanService(db, settings),
     )
 
 

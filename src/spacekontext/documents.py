@@ -1,0 +1,168 @@
+"""Rules shared by every stored design document (floorplans, 3D models, massings).
+
+A document is JSON the editor owns: the server validates what it derives metadata from and
+keeps everything else untouched. These helpers are the parts that do not depend on the kind of
+document: the size limit, finite numbers, the canonical encoding behind byte sizes and content
+hashes, RFC 7396 merge patches, and the version check behind ETags."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from spacekontext.errors import PreconditionFailed, TooLarge, ValidationFailed
+
+# Precise errors, but bounded: a broken 10 MB document must not produce a 10 MB error body.
+MAX_REPORTED_PROBLEMS = 25
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    message: str
+
+    def as_detail(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+def document_invalid(kind: str, problems: list[Problem]) -> ValidationFailed:
+    shown = problems[:MAX_REPORTED_PROBLEMS]
+    more = len(problems) - len(shown)
+    summary = f"{shown[0].path}: {shown[0].message}" if shown else "invalid"
+    suffix = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    details: dict[str, Any] = {"problems": [p.as_detail() for p in shown]}
+    if more:
+        details["omitted"] = more
+    return ValidationFailed(
+        f"the {kind} document is invalid: {summary}{suffix}",
+        code="invalid_document",
+        details=details,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """The canonical form of a document: its compact size and a hash that ignores key order
+    (PostgreSQL's jsonb does not keep key order either, so two saves that differ only in key
+    order are the same content)."""
+
+    data_bytes: int
+    content_hash: str
+
+
+def non_finite_paths(document: Any, root: str = "") -> list[Problem]:
+    """Every NaN/Infinity in the document (Python's JSON parser accepts them, JSON does not)."""
+    problems: list[Problem] = []
+    stack: list[tuple[str, Any]] = [(root, document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                problems.append(Problem(path or "/", "number is not finite"))
+        elif isinstance(value, dict):
+            stack.extend((f"{path}/{_escape(str(k))}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}/{i}", v) for i, v in enumerate(value))
+    problems.sort(key=lambda p: p.path)
+    return problems
+
+
+def _escape(key: str) -> str:
+    # JSON Pointer (RFC 6901) escaping, so a path names exactly one place in the document.
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def encode(document: Any, *, kind: str, max_bytes: int) -> Encoded:
+    """Check size and numbers, then measure and hash the document."""
+    problems = non_finite_paths(document)
+    if problems:
+        raise document_invalid(kind, problems)
+    try:
+        compact = orjson.dumps(document)
+        canonical = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:
+        # e.g. an integer beyond 64 bits, which no JSON reader on the client side keeps exact.
+        raise document_invalid(kind, [Problem("/", str(exc))]) from exc
+    if len(compact) > max_bytes:
+        raise TooLarge(
+            f"the {kind} document is {len(compact)} bytes; the limit is {max_bytes}",
+            code="document_too_large",
+            details={"dataBytes": len(compact), "limitBytes": max_bytes},
+        )
+    return Encoded(len(compact), hashlib.sha256(canonical).hexdigest())
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON Merge Patch: objects merge recursively, `null` removes a key, anything
+    else replaces. Returns a new value; `target` is not modified."""
+    if not isinstance(patch, dict):
+        return patch
+    result: dict[str, Any] = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def require_object(document: Any, kind: str) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise document_invalid(kind, [Problem("/", "the document must be a JSON object")])
+    return document
+
+
+# --- versions and preconditions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Precondition:
+    """What the client's `If-Match` asked for: `versions` it accepts, `None` when it sent no
+    If-Match (an unconditional write: clients that predate ETags keep working; the row lock
+    still makes each save atomic)."""
+
+    versions: frozenset[int] | None = None
+
+    def check(self, current_version: int, kind: str) -> None:
+        if self.versions is not None and current_version not in self.versions:
+            raise PreconditionFailed(
+                f"the {kind} was changed by someone else (now at version {current_version})",
+                code="version_mismatch",
+                details={"currentVersion": current_version},
+                headers={"ETag": etag_for(current_version)},
+            )
+
+
+UNCONDITIONAL = Precondition()
+
+
+def etag_for(version: int) -> str:
+    return f'"{version}"'
+
+
+# --- what services hand back --------------------------------------------------------------------
+
+Meta = TypeVar("Meta")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument(Generic[Meta]):
+    """A document as read: metadata plus the JSON text PostgreSQL returned, which the response
+    embeds as is (no parse and re-encode of a large document on the read path)."""
+
+    meta: Meta
+    data_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class SavedDocument(Generic[Meta]):
+    """The outcome of a save: metadata, the document now stored, and whether anything changed
+    (an identical save keeps the version and appends no history)."""
+
+    meta: Meta
+    data: Any
+    changed: bool

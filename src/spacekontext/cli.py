@@ -16,6 +16,8 @@ from spacekontext.settings import Settings
 cli = typer.Typer(no_args_is_help=True, help="Space Kontext backend.")
 token_cli = typer.Typer(no_args_is_help=True, help="Development tokens.")
 cli.add_typer(token_cli, name="token")
+partitions_cli = typer.Typer(no_args_is_help=True, help="Monthly history partitions.")
+cli.add_typer(partitions_cli, name="partitions")
 console = Console(stderr=True)
 
 
@@ -68,6 +70,7 @@ def serve(
     with database(settings) as ready:
         assert ready.database_url is not None
         upgrade(ready.database_url)
+        _ensure_partitions(ready, ready.partition_months_ahead)
         if workers == 1:
             config = uvicorn.Config(
                 create_app(ready),
@@ -145,6 +148,50 @@ def token_create(
         raise typer.Exit(2)
     tokens = DevTokens.from_data_dir(settings.data_dir)
     typer.echo(tokens.mint(email, first_name=first_name, last_name=last_name, ttl_s=days * 86400))
+
+
+def _ensure_partitions(settings: Settings, months_ahead: int) -> list[str]:
+    import asyncio
+
+    from spacekontext.db.engine import create_engine_for
+    from spacekontext.db.partitions import MONTHLY_TABLES, ensure_monthly_partitions
+
+    assert settings.database_url is not None
+
+    async def run() -> list[str]:
+        engine = create_engine_for(settings.database_url or "", settings)
+        try:
+            created: list[str] = []
+            async with engine.begin() as conn:
+                for table in MONTHLY_TABLES:
+                    created += await ensure_monthly_partitions(
+                        conn, months_ahead=months_ahead, table=table
+                    )
+            return created
+        finally:
+            await engine.dispose()
+
+    created = asyncio.run(run())
+    if created:
+        console.print(f"created partitions: {', '.join(created)}")
+    return created
+
+
+@partitions_cli.command("ensure")
+def partitions_ensure(
+    months_ahead: Annotated[
+        int | None,
+        typer.Option(min=0, max=120, help="Months after this one to create (default: setting)."),
+    ] = None,
+) -> None:
+    """Create this month's and the next N months' history partitions (idempotent)."""
+    settings = load_settings()
+    with database(settings) as ready:
+        created = _ensure_partitions(
+            ready, ready.partition_months_ahead if months_ahead is None else months_ahead
+        )
+        if not created:
+            console.print("all partitions already exist")
 
 
 def main() -> None:

@@ -12,10 +12,13 @@ from spacekontext.db.engine import Database
 from spacekontext.floorplans import router as floorplans
 from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from spacekontext.massings import router as massings
+from spacekontext.models3d import router as models3d
 from spacekontext.ops import health
 from spacekontext.projects import router as projects
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
+from spacekontext.site import router as site
 from spacekontext.webhooks import router as webhooks
 
 # Routes that stream their bodies and enforce their own limit (MAX_UPLOAD_BYTES).
@@ -63,6 +66,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(projects.router)
     app.include_router(webhooks.router)
     app.include_router(floorplans.router)
+    app.include_router(models3d.router)
+    app.include_router(massings.router)
+    app.include_router(site.router)
     return app
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -156,6 +156,8 @@ class StoredDocument(Generic[Meta]):
 
     meta: Meta
     data_json: str
+    # Further JSON columns shown with the document (e.g. a massing's analysis), as text.
+    extra_json: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

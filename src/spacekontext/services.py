@@ -12,8 +12,11 @@ from starlette.requests import Request
 from spacekontext.auth.tokens import CompositeVerifier, DevTokens, JwksVerifier
 from spacekontext.db.engine import Database
 from spacekontext.floorplans.service import FloorplanService
+from spacekontext.massings.service import MassingService
+from spacekontext.models3d.service import Model3DService
 from spacekontext.projects.service import ProjectService
 from spacekontext.settings import Settings
+from spacekontext.site.service import SiteService
 from spacekontext.users.service import UserService
 from spacekontext.webhooks.service import ClerkWebhookService
 
@@ -27,6 +30,9 @@ class Services:
     projects: ProjectService
     webhooks: ClerkWebhookService
     floorplans: FloorplanService
+    models3d: Model3DService
+    massings: MassingService
+    site: SiteService
 
     async def aclose(self) -> None:
         await self.verifier.aclose()
@@ -53,6 +59,9 @@ def build_services(settings: Settings, db: Database) -> Services:
         projects=ProjectService(db),
         webhooks=ClerkWebhookService(db, settings.clerk_webhook_secret),
         floorplans=FloorplanService(db, settings),
+        models3d=Model3DService(db, settings),
+        massings=MassingService(db, settings),
+        site=SiteService(db),
     )
 
 

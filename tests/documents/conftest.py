@@ -36,7 +36,11 @@ def square_room(size: float = 4.0, *, extra: dict[str, Any] | None = None) -> di
     nodes = {
         node_id: {
             "position": pos,
-            "connectedEdges": [e for e, edge in edges.items() if node_id in (edge["startNodeId"], edge["endNodeId"])],
+            "connectedEdges": [
+                e
+                for e, edge in edges.items()
+                if node_id in (edge["startNodeId"], edge["endNodeId"])
+            ],
         }
         for node_id, pos in corners.items()
     }
@@ -45,7 +49,14 @@ def square_room(size: float = 4.0, *, extra: dict[str, Any] | None = None) -> di
         "edges": edges,
         "zones": [{"id": "z1", "points": list(corners.values()), "label": "Living"}],
         "furniture": [
-            {"position": [1, 1], "rotation": 0, "width": 2, "depth": 1, "height": 0.8, "type": "sofa"}
+            {
+                "position": [1, 1],
+                "rotation": 0,
+                "width": 2,
+                "depth": 1,
+                "height": 0.8,
+                "type": "sofa",
+            }
         ],
         "editorState": {"zoom": 1.5, "grid": {"snap": True, "size": 0.05}, "ünïcode": "✓"},
     }

@@ -7,9 +7,13 @@ import httpx
 from tests.documents.conftest import square_room
 
 
-async def test_roundtrip(client: httpx.AsyncClient, ann: dict[str, str], project: dict[str, Any]) -> None:
+async def test_roundtrip(
+    client: httpx.AsyncClient, ann: dict[str, str], project: dict[str, Any]
+) -> None:
     doc = square_room()
-    r = await client.post(f"/api/projects/{project['id']}/floorplans", json={"name": "GF", "data": doc}, headers=ann)
+    r = await client.post(
+        f"/api/projects/{project['id']}/floorplans", json={"name": "GF", "data": doc}, headers=ann
+    )
     assert r.status_code == 201, r.text
     fp = r.json()["floorplan"]
     print(fp, r.headers)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import shapely
 
@@ -39,18 +39,13 @@ class FloorplanFacts:
     bbox: list[float] | None
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[float]:
     # bool is an int in Python but not a number in a drawing.
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _point(value: Any) -> tuple[float, float] | None:
-    if (
-        isinstance(value, list)
-        and len(value) >= 2
-        and _is_number(value[0])
-        and _is_number(value[1])
-    ):
+    if isinstance(value, list) and len(value) >= 2 and is_number(value[0]) and is_number(value[1]):
         return float(value[0]), float(value[1])
     return None
 
@@ -73,7 +68,10 @@ def _open_ring(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return points
 
 
-class _Checker:
+class Checker:
+    """Collects every problem of a document (with its JSON Pointer) instead of stopping at the
+    first, so that one response tells the client all it has to fix."""
+
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
@@ -102,7 +100,7 @@ def derive(document: Any) -> FloorplanFacts:
     """Validate the document and derive its metadata; raises `ValidationFailed` listing every
     problem found (with a JSON Pointer to each)."""
     doc = require_object(document, KIND)
-    check = _Checker()
+    check = Checker()
     xs: list[float] = []
     ys: list[float] = []
 
@@ -158,7 +156,7 @@ def derive(document: Any) -> FloorplanFacts:
             elif node_id in positions:
                 ends.append(positions[node_id])
         for key in ("thickness", "height"):
-            if key in edge and not (_is_number(edge[key]) and edge[key] > 0):
+            if key in edge and not (is_number(edge[key]) and edge[key] > 0):
                 check.fail(f"{path}/{key}", "must be a positive number of metres")
         openings = edge.get("openings", [])
         if not isinstance(openings, list):
@@ -199,7 +197,7 @@ def derive(document: Any) -> FloorplanFacts:
     )
 
 
-def _check_opening(check: _Checker, opening: Any, path: str, wall_length: float | None) -> None:
+def _check_opening(check: Checker, opening: Any, path: str, wall_length: float | None) -> None:
     if not isinstance(opening, dict):
         check.fail(path, "must be an object")
         return
@@ -207,10 +205,10 @@ def _check_opening(check: _Checker, opening: Any, path: str, wall_length: float 
         check.fail(f"{path}/type", "must be 'door' or 'window'")
     width = opening.get("width")
     position = opening.get("position")
-    if not (_is_number(width) and width > 0):
+    if not (is_number(width) and width > 0):
         check.fail(f"{path}/width", "must be a positive number of metres")
         return
-    if not _is_number(position):
+    if not is_number(position):
         check.fail(f"{path}/position", "must be a number of metres from the wall's start")
         return
     if wall_length is None:
@@ -223,7 +221,7 @@ def _check_opening(check: _Checker, opening: Any, path: str, wall_length: float 
         )
 
 
-def _zone_area(check: _Checker, zone: dict[str, Any], path: str) -> float | None:
+def _zone_area(check: Checker, zone: dict[str, Any], path: str) -> float | None:
     shell = check.ring(zone.get("points"), f"{path}/points")
     holes_raw = zone.get("holes", [])
     if not isinstance(holes_raw, list):

@@ -5,10 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep
+from spacekontext.floorplans.schemas import FloorplanCreate, FloorplanPatch, FloorplanReplace
 from spacekontext.http.conditional import IfMatch, IfNoneMatch, not_modified
 from spacekontext.http.documents import not_modified_response, saved_response, stored_response
 from spacekontext.http.responses import JSONBytes
-from spacekontext.floorplans.schemas import FloorplanCreate, FloorplanPatch, FloorplanReplace
 
 router = APIRouter(tags=["floorplans"])
 
@@ -27,13 +27,11 @@ async def list_floorplans(
     services: ServicesDep,
     level: Annotated[int | None, Query(ge=-100, le=1000)] = None,
 ) -> JSONBytes:
-    rows = await services.floorplans.list(user.id, project_id, level=level)
+    rows = await services.floorplans.list_in_project(user.id, project_id, level=level)
     return JSONBytes({"success": True, "floorplans": [_dump(row) for row in rows]})
 
 
-@router.post(
-    "/api/projects/{project_id}/floorplans", status_code=201, summary="Create a floorplan"
-)
+@router.post("/api/projects/{project_id}/floorplans", status_code=201, summary="Create a floorplan")
 async def create_floorplan(
     project_id: str,
     body: FloorplanCreate,

@@ -87,11 +87,7 @@ _HISTORY_COPY = (
 
 
 def _owned(*columns: Any) -> Any:
-    return (
-        select(*columns)
-        .select_from(Floorplan)
-        .join(Project, Project.id == Floorplan.project_id)
-    )
+    return select(*columns).select_from(Floorplan).join(Project, Project.id == Floorplan.project_id)
 
 
 def _not_found() -> NotFound:
@@ -105,7 +101,7 @@ class FloorplanService:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    async def list(
+    async def list_in_project(
         self, user_id: str, project_id: str, *, level: int | None = None
     ) -> list[FloorplanSummary]:
         query = select(*SUMMARY_COLUMNS).where(Floorplan.project_id == project_id)
@@ -293,7 +289,7 @@ class FloorplanService:
 
     async def _version_row(
         self, session: AsyncSession, floorplan_id: str, version: int, *, with_data: bool = False
-    ) -> Row[Any]:
+    ) -> Any:
         data_column = (
             floorplan_versions.c.data if with_data else cast(floorplan_versions.c.data, Text)
         )
@@ -356,9 +352,7 @@ class FloorplanService:
             )
         )
         row = (
-            await uow.session.execute(
-                select(*SUMMARY_COLUMNS).where(Floorplan.id == floorplan_id)
-            )
+            await uow.session.execute(select(*SUMMARY_COLUMNS).where(Floorplan.id == floorplan_id))
         ).one()
         return FloorplanSummary.model_validate(row)
 

@@ -21,6 +21,8 @@ def stored_response(
     name: str, stored: StoredDocument[Any], *, data_key: str, version: int | None = None
 ) -> JSONBytes:
     body = _dump(stored.meta) | {data_key: orjson.Fragment(stored.data_json)}
+    for key, raw in stored.extra_json.items():
+        body[key] = orjson.Fragment(raw) if raw is not None else None
     headers = {"ETag": etag_for(version)} if version is not None else None
     return JSONBytes({"success": True, name: body}, headers=headers)
 

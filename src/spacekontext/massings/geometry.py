@@ -1,0 +1,115 @@
+"""The massing document and what is derived from it.
+
+    blocks [{id, footprint: [[x, y]…], height, base, floors, …}]   lengths in metres
+
+A block is a prism: its footprint polygon extruded by `height` from `base` (default 0). Derived:
+volume = sum of footprint area * height; footprint = area of the union of all footprints (stacked
+blocks do not count twice); height = highest block top; gross floor area = sum of footprint area *
+floors, where floors is the block's own `floors` or, when absent, how many storeys of the
+project's floor-to-floor height fit in the block (at least one); floor-area ratio = gross floor
+area / site area when the project has a site with an area. Blocks are assumed not to overlap in
+space (overlapping volumes would count twice); the editor's other keys are kept untouched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, TypeGuard
+
+import shapely
+
+from spacekontext.documents import document_invalid, require_object
+from spacekontext.floorplans.geometry import Checker, shoelace_area
+
+KIND = "massing"
+DEFAULT_FLOOR_TO_FLOOR_M = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class MassingFacts:
+    volume_m3: float
+    footprint_m2: float
+    gross_floor_area_m2: float
+    height_m: float
+
+    def floor_area_ratio(self, site_area_m2: float | None) -> float | None:
+        if not site_area_m2 or site_area_m2 <= 0:
+            return None
+        return round(self.gross_floor_area_m2 / site_area_m2, 6)
+
+
+def _positive(value: Any) -> TypeGuard[float]:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def derive(document: Any, floor_to_floor_m: float) -> MassingFacts:
+    doc = require_object(document, KIND)
+    check = Checker()
+    blocks = doc.get("blocks", [])
+    if not isinstance(blocks, list):
+        check.fail("/blocks", "must be a list of blocks")
+        blocks = []
+    volume = gfa = top = 0.0
+    polygons = []
+    for i, block in enumerate(blocks):
+        path = f"/blocks/{i}"
+        if not isinstance(block, dict):
+            check.fail(path, "must be an object")
+            continue
+        ring = check.ring(block.get("footprint"), f"{path}/footprint")
+        height = block.get("height")
+        base = block.get("base", 0)
+        floors = block.get("floors")
+        if not _positive(height):
+            check.fail(f"{path}/height", "must be a positive number of metres")
+        if not (
+            isinstance(base, int | float) and not isinstance(base, bool) and math.isfinite(base)
+        ):
+            check.fail(f"{path}/base", "must be a number of metres")
+        if floors is not None and not (
+            isinstance(floors, int) and not isinstance(floors, bool) and floors >= 1
+        ):
+            check.fail(f"{path}/floors", "must be a whole number of floors, at least 1")
+        if ring is None:
+            continue
+        polygon = shapely.Polygon(ring)
+        if not polygon.is_valid:
+            check.fail(
+                f"{path}/footprint", f"not a simple polygon: {shapely.is_valid_reason(polygon)}"
+            )
+            continue
+        if check.problems or not _positive(height):
+            continue
+        area = shoelace_area(ring)
+        storeys = (
+            floors if floors is not None else max(1, math.floor(height / floor_to_floor_m + 1e-9))
+        )
+        polygons.append(polygon)
+        volume += area * height
+        gfa += area * storeys
+        top = max(top, base + height)
+    if check.problems:
+        raise document_invalid(KIND, check.problems)
+    footprint = shapely.unary_union(polygons).area if polygons else 0.0
+    return MassingFacts(
+        volume_m3=round(volume, 6),
+        footprint_m2=round(float(footprint), 6),
+        gross_floor_area_m2=round(gfa, 6),
+        height_m=round(top, 6),
+    )
+
+
+def floor_to_floor_height(project_settings: Any) -> float:
+    """The project's `floorToFloorHeight` setting in metres, or the 3.0 m default when it is
+    missing or not a positive number."""
+    if isinstance(project_settings, dict):
+        value = project_settings.get("floorToFloorHeight")
+        if _positive(value):
+            return float(value)
+    return DEFAULT_FLOOR_TO_FLOOR_M

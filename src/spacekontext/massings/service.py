@@ -1,0 +1,273 @@
+"""Massings: volumetric studies, stored whole, listed by their derived figures, saved under the
+same version check as floorplans. Gross floor area uses the project's floor-to-floor height at
+the time of the save; the floor-area ratio is refreshed whenever the site's area changes
+(`site.service`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, Text, cast, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spacekontext.db.engine import Database
+from spacekontext.documents import (
+    Precondition,
+    Problem,
+    SavedDocument,
+    StoredDocument,
+    document_invalid,
+    encode,
+    merge_patch,
+)
+from spacekontext.errors import Invalid, NotFound
+from spacekontext.ids import new_id
+from spacekontext.massings.geometry import KIND, derive, floor_to_floor_height
+from spacekontext.massings.models import Massing
+from spacekontext.massings.schemas import (
+    MassingCreate,
+    MassingPatch,
+    MassingReplace,
+    MassingSummary,
+)
+from spacekontext.projects.models import Project
+from spacekontext.projects.service import owned_project_or_404
+from spacekontext.settings import Settings
+from spacekontext.site.models import SiteAnalysis
+
+SUMMARY_COLUMNS = (
+    Massing.id,
+    Massing.project_id,
+    Massing.name,
+    Massing.volume_m3,
+    Massing.footprint_m2,
+    Massing.gross_floor_area_m2,
+    Massing.height_m,
+    Massing.floor_area_ratio,
+    Massing.data_bytes,
+    Massing.content_hash,
+    Massing.version,
+    Massing.created_at,
+    Massing.updated_at,
+)
+
+
+def _owned(*columns: Any) -> Any:
+    return select(*columns).select_from(Massing).join(Project, Project.id == Massing.project_id)
+
+
+def _not_found() -> NotFound:
+    return NotFound("massing not found")
+
+
+def _analysis(value: Any) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise document_invalid("analysis", [Problem("/analysis", "must be a JSON object")])
+    return value
+
+
+class MassingService:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._max_bytes = settings.max_document_bytes
+
+    async def list_in_project(self, user_id: str, project_id: str) -> list[MassingSummary]:
+        query = (
+            select(*SUMMARY_COLUMNS)
+            .where(Massing.project_id == project_id)
+            .order_by(Massing.updated_at.desc(), Massing.id)
+        )
+        async with self._db.read(user_id=user_id) as session:
+            await owned_project_or_404(session, user_id, project_id)
+            rows = (await session.execute(query)).all()
+        return [MassingSummary.model_validate(row) for row in rows]
+
+    async def current_version(self, user_id: str, massing_id: str) -> int:
+        async with self._db.read(user_id=user_id) as session:
+            version = await session.scalar(
+                _owned(Massing.version).where(Massing.id == massing_id, Project.user_id == user_id)
+            )
+        if version is None:
+            raise _not_found()
+        return int(version)
+
+    async def get(self, user_id: str, massing_id: str) -> StoredDocument[MassingSummary]:
+        query = _owned(
+            *SUMMARY_COLUMNS,
+            cast(Massing.massing_data, Text).label("data_json"),
+            cast(Massing.analysis, Text).label("analysis_json"),
+        ).where(Massing.id == massing_id, Project.user_id == user_id)
+        async with self._db.read(user_id=user_id) as session:
+            row = (await session.execute(query)).first()
+        if row is None:
+            raise _not_found()
+        return StoredDocument(
+            MassingSummary.model_validate(row),
+            row.data_json,
+            extra_json={"analysis": row.analysis_json},
+        )
+
+    async def create(
+        self, user_id: str, project_id: str, body: MassingCreate
+    ) -> SavedDocument[MassingSummary]:
+        encoded = encode(body.massing_data, kind=KIND, max_bytes=self._max_bytes)
+        analysis = _analysis(body.analysis)
+        async with self._db.unit_of_work() as uow:
+            await owned_project_or_404(uow.session, user_id, project_id)
+            floor_to_floor, site_area = await _project_context(uow.session, project_id)
+            facts = derive(body.massing_data, floor_to_floor)
+            row = (
+                await uow.session.execute(
+                    insert(Massing)
+                    .values(
+                        id=new_id(),
+                        project_id=project_id,
+                        name=body.name,
+                        massing_data=body.massing_data,
+                        analysis=analysis,
+                        volume_m3=facts.volume_m3,
+                        footprint_m2=facts.footprint_m2,
+                        gross_floor_area_m2=facts.gross_floor_area_m2,
+                        height_m=facts.height_m,
+                        floor_area_ratio=facts.floor_area_ratio(site_area),
+                        data_bytes=encoded.data_bytes,
+                        content_hash=encoded.content_hash,
+                        version=1,
+                    )
+                    .returning(*SUMMARY_COLUMNS)
+                )
+            ).one()
+            await uow.commit()
+        return SavedDocument(MassingSummary.model_validate(row), body.massing_data, changed=True)
+
+    async def replace(
+        self, user_id: str, massing_id: str, body: MassingReplace, pre: Precondition
+    ) -> SavedDocument[MassingSummary]:
+        encode(body.massing_data, kind=KIND, max_bytes=self._max_bytes)
+        return await self._write(
+            user_id,
+            massing_id,
+            pre,
+            name=body.name,
+            data=body.massing_data,
+            analysis_given="analysis" in body.model_fields_set,
+            analysis=_analysis(body.analysis),
+        )
+
+    async def patch(
+        self, user_id: str, massing_id: str, body: MassingPatch, pre: Precondition
+    ) -> SavedDocument[MassingSummary]:
+        fields = body.model_fields_set
+        if "name" in fields and body.name is None:
+            raise Invalid("name cannot be null", code="invalid_name")
+        if "massing_data" in fields and not isinstance(body.massing_data, dict):
+            raise Invalid("massingData must be a merge patch object", code="invalid_patch")
+        return await self._write(
+            user_id,
+            massing_id,
+            pre,
+            name=body.name,
+            data_patch=body.massing_data if "massing_data" in fields else None,
+            analysis_given="analysis" in fields,
+            analysis_patch=body.analysis,
+        )
+
+    async def delete(self, user_id: str, massing_id: str, pre: Precondition) -> None:
+        async with self._db.unit_of_work() as uow:
+            await self._lock(uow.session, user_id, massing_id, pre)
+            await uow.session.execute(delete(Massing).where(Massing.id == massing_id))
+            await uow.commit()
+
+    # --- internals ------------------------------------------------------------------------------
+
+    async def _lock(
+        self, session: AsyncSession, user_id: str, massing_id: str, pre: Precondition
+    ) -> Row[Any]:
+        row = (
+            await session.execute(
+                _owned(*SUMMARY_COLUMNS)
+                .where(Massing.id == massing_id, Project.user_id == user_id)
+                .with_for_update(of=Massing)
+            )
+        ).first()
+        if row is None:
+            raise _not_found()
+        pre.check(row.version, KIND)
+        return row
+
+    async def _write(
+        self,
+        user_id: str,
+        massing_id: str,
+        pre: Precondition,
+        *,
+        name: str | None,
+        data: Any = None,
+        data_patch: Any = None,
+        analysis_given: bool,
+        analysis: dict[str, Any] | None = None,
+        analysis_patch: Any = None,
+    ) -> SavedDocument[MassingSummary]:
+        async with self._db.unit_of_work() as uow:
+            current = await self._lock(uow.session, user_id, massing_id, pre)
+            changes: dict[str, Any] = {}
+            if name is not None and name != current.name:
+                changes["name"] = name
+            if data_patch is not None:
+                stored = await uow.session.scalar(
+                    select(Massing.massing_data).where(Massing.id == massing_id)
+                )
+                data = merge_patch(stored, data_patch)
+            if data is not None:
+                encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
+                floor_to_floor, site_area = await _project_context(uow.session, current.project_id)
+                facts = derive(data, floor_to_floor)
+                if encoded.content_hash != current.content_hash:
+                    changes |= {
+                        "massing_data": data,
+                        "volume_m3": facts.volume_m3,
+                        "footprint_m2": facts.footprint_m2,
+                        "gross_floor_area_m2": facts.gross_floor_area_m2,
+                        "height_m": facts.height_m,
+                        "floor_area_ratio": facts.floor_area_ratio(site_area),
+                        "data_bytes": encoded.data_bytes,
+                        "content_hash": encoded.content_hash,
+                    }
+            if analysis_given:
+                stored_analysis = await uow.session.scalar(
+                    select(Massing.analysis).where(Massing.id == massing_id)
+                )
+                if analysis_patch is not None or analysis is None:
+                    # A merge patch: null removes the analysis, an object merges into it.
+                    analysis = _analysis(
+                        merge_patch(stored_analysis, analysis_patch)
+                        if analysis_patch is not None
+                        else None
+                    )
+                if analysis != stored_analysis:
+                    changes["analysis"] = analysis
+            if not changes:
+                return SavedDocument(MassingSummary.model_validate(current), data, changed=False)
+            row = (
+                await uow.session.execute(
+                    update(Massing)
+                    .where(Massing.id == massing_id)
+                    .values(**changes, version=current.version + 1, updated_at=func.now())
+                    .returning(*SUMMARY_COLUMNS)
+                )
+            ).one()
+            await uow.commit()
+        return SavedDocument(MassingSummary.model_validate(row), data, changed=True)
+
+
+async def _project_context(session: AsyncSession, project_id: str) -> tuple[float, float | None]:
+    """The project's floor-to-floor height and its site's area (None without a site)."""
+    row = (
+        await session.execute(
+            select(Project.settings, SiteAnalysis.site_area_m2)
+            .select_from(Project)
+            .outerjoin(SiteAnalysis, SiteAnalysis.project_id == Project.id)
+            .where(Project.id == project_id)
+        )
+    ).one()
+    return floor_to_floor_height(row.settings), row.site_area_m2

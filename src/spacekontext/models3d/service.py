@@ -1,0 +1,264 @@
+"""3D models: stored whole, listed by metadata, saved under the same version check as
+floorplans (row lock, If-Match against the locked version). They keep no history table: a
+model is regenerated from its floorplan or re-exported by the editor, and the issue that asks
+for history asks it of floorplans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, Text, cast, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spacekontext.db.engine import Database
+from spacekontext.documents import (
+    Encoded,
+    Precondition,
+    Problem,
+    SavedDocument,
+    StoredDocument,
+    document_invalid,
+    encode,
+    merge_patch,
+)
+from spacekontext.errors import Invalid, NotFound
+from spacekontext.floorplans.models import Floorplan
+from spacekontext.ids import new_id
+from spacekontext.models3d.models import Model3D
+from spacekontext.models3d.objects import KIND, count_objects
+from spacekontext.models3d.schemas import (
+    Model3DCreate,
+    Model3DPatch,
+    Model3DRead,
+    Model3DReplace,
+    Model3DSummary,
+)
+from spacekontext.projects.models import Project
+from spacekontext.projects.service import owned_project_or_404
+from spacekontext.settings import Settings
+
+SUMMARY_COLUMNS = (
+    Model3D.id,
+    Model3D.project_id,
+    Model3D.floorplan_id,
+    Model3D.name,
+    Model3D.object_count,
+    Model3D.data_bytes,
+    Model3D.content_hash,
+    Model3D.version,
+    Model3D.created_at,
+    Model3D.updated_at,
+)
+READ_COLUMNS = (*SUMMARY_COLUMNS, Model3D.settings)
+
+
+def _owned(*columns: Any) -> Any:
+    return select(*columns).select_from(Model3D).join(Project, Project.id == Model3D.project_id)
+
+
+def _not_found() -> NotFound:
+    return NotFound("3D model not found")
+
+
+def _settings(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise document_invalid("settings", [Problem("/settings", "must be a JSON object")])
+    return value
+
+
+class Model3DService:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._max_bytes = settings.max_document_bytes
+
+    async def list_in_project(self, user_id: str, project_id: str) -> list[Model3DSummary]:
+        query = (
+            select(*SUMMARY_COLUMNS)
+            .where(Model3D.project_id == project_id)
+            .order_by(Model3D.updated_at.desc(), Model3D.id)
+        )
+        async with self._db.read(user_id=user_id) as session:
+            await owned_project_or_404(session, user_id, project_id)
+            rows = (await session.execute(query)).all()
+        return [Model3DSummary.model_validate(row) for row in rows]
+
+    async def current_version(self, user_id: str, model_id: str) -> int:
+        async with self._db.read(user_id=user_id) as session:
+            version = await session.scalar(
+                _owned(Model3D.version).where(Model3D.id == model_id, Project.user_id == user_id)
+            )
+        if version is None:
+            raise _not_found()
+        return int(version)
+
+    async def get(self, user_id: str, model_id: str) -> StoredDocument[Model3DRead]:
+        query = _owned(*READ_COLUMNS, cast(Model3D.model_data, Text).label("data_json")).where(
+            Model3D.id == model_id, Project.user_id == user_id
+        )
+        async with self._db.read(user_id=user_id) as session:
+            row = (await session.execute(query)).first()
+        if row is None:
+            raise _not_found()
+        return StoredDocument(Model3DRead.model_validate(row), row.data_json)
+
+    async def create(
+        self, user_id: str, project_id: str, body: Model3DCreate
+    ) -> SavedDocument[Model3DRead]:
+        objects, encoded = self._validate(body.model_data)
+        settings = _settings(body.settings)
+        async with self._db.unit_of_work() as uow:
+            await owned_project_or_404(uow.session, user_id, project_id)
+            await _check_floorplan(uow.session, project_id, body.floorplan_id)
+            model_id = new_id()
+            row = (
+                await uow.session.execute(
+                    insert(Model3D)
+                    .values(
+                        id=model_id,
+                        project_id=project_id,
+                        floorplan_id=body.floorplan_id,
+                        name=body.name,
+                        model_data=body.model_data,
+                        settings=settings,
+                        object_count=objects,
+                        data_bytes=encoded.data_bytes,
+                        content_hash=encoded.content_hash,
+                        version=1,
+                    )
+                    .returning(*READ_COLUMNS)
+                )
+            ).one()
+            await uow.commit()
+        return SavedDocument(Model3DRead.model_validate(row), body.model_data, changed=True)
+
+    async def replace(
+        self, user_id: str, model_id: str, body: Model3DReplace, pre: Precondition
+    ) -> SavedDocument[Model3DRead]:
+        objects, encoded = self._validate(body.model_data)
+        changes: dict[str, Any] = {
+            "model_data": body.model_data,
+            "object_count": objects,
+            "data_bytes": encoded.data_bytes,
+            "content_hash": encoded.content_hash,
+        }
+        if body.name is not None:
+            changes["name"] = body.name
+        if body.settings is not None:
+            changes["settings"] = _settings(body.settings)
+        if "floorplan_id" in body.model_fields_set:
+            changes["floorplan_id"] = body.floorplan_id
+        return await self._write(user_id, model_id, pre, changes, body.model_data)
+
+    async def patch(
+        self, user_id: str, model_id: str, body: Model3DPatch, pre: Precondition
+    ) -> SavedDocument[Model3DRead]:
+        fields = body.model_fields_set
+        if "name" in fields and body.name is None:
+            raise Invalid("name cannot be null", code="invalid_name")
+        for key in ("model_data", "settings"):
+            if key in fields and not isinstance(getattr(body, key), dict):
+                raise Invalid(f"{key} must be a merge patch object", code="invalid_patch")
+        changes: dict[str, Any] = {}
+        if body.name is not None:
+            changes["name"] = body.name
+        if "floorplan_id" in fields:
+            changes["floorplan_id"] = body.floorplan_id
+        return await self._write(
+            user_id,
+            model_id,
+            pre,
+            changes,
+            None,
+            data_patch=body.model_data if "model_data" in fields else None,
+            settings_patch=body.settings if "settings" in fields else None,
+        )
+
+    async def delete(self, user_id: str, model_id: str, pre: Precondition) -> None:
+        async with self._db.unit_of_work() as uow:
+            await self._lock(uow.session, user_id, model_id, pre)
+            await uow.session.execute(delete(Model3D).where(Model3D.id == model_id))
+            await uow.commit()
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _validate(self, data: Any) -> tuple[int, Encoded]:
+        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
+        return count_objects(data), encoded
+
+    async def _lock(
+        self, session: AsyncSession, user_id: str, model_id: str, pre: Precondition
+    ) -> Row[Any]:
+        row = (
+            await session.execute(
+                _owned(*READ_COLUMNS)
+                .where(Model3D.id == model_id, Project.user_id == user_id)
+                .with_for_update(of=Model3D)
+            )
+        ).first()
+        if row is None:
+            raise _not_found()
+        pre.check(row.version, KIND)
+        return row
+
+    async def _write(
+        self,
+        user_id: str,
+        model_id: str,
+        pre: Precondition,
+        changes: dict[str, Any],
+        data: Any,
+        *,
+        data_patch: Any = None,
+        settings_patch: Any = None,
+    ) -> SavedDocument[Model3DRead]:
+        async with self._db.unit_of_work() as uow:
+            current = await self._lock(uow.session, user_id, model_id, pre)
+            if data_patch is not None:
+                stored = await uow.session.scalar(
+                    select(Model3D.model_data).where(Model3D.id == model_id)
+                )
+                data = merge_patch(stored, data_patch)
+                objects, encoded = self._validate(data)
+                changes |= {
+                    "model_data": data,
+                    "object_count": objects,
+                    "data_bytes": encoded.data_bytes,
+                    "content_hash": encoded.content_hash,
+                }
+            if settings_patch is not None:
+                changes["settings"] = _settings(merge_patch(current.settings, settings_patch))
+            if changes.get("floorplan_id") is not None:
+                await _check_floorplan(uow.session, current.project_id, changes["floorplan_id"])
+            if changes.get("content_hash") == current.content_hash:
+                changes.pop("model_data")
+            # The document itself is compared through its hash (also in `changes`).
+            unchanged = all(
+                key == "model_data" or getattr(current, key) == value
+                for key, value in changes.items()
+            )
+            if unchanged:
+                return SavedDocument(Model3DRead.model_validate(current), data, changed=False)
+            row = (
+                await uow.session.execute(
+                    update(Model3D)
+                    .where(Model3D.id == model_id)
+                    .values(**changes, version=current.version + 1, updated_at=func.now())
+                    .returning(*READ_COLUMNS)
+                )
+            ).one()
+            await uow.commit()
+        return SavedDocument(Model3DRead.model_validate(row), data, changed=True)
+
+
+async def _check_floorplan(
+    session: AsyncSession, project_id: str, floorplan_id: str | None
+) -> None:
+    if floorplan_id is None:
+        return
+    found = await session.scalar(
+        select(Floorplan.id).where(Floorplan.id == floorplan_id, Floorplan.project_id == project_id)
+    )
+    if found is None:
+        raise Invalid(
+            "floorplanId does not name a floorplan of this project", code="unknown_floorplan"
+        )

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from spacekontext.auth.deps import CurrentUser, ServicesDep
+from spacekontext.http.responses import JSONBytes
+from spacekontext.site.schemas import SiteAnalysisUpsert
+
+router = APIRouter(prefix="/api/site-analysis", tags=["site"])
+
+
+@router.post("", summary="Create or update a project's site; area and sun path are derived")
+async def upsert_site(
+    body: SiteAnalysisUpsert, user: CurrentUser, services: ServicesDep
+) -> JSONBytes:
+    site = await services.site.upsert(user.id, body)
+    return JSONBytes({"success": True, "siteAnalysis": site.model_dump(mode="json", by_alias=True)})
+
+
+@router.get("/{project_id}", summary="A project's site (sun path for ?date= if given)")
+async def get_site(
+    project_id: str,
+    user: CurrentUser,
+    services: ServicesDep,
+    day: Annotated[date | None, Query(alias="date")] = None,
+) -> JSONBytes:
+    site = await services.site.get(user.id, project_id, day=day)
+    return JSONBytes({"success": True, "siteAnalysis": site.model_dump(mode="json", by_alias=True)})

@@ -1,0 +1,130 @@
+"""Site analysis: one site per project, its geodesic area and its sun path derived on save."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from spacekontext.db.engine import Database
+from spacekontext.errors import Invalid, NotFound
+from spacekontext.ids import new_id
+from spacekontext.massings.models import Massing
+from spacekontext.projects.models import Project
+from spacekontext.projects.service import owned_project_or_404
+from spacekontext.site.geodesy import check_coordinates, site_area_m2
+from spacekontext.site.models import SiteAnalysis
+from spacekontext.site.schemas import SiteAnalysisRead, SiteAnalysisUpsert
+from spacekontext.site.sunpath import is_timezone, sun_path, timezone_for, today_in
+
+READ_COLUMNS = (
+    SiteAnalysis.id,
+    SiteAnalysis.project_id,
+    SiteAnalysis.latitude,
+    SiteAnalysis.longitude,
+    SiteAnalysis.coordinates,
+    SiteAnalysis.boundary,
+    SiteAnalysis.site_area_m2,
+    SiteAnalysis.scale,
+    SiteAnalysis.rotation_deg,
+    SiteAnalysis.timezone,
+    SiteAnalysis.sun_path,
+    SiteAnalysis.weather,
+    SiteAnalysis.topography,
+    SiteAnalysis.context,
+    SiteAnalysis.analysis_results,
+    SiteAnalysis.created_at,
+    SiteAnalysis.updated_at,
+)
+_PASSTHROUGH = ("weather", "topography", "context", "analysis_results")
+
+
+def _object_or_none(value: Any, name: str) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise Invalid(f"{name} must be a JSON object", code="invalid_site")
+    return value
+
+
+class SiteService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def upsert(self, user_id: str, body: SiteAnalysisUpsert) -> SiteAnalysisRead:
+        lat, lng = body.coordinates.lat, body.coordinates.lng
+        check_coordinates(lat, lng)
+        given = body.model_fields_set
+        values: dict[str, Any] = {
+            "latitude": lat,
+            "longitude": lng,
+            "coordinates": {"lat": lat, "lng": lng},
+        }
+        if "boundary" in given:
+            values["boundary"] = body.boundary
+            values["site_area_m2"] = site_area_m2(body.boundary) if body.boundary else None
+        for key in ("scale", "rotation"):
+            if key in given:
+                values["rotation_deg" if key == "rotation" else key] = getattr(body, key)
+        for key in _PASSTHROUGH:
+            if key in given:
+                values[key] = _object_or_none(getattr(body, key), key)
+        if body.timezone is not None and not is_timezone(body.timezone):
+            raise Invalid(f"unknown time zone {body.timezone!r}", code="invalid_timezone")
+        # An explicit zone from the client wins; otherwise the zone at the coordinates.
+        zone = body.timezone
+        if zone is None:
+            zone = await asyncio.to_thread(timezone_for, lat, lng)
+        day = body.date or today_in(zone)
+        values["timezone"] = zone
+        values["sun_path"] = await asyncio.to_thread(sun_path, lat, lng, zone, day)
+
+        async with self._db.unit_of_work() as uow:
+            await owned_project_or_404(uow.session, user_id, body.project_id)
+            statement = (
+                insert(SiteAnalysis)
+                .values(id=new_id(), project_id=body.project_id, **values)
+                .on_conflict_do_update(
+                    index_elements=[SiteAnalysis.project_id],
+                    set_={**values, "updated_at": func.now()},
+                )
+                .returning(*READ_COLUMNS)
+            )
+            row = (await uow.session.execute(statement)).one()
+            if "boundary" in given:
+                # The floor-area ratio of every massing follows the site's area.
+                area = row.site_area_m2
+                await uow.session.execute(
+                    update(Massing)
+                    .where(Massing.project_id == body.project_id)
+                    .values(
+                        floor_area_ratio=case(
+                            (func.coalesce(area, 0) > 0, Massing.gross_floor_area_m2 / area),
+                            else_=None,
+                        )
+                    )
+                )
+            await uow.commit()
+        return SiteAnalysisRead.model_validate(row)
+
+    async def get(self, user_id: str, project_id: str, *, day: date | None) -> SiteAnalysisRead:
+        async with self._db.read(user_id=user_id) as session:
+            row = (
+                await session.execute(
+                    select(*READ_COLUMNS)
+                    .join(Project, Project.id == SiteAnalysis.project_id)
+                    .where(SiteAnalysis.project_id == project_id, Project.user_id == user_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound("site analysis not found")
+        site = SiteAnalysisRead.model_validate(row)
+        if day is not None:
+            # Another date than the stored one: computed for this answer, not stored.
+            zone = site.timezone
+            if zone is None:
+                zone = await asyncio.to_thread(timezone_for, site.latitude, site.longitude)
+            path = await asyncio.to_thread(sun_path, site.latitude, site.longitude, zone, day)
+            site = site.model_copy(update={"sun_path": path})
+        return site

@@ -1,0 +1,120 @@
+"""Sun path of a site with pvlib (NREL's Solar Position Algorithm).
+
+For a date in the site's time zone: sunrise, sunset and solar noon (transit) with the sun's
+elevation at noon and the day length; and, for the year of that date, the sun's azimuth and
+apparent elevation (refraction included) at every whole hour of the two solstices and the two
+equinoxes. Those four days are taken as 20 March, 21 June, 22 September and 21 December: the
+astronomical dates move by at most a day, which changes the sun's position by far less than a
+degree. Names are by month so they read the same in both hemispheres. Polar day or night has no
+sunrise or sunset: those are null and the day length is 24 or 0 hours."""
+
+from __future__ import annotations
+
+import functools
+import math
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+import pvlib
+
+KEY_DAYS = (
+    ("marchEquinox", 3, 20),
+    ("juneSolstice", 6, 21),
+    ("septemberEquinox", 9, 22),
+    ("decemberSolstice", 12, 21),
+)
+
+
+@functools.cache
+def _finder() -> Any:
+    # Loading the boundary data takes ~0.2 s: once per process, on first use.
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
+def timezone_for(latitude: float, longitude: float) -> str:
+    """The IANA time zone at the coordinates (timezonefinder's offline boundary data); at sea
+    or where the data has no zone, the nautical zone of the longitude."""
+    name = _finder().timezone_at(lat=latitude, lng=longitude)
+    if isinstance(name, str) and is_timezone(name):
+        return name
+    offset = round(longitude / 15)
+    # POSIX sign convention: Etc/GMT-1 is one hour AHEAD of UTC.
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def today_in(timezone: str) -> date:
+    return datetime.now(ZoneInfo(timezone)).date()
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    stamp: pd.Timestamp = value
+    text: str = stamp.floor("s").isoformat()
+    return text
+
+
+def _round(value: float) -> float:
+    return round(float(value), 3)
+
+
+def sun_path(latitude: float, longitude: float, timezone: str, day: date) -> dict[str, Any]:
+    midnight = pd.DatetimeIndex([pd.Timestamp(day.isoformat()).tz_localize(timezone)])
+    times = pvlib.solarposition.sun_rise_set_transit_spa(midnight, latitude, longitude).iloc[0]
+    transit = times["transit"]
+    at_noon = pvlib.solarposition.get_solarposition(
+        pd.DatetimeIndex([transit]), latitude, longitude
+    ).iloc[0]
+    noon_elevation = float(at_noon["apparent_elevation"])
+    sunrise, sunset = times["sunrise"], times["sunset"]
+    if pd.isna(sunrise) or pd.isna(sunset):
+        day_length = 24.0 if noon_elevation > 0 else 0.0
+    else:
+        day_length = (sunset - sunrise).total_seconds() / 3600
+
+    hours = pd.DatetimeIndex(
+        [
+            pd.Timestamp(year=day.year, month=month, day=dom, hour=hour).tz_localize(
+                timezone, nonexistent="shift_forward", ambiguous=False
+            )
+            for _, month, dom in KEY_DAYS
+            for hour in range(24)
+        ]
+    )
+    positions = pvlib.solarposition.get_solarposition(hours, latitude, longitude)
+    seasons: dict[str, Any] = {}
+    for index, (name, month, dom) in enumerate(KEY_DAYS):
+        chunk = positions.iloc[index * 24 : (index + 1) * 24]
+        seasons[name] = {
+            "date": date(day.year, month, dom).isoformat(),
+            "hourly": [
+                {
+                    "time": _iso(stamp),
+                    "azimuthDeg": _round(row["azimuth"]),
+                    "elevationDeg": _round(row["apparent_elevation"]),
+                }
+                for stamp, row in chunk.iterrows()
+            ],
+        }
+    return {
+        "date": day.isoformat(),
+        "timezone": timezone,
+        "sunrise": _iso(sunrise),
+        "sunset": _iso(sunset),
+        "solarNoon": _iso(transit),
+        "solarNoonElevationDeg": _round(noon_elevation),
+        "dayLengthHours": _round(day_length) if math.isfinite(day_length) else None,
+        "seasons": seasons,
+    }

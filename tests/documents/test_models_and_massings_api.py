@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.documents.conftest import make_project
+
+Headers = dict[str, str]
+SCENE = {
+    "metadata": {"version": 4.6, "type": "Object", "generator": "Object3D.toJSON"},
+    "geometries": [{"uuid": "g1", "type": "BoxGeometry", "width": 1}],
+    "object": {
+        "type": "Scene",
+        "children": [{"type": "Mesh"}, {"type": "Group", "children": [{}]}],
+    },
+}
+BLOCKS = {
+    "blocks": [
+        {
+            "id": "a",
+            "footprint": [[0, 0], [20, 0], [20, 10], [0, 10]],
+            "height": 12,
+            "color": "#ccc",
+        }
+    ],
+    "view": {"camera": [1, 2, 3]},
+}
+
+
+async def test_model3d_lifecycle(client: httpx.AsyncClient, ann: Headers, project: dict) -> None:
+    pid = project["id"]
+    fp = await client.post(f"/api/projects/{pid}/floorplans", json={"name": "GF"}, headers=ann)
+    fp_id = fp.json()["floorplan"]["id"]
+    created = await client.post(
+        f"/api/projects/{pid}/models3d",
+        json={"name": "Model", "floorplanId": fp_id, "modelData": SCENE, "settings": {"lod": 2}},
+        headers=ann,
+    )
+    assert created.status_code == 201, created.text
+    meta = created.json()["model3d"]
+    assert meta["objectCount"] == 4
+    assert meta["floorplanId"] == fp_id
+    assert meta["settings"] == {"lod": 2}
+    url = f"/api/models3d/{meta['id']}"
+
+    got = await client.get(url, headers=ann)
+    assert got.headers["etag"] == '"1"'
+    assert got.json()["model3d"]["modelData"] == SCENE
+    assert (await client.get(url, headers=ann | {"If-None-Match": '"1"'})).status_code == 304
+
+    listing = (await client.get(f"/api/projects/{pid}/models3d", headers=ann)).json()["models3d"]
+    assert [m["id"] for m in listing] == [meta["id"]]
+    assert "modelData" not in listing[0]
+
+    patched = await client.patch(
+        url,
+        json={"modelData": {"object": {"children": [{}]}}, "settings": {"lod": None, "q": 1}},
+        headers=ann | {"If-Match": '"1"'},
+    )
+    assert patched.status_code == 200, patched.text
+    body = patched.json()["model3d"]
+    assert body["version"] == 2
+    assert body["objectCount"] == 2
+    assert body["settings"] == {"q": 1}
+    stale = await client.put(url, json={"modelData": {}}, headers=ann | {"If-Match": '"1"'})
+    assert stale.status_code == 412
+    unlinked = await client.patch(url, json={"floorplanId": None}, headers=ann)
+    assert unlinked.json()["model3d"]["floorplanId"] is None
+
+    same = await client.patch(url, json={"name": "Model"}, headers=ann)
+    assert same.json()["changed"] is False
+    assert same.json()["model3d"]["version"] == 3
+
+    assert (await client.delete(url, headers=ann | {"If-Match": '"3"'})).status_code == 200
+    assert (await client.get(url, headers=ann)).status_code == 404
+
+
+async def test_model3d_refuses_a_floorplan_of_another_project(
+    client: httpx.AsyncClient, ann: Headers, project: dict
+) -> None:
+    other = await make_project(client, ann, name="Other")
+    fp = await client.post(
+        f"/api/projects/{other['id']}/floorplans", json={"name": "x"}, headers=ann
+    )
+    response = await client.post(
+        f"/api/projects/{project['id']}/models3d",
+        json={"name": "m", "floorplanId": fp.json()["floorplan"]["id"]},
+        headers=ann,
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_floorplan"
+    bad = await client.post(
+        f"/api/projects/{project['id']}/models3d",
+        json={"name": "m", "modelData": {"objects": "many"}},
+        headers=ann,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["details"]["problems"][0]["path"] == "/objects"
+    listing = await client.get(f"/api/projects/{project['id']}/models3d", headers=ann)
+    assert listing.json()["models3d"] == []
+
+
+async def test_massing_figures_use_project_height_and_site_area(
+    client: httpx.AsyncClient, ann: Headers
+) -> None:
+    project = await make_project(client, ann, settings={"floorToFloorHeight": 4.0})
+    pid = project["id"]
+    created = await client.post(
+        f"/api/projects/{pid}/massings",
+        json={"name": "Study A", "massingData": BLOCKS, "analysis": {"notes": "first"}},
+        headers=ann,
+    )
+    assert created.status_code == 201, created.text
+    meta = created.json()["massing"]
+    assert meta["volumeM3"] == pytest.approx(2400)
+    assert meta["footprintM2"] == pytest.approx(200)
+    assert meta["heightM"] == pytest.approx(12)
+    assert meta["grossFloorAreaM2"] == pytest.approx(600)  # 3 floors of 4 m
+    assert meta["floorAreaRatio"] is None  # no site yet
+
+    # A site of about 1000 m²: a ~31.6 m square near the equator.
+    side = 31.6227766 / 111_319.49
+    ring = [[0, 0], [side, 0], [side, side], [0, side], [0, 0]]
+    site = await client.post(
+        "/api/site-analysis",
+        json={
+            "projectId": pid,
+            "coordinates": {"lat": side / 2, "lng": side / 2},
+            "boundary": {"type": "Polygon", "coordinates": [ring]},
+            "date": "2026-03-20",
+        },
+        headers=ann,
+    )
+    assert site.status_code == 200, site.text
+    area = site.json()["siteAnalysis"]["siteAreaM2"]
+    assert area == pytest.approx(1000, rel=0.01)
+
+    url = f"/api/massings/{meta['id']}"
+    got = (await client.get(url, headers=ann)).json()["massing"]
+    assert got["floorAreaRatio"] == pytest.approx(600 / area)
+    assert got["massingData"] == BLOCKS
+    assert got["analysis"] == {"notes": "first"}
+
+    patched = await client.patch(
+        url,
+        json={
+            "massingData": {
+                "blocks": [
+                    {"id": "a", "footprint": [[0, 0], [10, 0], [10, 10], [0, 10]], "height": 8}
+                ]
+            }
+        },
+        headers=ann | {"If-Match": '"1"'},
+    )
+    assert patched.status_code == 200, patched.text
+    after = patched.json()["massing"]
+    assert after["version"] == 2
+    assert after["grossFloorAreaM2"] == pytest.approx(200)  # 2 floors of 4 m
+    assert after["floorAreaRatio"] == pytest.approx(200 / area)
+
+    analysis = await client.patch(url, json={"analysis": {"shadow": True}}, headers=ann)
+    assert analysis.json()["massing"]["version"] == 3
+    got = (await client.get(url, headers=ann)).json()["massing"]
+    assert got["analysis"] == {"notes": "first", "shadow": True}
+
+    listing = (await client.get(f"/api/projects/{pid}/massings", headers=ann)).json()["massings"]
+    assert len(listing) == 1
+    assert "massingData" not in listing[0] and "analysis" not in listing[0]
+
+    bad = await client.put(
+        url,
+        json={
+            "massingData": {
+                "blocks": [{"footprint": [[0, 0], [1, 1], [1, 0], [0, 1]], "height": 3}]
+            }
+        },
+        headers=ann,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["details"]["problems"][0]["path"] == "/blocks/0/footprint"
+    assert (await client.get(url, headers=ann)).json()["massing"]["version"] == 3
+    assert (
+        await client.put(url, json={"massingData": {}}, headers=ann | {"If-Match": '"2"'})
+    ).status_code == 412
+
+
+async def test_someone_elses_models_and_massings_are_404(
+    client: httpx.AsyncClient, ann: Headers, bob: Headers, project: dict
+) -> None:
+    pid = project["id"]
+    model = await client.post(f"/api/projects/{pid}/models3d", json={"name": "m"}, headers=ann)
+    massing = await client.post(f"/api/projects/{pid}/massings", json={"name": "m"}, headers=ann)
+    for url in (
+        f"/api/models3d/{model.json()['model3d']['id']}",
+        f"/api/massings/{massing.json()['massing']['id']}",
+    ):
+        for method in ("GET", "PATCH", "DELETE"):
+            body = {"name": "x"} if method == "PATCH" else None
+            assert (await client.request(method, url, json=body, headers=bob)).status_code == 404
+    for kind in ("models3d", "massings"):
+        assert (await client.get(f"/api/projects/{pid}/{kind}", headers=bob)).status_code == 404

@@ -3,12 +3,15 @@ routers and middleware, and the lifespan opens the engine, clients and backgroun
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from spacekontext.db.engine import Database
+from spacekontext.files import router as files
 from spacekontext.floorplans import router as floorplans
 from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -19,6 +22,7 @@ from spacekontext.projects import router as projects
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.site import router as site
+from spacekontext.storage import router as storage
 from spacekontext.webhooks import router as webhooks
 
 # Routes that stream their bodies and enforce their own limit (MAX_UPLOAD_BYTES).
@@ -37,9 +41,18 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             return
         built = build_services(settings, Database.from_settings(settings))
         app.state.services = built
+        worker = (
+            asyncio.create_task(built.worker.run_forever(), name="jobs-worker")
+            if settings.jobs_in_process
+            else None
+        )
         try:
             yield
         finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
             await built.aclose()
             await built.db.dispose()
 
@@ -69,6 +82,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(models3d.router)
     app.include_router(massings.router)
     app.include_router(site.router)
+    app.include_router(files.router)
+    app.include_router(storage.router)
     return app
 
 

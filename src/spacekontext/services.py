@@ -11,12 +11,16 @@ from starlette.requests import Request
 
 from spacekontext.auth.tokens import CompositeVerifier, DevTokens, JwksVerifier
 from spacekontext.db.engine import Database
+from spacekontext.files.service import FileService
 from spacekontext.floorplans.service import FloorplanService
+from spacekontext.jobs.service import JobWorker
 from spacekontext.massings.service import MassingService
 from spacekontext.models3d.service import Model3DService
 from spacekontext.projects.service import ProjectService
 from spacekontext.settings import Settings
 from spacekontext.site.service import SiteService
+from spacekontext.storage.base import ObjectStore
+from spacekontext.storage.factory import build_object_store
 from spacekontext.users.service import UserService
 from spacekontext.webhooks.service import ClerkWebhookService
 
@@ -33,9 +37,13 @@ class Services:
     models3d: Model3DService
     massings: MassingService
     site: SiteService
+    store: ObjectStore
+    files: FileService
+    worker: JobWorker
 
     async def aclose(self) -> None:
         await self.verifier.aclose()
+        await self.store.aclose()
 
 
 def build_verifier(settings: Settings) -> CompositeVerifier:
@@ -50,18 +58,35 @@ def build_verifier(settings: Settings) -> CompositeVerifier:
     return CompositeVerifier(dev, jwks)
 
 
-def build_services(settings: Settings, db: Database) -> Services:
+def build_worker(settings: Settings, db: Database, files: FileService) -> JobWorker:
+    return JobWorker(
+        db,
+        files.handlers(),
+        poll_interval_s=settings.jobs_poll_interval_s,
+        # Stale direct uploads are swept every ten minutes by whichever worker gets there.
+        periodic=[(600.0, files.sweep_pending)],
+    )
+
+
+def build_services(
+    settings: Settings, db: Database, *, store: ObjectStore | None = None
+) -> Services:
+    store = store or build_object_store(settings)
+    files = FileService(db, store, settings)
     return Services(
         settings=settings,
         db=db,
         verifier=build_verifier(settings),
         users=UserService(db),
-        projects=ProjectService(db),
+        projects=ProjectService(db, late_sweep_delay_s=settings.signed_url_ttl_s + 300),
         webhooks=ClerkWebhookService(db, settings.clerk_webhook_secret),
         floorplans=FloorplanService(db, settings),
         models3d=Model3DService(db, settings),
         massings=MassingService(db, settings),
         site=SiteService(db),
+        store=store,
+        files=files,
+        worker=build_worker(settings, db, files),
     )
 
 

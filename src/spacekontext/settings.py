@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = None
     signed_url_ttl_s: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     public_base_url: str | None = None
+    # Uploads above one part become S3 multipart uploads; each in-flight upload holds about two
+    # parts in memory.
+    s3_part_size_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    # Pending direct uploads never completed are swept after this long.
+    pending_upload_ttl_s: int = Field(default=24 * 3600, ge=60)
+
+    # --- background jobs ---------------------------------------------------------------------
+    # The API runs a worker in-process unless production runs `spacekontext worker` instead.
+    jobs_in_process: bool = True
+    jobs_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
 
     # --- auth --------------------------------------------------------------------------------
     auth_jwks_url: str | None = None

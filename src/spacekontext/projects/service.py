@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database
 from spacekontext.errors import Invalid, NotFound
+from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
 from spacekontext.projects.models import Project
 from spacekontext.projects.schemas import (
     ProjectCreate,
@@ -18,6 +19,7 @@ from spacekontext.projects.schemas import (
     ProjectSummary,
     ProjectUpdate,
 )
+from spacekontext.storage.keys import project_prefix
 
 MAX_PAGE = 100
 
@@ -56,8 +58,9 @@ async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: 
 
 
 class ProjectService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, late_sweep_delay_s: float = 3600.0) -> None:
         self._db = db
+        self._late_sweep_delay_s = late_sweep_delay_s
 
     async def list(self, user_id: str, *, limit: int, cursor: str | None) -> ProjectPage:
         if not 1 <= limit <= MAX_PAGE:
@@ -137,4 +140,15 @@ class ProjectService:
             )
             if result.first() is None:
                 raise NotFound("project not found")
+            # Rows go with the project (cascade); its objects are removed by a job committed
+            # in this same transaction, so the deletion cannot be lost. A second pass after the
+            # signed-URL lifetime catches a direct upload still in flight.
+            prefix = project_prefix(user_id, project_id)
+            await enqueue(uow.session, DELETE_PREFIX_JOB, {"prefix": prefix})
+            await enqueue(
+                uow.session,
+                DELETE_PREFIX_JOB,
+                {"prefix": prefix},
+                delay_s=self._late_sweep_delay_s,
+            )
             await uow.commit()

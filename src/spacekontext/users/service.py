@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spacekontext.auth.tokens import Identity
 from spacekontext.db.engine import Database
 from spacekontext.ids import new_id
+from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
+from spacekontext.storage.keys import user_prefix
 from spacekontext.users.models import User
 
 
@@ -81,6 +83,11 @@ class UserService:
 
 
 async def delete_user(session: AsyncSession, subject: str) -> bool:
-    """Delete a user inside the caller's transaction; their projects go with them (cascade)."""
+    """Delete a user inside the caller's transaction; their projects go with them (cascade) and
+    their stored objects are removed by a job committed in the same transaction."""
     result = await session.execute(delete(User).where(User.clerk_id == subject).returning(User.id))
-    return result.first() is not None
+    row = result.first()
+    if row is None:
+        return False
+    await enqueue(session, DELETE_PREFIX_JOB, {"prefix": user_prefix(row.id)})
+    return True

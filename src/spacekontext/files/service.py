@@ -1,0 +1,490 @@
+"""Files: uploads streamed through the API or sent directly to the object store, signed
+downloads, deletion, and the housekeeping that keeps rows and objects in step.
+
+Consistency rule: the object is written first and the row second. If the row cannot be written
+the object is deleted again (shielded from cancellation); if the store fails no row is written
+and the caller gets 503. What a crash between the two steps leaves behind (an object without a
+row) is found by `reconcile`, and pending direct uploads never completed are swept."""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spacekontext.db.engine import Database
+from spacekontext.errors import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
+from spacekontext.files.form import UploadForm
+from spacekontext.files.kinds import KINDS, SNIFF_BYTES, FileKind, check_content, kind_for_name
+from spacekontext.files.models import StoredFile
+from spacekontext.files.schemas import (
+    FilePage,
+    FilePresign,
+    FileRead,
+    PresignedFile,
+    ReconcileReport,
+)
+from spacekontext.ids import new_id
+from spacekontext.jobs.service import DELETE_PREFIX_JOB, Handler, enqueue
+from spacekontext.projects.service import owned_project_or_404
+from spacekontext.settings import Settings
+from spacekontext.storage.base import ObjectInfo, ObjectStore
+from spacekontext.storage.keys import check_category, file_key, safe_name
+
+log = logging.getLogger("spacekontext.files")
+
+MAX_PAGE = 100
+DEFAULT_CATEGORY = "import"
+UPLOAD_FIELDS = ("projectId",)
+DIGEST_JOB = "files.digest"
+REPORT_LIMIT = 1000
+_PROJECT_FK = "fk_files_project_id_projects"
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    file: FileRead
+    url: str
+
+
+def to_read(row: StoredFile) -> FileRead:
+    return FileRead(
+        id=row.id,
+        user_id=row.user_id,
+        project_id=row.project_id,
+        original_name=row.original_name,
+        safe_name=row.safe_name,
+        mime_type=row.mime_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        status=row.status,
+        file_type=row.file_type,
+        category=row.category,
+        metadata=row.metadata_,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def check_upload_name(filename: str) -> FileKind:
+    """Refuse a hostile name (400) or a kind not accepted (415) before any byte is stored."""
+    kind = kind_for_name(safe_name(filename))
+    kind_for_name(filename)  # the extension the client sent, not only the cleaned one
+    return kind
+
+
+async def _sniffed(
+    kind: FileKind, chunks: AsyncIterator[bytes]
+) -> tuple[bytes, AsyncIterator[bytes]]:
+    """Read the head of the stream, check it, and return the whole stream again."""
+    head = bytearray()
+    async for chunk in chunks:
+        head += chunk
+        if len(head) >= SNIFF_BYTES:
+            break
+    check_content(kind, bytes(head))
+
+    async def again() -> AsyncIterator[bytes]:
+        yield bytes(head)
+        async for chunk in chunks:
+            yield chunk
+
+    return bytes(head), again()
+
+
+class FileService:
+    def __init__(self, db: Database, store: ObjectStore, settings: Settings) -> None:
+        self._db = db
+        self._store = store
+        self._settings = settings
+
+    @property
+    def store(self) -> ObjectStore:
+        return self._store
+
+    check_upload_name = staticmethod(check_upload_name)
+
+    async def _download_url(self, row: StoredFile) -> str:
+        return await self._store.signed_download_url(
+            row.storage_key, expires_in_s=self._settings.signed_url_ttl_s, filename=row.safe_name
+        )
+
+    # --- upload through the API -------------------------------------------------------------
+
+    async def upload(self, user_id: str, form: UploadForm) -> UploadedFile:
+        project_id = form.fields.get("projectId", "")
+        category = check_category(form.fields.get("category") or DEFAULT_CATEGORY)
+        name = safe_name(form.filename)
+        kind = check_upload_name(form.filename)
+        async with self._db.read(user_id=user_id) as session:
+            await owned_project_or_404(session, user_id, project_id)
+        _, chunks = await _sniffed(kind, form.chunks)
+
+        file_id = new_id()
+        key = file_key(user_id, project_id, category, file_id, name)
+        stored = await self._store.put_stream(
+            key, chunks, content_type=kind.mime_type, max_bytes=self._settings.max_upload_bytes
+        )
+        try:
+            async with self._db.unit_of_work() as uow:
+                row = StoredFile(
+                    id=file_id,
+                    user_id=user_id,
+                    project_id=project_id,
+                    original_name=form.filename,
+                    safe_name=name,
+                    mime_type=kind.mime_type,
+                    size_bytes=stored.size_bytes,
+                    sha256=stored.sha256,
+                    storage_key=key,
+                    status="ready",
+                    file_type=kind.name,
+                    category=category,
+                    metadata_={"originalName": form.filename, "upload": "api"},
+                )
+                uow.session.add(row)
+                await self._flush_file(uow.session)
+                await uow.session.refresh(row)
+                await uow.commit()
+        except BaseException:
+            await self._compensate(key)
+            raise
+        return UploadedFile(to_read(row), await self._download_url(row))
+
+    async def _flush_file(self, session: AsyncSession) -> None:
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+            if constraint == _PROJECT_FK:
+                # The project was deleted while its file was uploading.
+                raise NotFound("project not found") from exc
+            raise Conflict(
+                "the file conflicts with existing data", details={"constraint": constraint}
+            ) from exc
+
+    async def _compensate(self, key: str) -> None:
+        """Remove an object whose row could not be written. Shielded: a client that hangs up
+        at this moment must not leave the object behind."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._store.delete(key)
+            except Exception:
+                # The store went down too: reconcile will find the orphan.
+                log.exception("could not remove an object without a row", extra={"key": key})
+
+    # --- direct upload ----------------------------------------------------------------------
+
+    async def presign(self, user_id: str, data: FilePresign) -> PresignedFile:
+        if data.size > self._settings.max_upload_bytes:
+            raise TooLarge(
+                f"the upload exceeds {self._settings.max_upload_bytes} bytes",
+                code="upload_too_large",
+                details={"limitBytes": self._settings.max_upload_bytes},
+            )
+        category = check_category(data.category)
+        name = safe_name(data.filename)
+        kind = check_upload_name(data.filename)
+        file_id = new_id()
+        key = file_key(user_id, data.project_id, category, file_id, name)
+        async with self._db.unit_of_work() as uow:
+            await owned_project_or_404(uow.session, user_id, data.project_id)
+            uow.session.add(
+                StoredFile(
+                    id=file_id,
+                    user_id=user_id,
+                    project_id=data.project_id,
+                    original_name=data.filename,
+                    safe_name=name,
+                    mime_type=kind.mime_type,
+                    size_bytes=data.size,
+                    storage_key=key,
+                    status="pending",
+                    file_type=kind.name,
+                    category=category,
+                    metadata_={
+                        "originalName": data.filename,
+                        "upload": "direct",
+                        "declaredContentType": data.content_type,
+                    },
+                )
+            )
+            await self._flush_file(uow.session)
+            await uow.commit()
+        target = await self._store.presigned_upload(
+            key,
+            size_bytes=data.size,
+            content_type=kind.mime_type,
+            expires_in_s=self._settings.signed_url_ttl_s,
+        )
+        return PresignedFile(
+            file_id=file_id,
+            upload_url=target.url,
+            method=target.method,
+            headers=target.headers,
+            expires_at=target.expires_at,
+        )
+
+    async def complete(self, user_id: str, file_id: str) -> UploadedFile:
+        async with self._db.read(user_id=user_id) as session:
+            row = await self._owned(session, user_id, file_id)
+        if row.status == "ready":
+            return UploadedFile(to_read(row), await self._download_url(row))  # idempotent
+        if row.status != "pending":
+            raise Conflict("this upload has failed; start a new one", code="upload_failed")
+        info = await self._store.head(row.storage_key)
+        if info is None:
+            raise Conflict("the file has not been uploaded yet", code="upload_missing")
+        problem: Exception | None = None
+        if info.size_bytes != row.size_bytes:
+            problem = Invalid(
+                f"the uploaded object has {info.size_bytes} bytes, {row.size_bytes} were promised",
+                code="size_mismatch",
+            )
+        else:
+            try:
+                check_content(KINDS[row.file_type], await self._head_bytes(row.storage_key))
+            except (Invalid, UnsupportedMedia) as exc:
+                problem = exc
+        async with self._db.unit_of_work() as uow:
+            if problem is not None:
+                await self._store.delete(row.storage_key)
+                await uow.session.execute(
+                    update(StoredFile)
+                    .where(StoredFile.id == file_id, StoredFile.status == "pending")
+                    .values(status="failed", updated_at=func.now())
+                )
+                await uow.commit()
+                raise problem
+            marked = await uow.session.execute(
+                update(StoredFile)
+                .where(StoredFile.id == file_id, StoredFile.status == "pending")
+                .values(status="ready", updated_at=func.now())
+                .returning(StoredFile.id)
+            )
+            if marked.first() is None:
+                raise Conflict("the upload changed state meanwhile", code="upload_state_changed")
+            # The bytes never passed through the API: their digest is computed in the background.
+            await enqueue(uow.session, DIGEST_JOB, {"fileId": file_id})
+            await uow.commit()
+        async with self._db.read(user_id=user_id) as session:
+            row = await self._owned(session, user_id, file_id)
+        return UploadedFile(to_read(row), await self._download_url(row))
+
+    async def _head_bytes(self, key: str) -> bytes:
+        head = bytearray()
+        chunks = self._store.iter_bytes(key, chunk_size=SNIFF_BYTES)
+        try:
+            async for chunk in chunks:
+                head += chunk
+                if len(head) >= SNIFF_BYTES:
+                    break
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+        return bytes(head)
+
+    # --- read and delete --------------------------------------------------------------------
+
+    async def _owned(self, session: AsyncSession, user_id: str, file_id: str) -> StoredFile:
+        row = await session.scalar(
+            select(StoredFile).where(StoredFile.id == file_id, StoredFile.user_id == user_id)
+        )
+        if row is None:
+            raise NotFound("file not found")
+        return row
+
+    async def get(self, user_id: str, file_id: str) -> tuple[FileRead, str | None]:
+        async with self._db.read(user_id=user_id) as session:
+            row = await self._owned(session, user_id, file_id)
+        url = await self._download_url(row) if row.status == "ready" else None
+        return to_read(row), url
+
+    async def list(
+        self,
+        user_id: str,
+        *,
+        category: str | None = None,
+        project_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> FilePage:
+        if not 1 <= limit <= MAX_PAGE:
+            raise Invalid(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
+        if offset < 0:
+            raise Invalid("offset must not be negative", code="invalid_offset")
+        conditions = [StoredFile.user_id == user_id, StoredFile.status == "ready"]
+        if category is not None:
+            conditions.append(StoredFile.category == category)
+        if project_id is not None:
+            conditions.append(StoredFile.project_id == project_id)
+        async with self._db.read(user_id=user_id) as session:
+            if project_id is not None:
+                await owned_project_or_404(session, user_id, project_id)
+            total = await session.scalar(select(func.count()).where(*conditions)) or 0
+            rows = (
+                await session.scalars(
+                    select(StoredFile)
+                    .where(*conditions)
+                    .order_by(StoredFile.created_at.desc(), StoredFile.id.desc())
+                    .limit(limit)
+                    .offset(offset)
+                )
+            ).all()
+        return FilePage(
+            files=[to_read(row) for row in rows], total=total, limit=limit, offset=offset
+        )
+
+    async def delete(self, user_id: str, file_id: str) -> None:
+        async with self._db.unit_of_work() as uow:
+            row = await uow.session.scalar(
+                select(StoredFile)
+                .where(StoredFile.id == file_id, StoredFile.user_id == user_id)
+                .with_for_update()
+            )
+            if row is None:
+                raise NotFound("file not found")
+            await uow.session.execute(delete(StoredFile).where(StoredFile.id == file_id))
+            # The object goes first: if the store is down this raises, the row stays and the
+            # client gets 503; if the commit then failed, reconcile drops the dangling row.
+            await self._store.delete(row.storage_key)
+            await uow.commit()
+
+    # --- background work --------------------------------------------------------------------
+
+    def handlers(self) -> dict[str, Handler]:
+        return {DELETE_PREFIX_JOB: self._delete_prefix_job, DIGEST_JOB: self._digest_job}
+
+    async def _delete_prefix_job(self, payload: dict[str, Any]) -> dict[str, Any]:
+        prefix = str(payload["prefix"])
+        if not prefix.startswith("users/") or not prefix.endswith("/"):
+            raise ValueError(f"refusing to delete the unexpected prefix {prefix!r}")
+        return {"deleted": await self._store.delete_prefix(prefix)}
+
+    async def _digest_job(self, payload: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(payload["fileId"])
+        async with self._db.read() as session:
+            key = await session.scalar(
+                select(StoredFile.storage_key).where(
+                    StoredFile.id == file_id, StoredFile.status == "ready"
+                )
+            )
+        if key is None:
+            return {"skipped": "file gone"}
+        digest = hashlib.sha256()
+        size = 0
+        async for chunk in self._store.iter_bytes(key):
+            size += len(chunk)
+            await anyio.to_thread.run_sync(digest.update, chunk)
+        async with self._db.unit_of_work() as uow:
+            await uow.session.execute(
+                update(StoredFile)
+                .where(StoredFile.id == file_id)
+                .values(sha256=digest.hexdigest(), updated_at=func.now())
+            )
+            await uow.commit()
+        return {"sha256": digest.hexdigest(), "sizeBytes": size}
+
+    async def sweep_pending(self, *, older_than_s: float | None = None, batch: int = 100) -> int:
+        """Delete direct uploads left pending for longer than the TTL (object, then row)."""
+        age = self._settings.pending_upload_ttl_s if older_than_s is None else older_than_s
+        async with self._db.unit_of_work() as uow:
+            rows = (
+                await uow.session.execute(
+                    select(StoredFile.id, StoredFile.storage_key)
+                    .where(
+                        StoredFile.status == "pending",
+                        StoredFile.created_at < func.now() - timedelta(seconds=age),
+                    )
+                    .order_by(StoredFile.created_at)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for _, key in rows:
+                await self._store.delete(key)
+            if rows:
+                await uow.session.execute(
+                    delete(StoredFile).where(StoredFile.id.in_([row.id for row in rows]))
+                )
+            await uow.commit()
+        return len(rows)
+
+    async def reconcile(self, *, fix: bool = False, grace_s: float = 3600.0) -> ReconcileReport:
+        """Compare the store with the files table by merging both in byte-wise key order (S3's
+        listing order; `COLLATE "C"` in PostgreSQL), in constant memory. Objects younger than
+        `grace_s` are skipped: they may belong to an upload whose row is being written."""
+        orphans: builtins.list[str] = []
+        dangling: builtins.list[str] = []
+        orphan_count = dangling_count = objects = rows_checked = 0
+        oldest_allowed = datetime.now(UTC) - timedelta(seconds=grace_s)
+        query = select(StoredFile.storage_key, StoredFile.id, StoredFile.status).order_by(
+            StoredFile.storage_key.collate("C")
+        )
+        async with self._db.read() as session:
+            db_rows = (await session.stream(query.execution_options(yield_per=1000))).tuples()
+            row_iter = db_rows.__aiter__()
+            obj_iter = self._store.list("users/").__aiter__()
+            row = await anext(row_iter, None)
+            obj: ObjectInfo | None = await anext(obj_iter, None)
+            while row is not None or obj is not None:
+                if obj is not None and (row is None or obj.key.encode() < row[0].encode()):
+                    objects += 1
+                    if obj.last_modified is None or obj.last_modified < oldest_allowed:
+                        orphan_count += 1
+                        if len(orphans) < REPORT_LIMIT or fix:
+                            orphans.append(obj.key)
+                    obj = await anext(obj_iter, None)
+                elif row is not None and (obj is None or row[0].encode() < obj.key.encode()):
+                    rows_checked += 1
+                    if row[2] == "ready":
+                        dangling_count += 1
+                        if len(dangling) < REPORT_LIMIT or fix:
+                            dangling.append(row[1])
+                    row = await anext(row_iter, None)
+                else:
+                    objects += 1
+                    rows_checked += 1
+                    obj = await anext(obj_iter, None)
+                    row = await anext(row_iter, None)
+        if fix:
+            for key in orphans:
+                await self._store.delete(key)
+            await self._drop_dangling(dangling)
+        return ReconcileReport(
+            objects_checked=objects,
+            rows_checked=rows_checked,
+            orphan_count=orphan_count,
+            dangling_count=dangling_count,
+            orphan_objects=orphans[:REPORT_LIMIT],
+            dangling_rows=dangling[:REPORT_LIMIT],
+            fixed=fix,
+        )
+
+    async def _drop_dangling(self, file_ids: builtins.list[str]) -> None:
+        for start in range(0, len(file_ids), 500):
+            async with self._db.unit_of_work() as uow:
+                rows = (
+                    await uow.session.execute(
+                        select(StoredFile.id, StoredFile.storage_key)
+                        .where(
+                            StoredFile.id.in_(file_ids[start : start + 500]),
+                            StoredFile.status == "ready",
+                        )
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                # Check again under the lock: an object may have appeared since the listing.
+                gone = [r.id for r in rows if await self._store.head(r.storage_key) is None]
+                if gone:
+                    await uow.session.execute(delete(StoredFile).where(StoredFile.id.in_(gone)))
+                await uow.commit()

@@ -18,6 +18,8 @@ token_cli = typer.Typer(no_args_is_help=True, help="Development tokens.")
 cli.add_typer(token_cli, name="token")
 partitions_cli = typer.Typer(no_args_is_help=True, help="Monthly history partitions.")
 cli.add_typer(partitions_cli, name="partitions")
+storage_cli = typer.Typer(no_args_is_help=True, help="Object storage housekeeping.")
+cli.add_typer(storage_cli, name="storage")
 console = Console(stderr=True)
 
 
@@ -192,6 +194,63 @@ def partitions_ensure(
         )
         if not created:
             console.print("all partitions already exist")
+
+
+@cli.command()
+def worker() -> None:
+    """Run the background job worker (object deletion, digests, sweeping stale uploads).
+    Run any number of them; set JOBS_IN_PROCESS=false on the API processes then."""
+    import asyncio
+
+    from spacekontext.db.engine import Database
+    from spacekontext.ops.logging import configure_logging
+    from spacekontext.services import build_services
+
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+
+    async def run(ready: Settings) -> None:
+        services = build_services(ready, Database.from_settings(ready))
+        console.print(f"job worker {services.worker.name} polling")
+        try:
+            await services.worker.run_forever()
+        finally:
+            await services.aclose()
+            await services.db.dispose()
+
+    with database(settings) as ready, contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(ready))
+
+
+@storage_cli.command("reconcile")
+def storage_reconcile(
+    fix: Annotated[bool, typer.Option(help="Delete orphan objects and dangling rows.")] = False,
+    grace_s: Annotated[
+        float, typer.Option(min=0, help="Ignore objects younger than this (uploads in flight).")
+    ] = 3600.0,
+) -> None:
+    """Report objects without a row and ready rows without an object (and repair with --fix)."""
+    import asyncio
+
+    import orjson
+
+    from spacekontext.db.engine import Database
+    from spacekontext.services import build_services
+
+    async def run(ready: Settings) -> bytes:
+        services = build_services(ready, Database.from_settings(ready))
+        try:
+            report = await services.files.reconcile(fix=fix, grace_s=grace_s)
+        finally:
+            await services.aclose()
+            await services.db.dispose()
+        return orjson.dumps(
+            report.model_dump(mode="json", by_alias=True), option=orjson.OPT_INDENT_2
+        )
+
+    with database(load_settings()) as ready:
+        typer.echo(asyncio.run(run(ready)).decode())
 
 
 def main() -> None:

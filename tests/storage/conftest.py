@@ -140,10 +140,17 @@ async def store(
     if store_backend == "local":
         yield local_store
         return
+    # One bucket for the session, emptied after each test: creating buckets in moto gets
+    # slower as they pile up.
     server: MotoServer = request.getfixturevalue("moto")
-    s3 = s3_store_for(server, f"test-{secrets.token_hex(6)}")
+    s3 = s3_store_for(server, "contract")
     await s3.ensure_bucket()
     yield s3
+    if server.running:
+        await s3.ensure_bucket()  # a test may have restarted the server (and lost the bucket)
+        keys = [info.key async for info in s3.list("")]
+        for key in keys:
+            await s3.delete(key)
     await s3.aclose()
 
 

@@ -156,6 +156,7 @@ async def test_oversized_upload_is_413_and_leaves_nothing(
         ("drawing.svg", b"<html><body>not svg</body></html>", "content_mismatch"),
     ],
 )
+@pytest.mark.parametrize("store_backend", ["local"])  # refused before the store is involved
 async def test_wrong_kind_is_415_and_leaves_nothing(
     api: httpx.AsyncClient,
     auth: Auth,
@@ -191,6 +192,7 @@ async def test_wrong_kind_is_415_and_leaves_nothing(
         "   ",
     ],
 )
+@pytest.mark.parametrize("store_backend", ["local"])  # refused before the store is involved
 async def test_hostile_names_are_400_and_leave_nothing(
     api: httpx.AsyncClient, auth: Auth, app_services: Services, store: ObjectStore, filename: str
 ) -> None:

@@ -431,7 +431,7 @@ class FileService:
             StoredFile.storage_key.collate("C")
         )
         async with self._db.read() as session:
-            db_rows = (await session.stream(query.execution_options(yield_per=1000))).tuples()
+            db_rows = await session.stream(query.execution_options(yield_per=1000))
             row_iter = db_rows.__aiter__()
             obj_iter = self._store.list("users/").__aiter__()
             row = await anext(row_iter, None)

@@ -100,7 +100,7 @@ def s3_store_for(server: MotoServer, bucket: str) -> S3ObjectStore:
         endpoint_url=server.url,
         region="us-east-1",
         access_key_id="testing",
-        secret_access_key="testing",  # noqa: S106 - moto accepts any key
+        secret_access_key="testing",
         part_size=PART_SIZE,
     )
 
@@ -164,9 +164,7 @@ async def app_services(
 
 
 @pytest.fixture
-async def api(
-    files_settings: Settings, app_services: Services
-) -> AsyncIterator[httpx.AsyncClient]:
+async def api(files_settings: Settings, app_services: Services) -> AsyncIterator[httpx.AsyncClient]:
     """An API client over the app wired to the store of the current backend."""
     app = create_app(files_settings, services=app_services)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -209,8 +207,11 @@ def _zip() -> bytes:
 
 def _glb() -> bytes:
     body = b'{"asset":{"version":"2.0"}}  '
-    return b"glTF" + struct.pack("<II", 2, 12 + 8 + len(body)) + struct.pack("<I", len(body)) + (
-        b"JSON" + body
+    return (
+        b"glTF"
+        + struct.pack("<II", 2, 12 + 8 + len(body))
+        + struct.pack("<I", len(body))
+        + (b"JSON" + body)
     )
 
 

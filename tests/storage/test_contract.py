@@ -128,9 +128,7 @@ async def test_local_signed_urls_refuse_tampering_and_expiry(
     assert isinstance(store, LocalObjectStore)
     await store.put_bytes("users/u/a.pdf", b"%PDF-1.4 secret", content_type="application/pdf")
     await store.put_bytes("users/u/b.pdf", b"%PDF-1.4 other", content_type="application/pdf")
-    url = (await store.signed_download_url("users/u/a.pdf", expires_in_s=60)).removeprefix(
-        BASE_URL
-    )
+    url = (await store.signed_download_url("users/u/a.pdf", expires_in_s=60)).removeprefix(BASE_URL)
     assert (await api.get(url)).status_code == 200
 
     other_key = url.replace("a.pdf", "b.pdf")

@@ -101,7 +101,9 @@ async def test_upload_lands_in_the_store_under_its_key(
                 select(StoredFile.storage_key).where(StoredFile.id == file["id"])
             )
         user_id = file["userId"]
-        assert key == f"users/{user_id}/projects/{project_id}/import/{file['id']}-Facade_plan_v2.png"
+        assert (
+            key == f"users/{user_id}/projects/{project_id}/import/{file['id']}-Facade_plan_v2.png"
+        )
         assert await store.get_bytes(key) == data
         assert (await fetch(response.json()["url"])).content == data
 
@@ -125,9 +127,7 @@ async def test_oversized_upload_is_413_and_leaves_nothing(
         parts: list[tuple[str, str | None, Any]] = [("projectId", None, project_id.encode())]
         file_part = ("file", "big.pdf", endless())
         form_headers, body = multipart([file_part, *parts] if file_first else [*parts, file_part])
-        response = await api.post(
-            "/api/files/upload", content=body, headers=ann | form_headers
-        )
+        response = await api.post("/api/files/upload", content=body, headers=ann | form_headers)
         assert response.status_code == 413, response.text
         assert response.json()["code"] == "upload_too_large"
         # Refused as soon as the limit was passed, not after reading the whole body.
@@ -232,9 +232,7 @@ async def test_truncated_body_stores_nothing(
         [("projectId", None, project_id.encode()), ("file", "a.pdf", SAMPLES["pdf"])]
     )
     whole = b"".join([chunk async for chunk in body])
-    response = await api.post(
-        "/api/files/upload", content=whole[:-40], headers=ann | form_headers
-    )
+    response = await api.post("/api/files/upload", content=whole[:-40], headers=ann | form_headers)
     assert response.status_code == 400
     assert response.json()["code"] == "upload_incomplete"
     assert await everything_stored(store) == []

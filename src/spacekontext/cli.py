@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Iterator
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -251,6 +252,74 @@ def storage_reconcile(
 
     with database(load_settings()) as ready:
         typer.echo(asyncio.run(run(ready)).decode())
+
+
+class ReportFormat(StrEnum):
+    md = "md"
+    json = "json"
+
+
+class FailOn(StrEnum):
+    critical = "critical"
+    warning = "warning"
+
+
+@cli.command()
+def assess(
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database to assess (any PostgreSQL); default: the app's own."),
+    ] = None,
+    schema: Annotated[
+        str | None, typer.Option(help="Only this schema (default: every user schema).")
+    ] = None,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="md (the report) or json (for CI).")
+    ] = ReportFormat.md,
+    fail_on: Annotated[
+        FailOn | None, typer.Option(help="Exit 1 when a finding is at least this severe.")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=512, help="App worker processes per host.")
+    ] = 1,
+    hosts: Annotated[int, typer.Option(min=1, max=512, help="Hosts running the app.")] = 1,
+    target_users: Annotated[
+        int, typer.Option(min=1, help="Scale to project the figures to.")
+    ] = 1_000,
+) -> None:
+    """The scalability assessment, live from the database's catalog and statistics."""
+    import orjson
+
+    from spacekontext.errors import DomainError
+    from spacekontext.ops.assess import app_shape, to_json, to_markdown
+    from spacekontext.ops.assess import assess as run_assessment
+
+    settings = load_settings()
+    try:
+        with contextlib.ExitStack() as stack:
+            url = database_url
+            if url is None:
+                url = stack.enter_context(database(settings)).database_url
+            assert url is not None
+            shape = app_shape(
+                settings,
+                database_url=database_url,
+                workers=workers,
+                hosts=hosts,
+                target_users=target_users,
+            )
+            report = run_assessment(url, shape, schema=schema)
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    level = fail_on.value if fail_on else None
+    if output_format is ReportFormat.json:
+        payload = to_json(report, fail_on=level)
+        typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
+    else:
+        typer.echo(to_markdown(report))
+    if report.fails(level):
+        raise typer.Exit(1)
 
 
 def main() -> None:

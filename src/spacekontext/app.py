@@ -18,6 +18,7 @@ from spacekontext.http.middleware import BodySizeLimitMiddleware, RequestIdMiddl
 from spacekontext.massings import router as massings
 from spacekontext.models3d import router as models3d
 from spacekontext.ops import health
+from spacekontext.ops.assess import router as assess
 from spacekontext.projects import router as projects
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(site.router)
     app.include_router(files.router)
     app.include_router(storage.router)
+    app.include_router(assess.router)
     return app
 
 

@@ -412,13 +412,12 @@ def _period(width: timedelta) -> tuple[str, timedelta | None]:
     return "custom", width
 
 
-def _next_bound(start: datetime, period: str, step: timedelta | None) -> datetime:
-    if period == "month":
-        return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-    if period == "year":
-        return start.replace(year=start.year + 1)
+def _next_bound(start: datetime, period: str, step: timedelta | None, n: int = 1) -> datetime:
+    if period in ("month", "year"):
+        months = start.year * 12 + start.month - 1 + n * (12 if period == "year" else 1)
+        return start.replace(year=months // 12, month=months % 12 + 1)
     assert step is not None
-    return start + step
+    return start + n * step
 
 
 def _literal(value: datetime, key_type: str) -> str:
@@ -473,14 +472,14 @@ def partitions(ctx: Context) -> list[Finding]:
             continue  # only a default partition: nothing to extend yet
         period, step = _period(r["last_width"])
         now: datetime = r["now_utc"]
-        # The current period and `ahead` more must be covered.
-        wanted_until = now
-        cursor = r["max_upper"]
-        while cursor <= now:
-            cursor = _next_bound(cursor, period, step)
-        wanted_until = cursor
-        for _ in range(ahead):
-            wanted_until = _next_bound(wanted_until, period, step)
+        # The end of the current period, on the partitions' own grid of bounds; it and
+        # `ahead` more periods must be covered.
+        current_end = r["max_upper"]
+        while current_end <= now:
+            current_end = _next_bound(current_end, period, step)
+        while _next_bound(current_end, period, step, -1) > now:
+            current_end = _next_bound(current_end, period, step, -1)
+        wanted_until = _next_bound(current_end, period, step, ahead)
         if r["max_upper"] >= wanted_until:
             continue
         fix = []

@@ -37,7 +37,9 @@ def test_foreign_key_without_index_red_then_green(fresh_db: str) -> None:
         "public.review.review_book_id_fkey",
     }
     book = next(f for f in found if f.subject == "public.book.book_author_id_fkey")
-    assert book.fix == ('CREATE INDEX CONCURRENTLY "ix_book_author_id" ON public.book (author_id);',)
+    assert book.fix == (
+        'CREATE INDEX CONCURRENTLY "ix_book_author_id" ON public.book (author_id);',
+    )
     assert "public.book (author_id) references author" in book.evidence[0]
     for finding in found:
         apply_fix(fresh_db, finding)

@@ -1,6 +1,6 @@
 """How long `spacekontext assess` takes on our schema with data in it.
 
-    .venv/bin/python bench/bench_assess.py [--users 2000] [--runs 5]
+    .venv/bin/python bench/assess_bench.py [--users 2000] [--runs 5]
 
 Starts a private embedded PostgreSQL in a temporary directory, migrates it, loads USERS users
 with 5 projects and 2 floorplans (~20 KB of JSON) per project, then times the whole
@@ -65,6 +65,8 @@ def main() -> None:
                 f"median {statistics.median(timings):.3f} s,"
                 f" min {min(timings):.3f} s, max {max(timings):.3f} s over {args.runs} runs"
             )
+            for finding in report.problems():
+                print(f"  {finding.severity.icon} {finding.check}: {finding.title}")
             for row in report.projections[:6]:
                 print(f"  {row.metric}: {row.current} | {row.safe_limit} | {row.breaking_point}")
     finally:

@@ -130,6 +130,65 @@ def migrate(
         console.print(f"database at {migrations.current_revision(ready.database_url)}")
 
 
+@cli.command()
+def seed(
+    users: Annotated[int, typer.Option(min=0, max=10_000_000, help="Users to create.")] = 1000,
+    projects_per_user: Annotated[
+        float, typer.Option(min=0, max=1000, help="Average projects per user (skewed split).")
+    ] = 5.0,
+    floorplans_per_project: Annotated[int, typer.Option(min=0, max=50)] = 2,
+    models_per_project: Annotated[int, typer.Option(min=0, max=50)] = 1,
+    massings_per_project: Annotated[int, typer.Option(min=0, max=50)] = 1,
+    files_per_project: Annotated[int, typer.Option(min=0, max=100)] = 5,
+    cad_blocks: Annotated[int, typer.Option(min=0, max=100_000)] = 200,
+    seed_value: Annotated[
+        int, typer.Option("--seed", help="Same seed, same data (ids and content hashes).")
+    ] = 1,
+    objects: Annotated[
+        bool, typer.Option(help="Store the files' objects (--no-objects: rows only).")
+    ] = True,
+    workers: Annotated[
+        int | None, typer.Option(min=0, max=64, help="Generator processes (default: cores).")
+    ] = None,
+    reset: Annotated[
+        bool, typer.Option(help="Delete every user, project and block first (TRUNCATE).")
+    ] = False,
+) -> None:
+    """Generate a realistic, reproducible data set of any size (COPY, parallel generation)."""
+    from spacekontext.db.migrate import upgrade
+    from spacekontext.ops.attach import attached_database
+    from spacekontext.ops.seed.command import seed_with_progress, summary_table
+    from spacekontext.ops.seed.writer import SeedConflict, SeedPlan
+
+    settings = load_settings()
+    plan = SeedPlan(
+        users=users,
+        projects_per_user=projects_per_user,
+        floorplans_per_project=floorplans_per_project,
+        models_per_project=models_per_project,
+        massings_per_project=massings_per_project,
+        files_per_project=files_per_project,
+        cad_blocks=cad_blocks,
+        seed=seed_value,
+    )
+    if objects and files_per_project:
+        console.print(
+            "[red]this build has no object store to write file objects to yet:[/red] "
+            "pass --no-objects to seed file rows only"
+        )
+        raise typer.Exit(2)
+    with attached_database(settings) as (url, _started):
+        upgrade(url)
+        try:
+            report = seed_with_progress(
+                console, url, plan, objects=None, workers=workers, reset_first=reset
+            )
+        except SeedConflict as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+    console.print(summary_table(report))
+
+
 @token_cli.command("create")
 def token_create(
     email: Annotated[str, typer.Option(help="The user's e-mail; the token's subject.")],

@@ -189,6 +189,70 @@ def seed(
     console.print(summary_table(report))
 
 
+@cli.command()
+def loadtest(
+    target: Annotated[
+        str, typer.Option(help="Base URL of a running server; loopback only.")
+    ] = "http://127.0.0.1:8000",
+    users: Annotated[
+        str, typer.Option(help="Steps of concurrent simulated users, comma-separated.")
+    ] = "100,250,500,1000,2000",
+    step_seconds: Annotated[float, typer.Option(min=1, max=3600)] = 60.0,
+    ramp_seconds: Annotated[float, typer.Option(min=0, max=600)] = 10.0,
+    think: Annotated[str, typer.Option(help="Think time range in seconds, MIN,MAX.")] = "1,3",
+    timeout: Annotated[float, typer.Option(min=0.1, max=300, help="Per request, s.")] = 30.0,
+    seed_value: Annotated[int, typer.Option("--seed", help="The seeded data's --seed.")] = 1,
+    label: Annotated[str, typer.Option(help="Name of this run in the report.")] = "run",
+    out: Annotated[
+        str | None, typer.Option(help="Output path prefix (.md, .json, .png are added).")
+    ] = None,
+    continue_after_break: Annotated[
+        bool, typer.Option(help="Run every step even after one breaks.")
+    ] = False,
+    max_minutes: Annotated[float, typer.Option(min=0.1, max=240)] = 60.0,
+) -> None:
+    """Simulated users against a running server: per-step throughput, latency per action,
+    errors, PostgreSQL connections, pool waits and cache hits; Markdown, JSON and a chart."""
+    import asyncio
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from spacekontext.ops.loadtest.command import prepare_run
+    from spacekontext.ops.loadtest.guard import NotLoopback
+    from spacekontext.ops.loadtest.report import markdown, write_outputs
+    from spacekontext.ops.loadtest.runner import LoadTestConfig, run_loadtest
+
+    settings = load_settings()
+    try:
+        steps = tuple(int(part) for part in users.split(",") if part.strip())
+        low, high = (float(part) for part in think.split(","))
+        config = LoadTestConfig(
+            base_url=target,
+            steps=steps,
+            step_s=step_seconds,
+            ramp_s=ramp_seconds,
+            think_s=(low, high),
+            request_timeout_s=timeout,
+            seed=seed_value,
+            stop_after_break=not continue_after_break,
+            max_total_s=max_minutes * 60,
+            label=label,
+        )
+    except NotLoopback as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except ValueError as exc:
+        console.print(f"[red]invalid options:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    tokens, dsn = prepare_run(settings, max(steps), seed_value, console)
+    result = asyncio.run(run_loadtest(config, tokens, dsn=dsn, progress=console.print))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    prefix = Path(out) if out else Path("loadtest-results") / f"{label}-{stamp}"
+    paths = write_outputs(result, prefix)
+    typer.echo(markdown(result))
+    console.print("wrote " + ", ".join(str(p) for p in paths.values()))
+
+
 @token_cli.command("create")
 def token_create(
     email: Annotated[str, typer.Option(help="The user's e-mail; the token's subject.")],

@@ -19,6 +19,7 @@ from spacekontext.massings import router as massings
 from spacekontext.models3d import router as models3d
 from spacekontext.ops import health
 from spacekontext.ops.assess import router as assess
+from spacekontext.ops.profiles import profile_settings
 from spacekontext.projects import router as projects
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
@@ -33,6 +34,7 @@ STREAMED_PATHS = ("/api/files/upload",)
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
     """`services` is injected by tests (a database bound to a rolled-back transaction);
     otherwise it is built from `settings` when the app starts."""
+    settings = profile_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

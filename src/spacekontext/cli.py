@@ -74,6 +74,7 @@ def serve(
         assert ready.database_url is not None
         upgrade(ready.database_url)
         _ensure_partitions(ready, ready.partition_months_ahead)
+        _apply_index_profile(ready.database_url, ready.profile)
         if workers == 1:
             config = uvicorn.Config(
                 create_app(ready),
@@ -251,6 +252,44 @@ def loadtest(
     paths = write_outputs(result, prefix)
     typer.echo(markdown(result))
     console.print("wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+def _apply_index_profile(url: str, profile: str) -> None:
+    from spacekontext.db.urls import libpq_dsn
+    from spacekontext.ops.profiles import apply_index_profile
+
+    changed = apply_index_profile(libpq_dsn(url), profile)
+    if changed:
+        verb = "dropped" if profile == "naive" else "restored"
+        console.print(f"profile {profile}: {verb} indexes {', '.join(changed)}")
+
+
+@cli.command()
+def indexes(
+    action: Annotated[
+        str, typer.Argument(help="status, naive (drop the assessment's missing indexes), tuned.")
+    ] = "status",
+) -> None:
+    """Show, drop (naive) or restore (tuned) the indexes the assessment found missing, without
+    a migration. `serve --profile` applies its profile's set at start."""
+    from spacekontext.db.migrate import upgrade
+    from spacekontext.db.urls import libpq_dsn
+    from spacekontext.ops.attach import attached_database
+    from spacekontext.ops.profiles import index_status
+
+    if action not in ("status", "naive", "tuned"):
+        console.print("[red]ACTION must be status, naive or tuned")
+        raise typer.Exit(2)
+    settings = load_settings()
+    if action == "naive" and settings.env == "production":
+        console.print("[red]refused: the naive profile is a load-test baseline")
+        raise typer.Exit(2)
+    with attached_database(settings) as (url, _started):
+        upgrade(url)
+        if action != "status":
+            _apply_index_profile(url, action)
+        for name, present in index_status(libpq_dsn(url)).items():
+            typer.echo(f"{name}\t{'present' if present else 'dropped'}")
 
 
 @token_cli.command("create")

@@ -78,7 +78,11 @@ def build_services(
         db=db,
         verifier=build_verifier(settings),
         users=UserService(db),
-        projects=ProjectService(db, late_sweep_delay_s=settings.signed_url_ttl_s + 300),
+        projects=ProjectService(
+            db,
+            late_sweep_delay_s=settings.signed_url_ttl_s + 300,
+            full_lists=settings.profile == "naive",
+        ),
         webhooks=ClerkWebhookService(db, settings.clerk_webhook_secret),
         floorplans=FloorplanService(db, settings),
         models3d=Model3DService(db, settings),

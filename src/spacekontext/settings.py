@@ -100,6 +100,8 @@ class Settings(BaseSettings):
             problems.append("AUTH_JWKS_URL and AUTH_ISSUER are required")
         if not self.database_url:
             problems.append("DATABASE_URL is required (the embedded database is for laptops)")
+        if self.profile == "naive":
+            problems.append("PROFILE=naive is a load-test baseline, not for production")
         if self.storage_backend == "s3" and not self.s3_bucket:
             problems.append("S3_BUCKET is required with STORAGE_BACKEND=s3")
         if problems:

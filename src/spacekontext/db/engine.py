@@ -50,13 +50,13 @@ def connect_args_for(settings: Settings, *, role: str = "primary") -> dict[str, 
 
 
 def create_engine_for(url: str, settings: Settings, *, role: str = "primary") -> AsyncEngine:
+    from spacekontext.ops.profiles import engine_options
+
     return create_async_engine(
         async_url(url),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_s,
+        # Pool size, overflow, timeout — or, in the naive profile, no pool at all.
+        **engine_options(settings),
         pool_pre_ping=False,
-        pool_recycle=1800,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         connect_args=connect_args_for(settings, role=role),

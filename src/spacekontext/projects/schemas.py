@@ -40,3 +40,11 @@ class ProjectRead(ProjectSummary):
 class ProjectPage(ApiModel):
     projects: list[ProjectSummary]
     next_cursor: str | None
+
+
+class ProjectFullPage(ApiModel):
+    """The naive profile's list (the assessment's starting point): every project of the user,
+    whole rows, no pagination."""
+
+    projects: list[ProjectRead]
+    next_cursor: None = None

@@ -14,6 +14,7 @@ from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
 from spacekontext.projects.models import Project
 from spacekontext.projects.schemas import (
     ProjectCreate,
+    ProjectFullPage,
     ProjectPage,
     ProjectRead,
     ProjectSummary,
@@ -58,13 +59,21 @@ async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: 
 
 
 class ProjectService:
-    def __init__(self, db: Database, *, late_sweep_delay_s: float = 3600.0) -> None:
+    def __init__(
+        self, db: Database, *, late_sweep_delay_s: float = 3600.0, full_lists: bool = False
+    ) -> None:
         self._db = db
         self._late_sweep_delay_s = late_sweep_delay_s
+        # The naive profile's lists: whole rows, unbounded (see ops/profiles.py).
+        self._full_lists = full_lists
 
-    async def list(self, user_id: str, *, limit: int, cursor: str | None) -> ProjectPage:
+    async def list(
+        self, user_id: str, *, limit: int, cursor: str | None
+    ) -> ProjectPage | ProjectFullPage:
         if not 1 <= limit <= MAX_PAGE:
             raise Invalid(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
+        if self._full_lists:
+            return await self._list_full(user_id)
         query = select(*_SUMMARY_COLUMNS).where(Project.user_id == user_id)
         if cursor:
             created_at, last_id = decode_cursor(cursor)
@@ -82,6 +91,16 @@ class ProjectService:
             else None
         )
         return ProjectPage(projects=page, next_cursor=next_cursor)
+
+    async def _list_full(self, user_id: str) -> ProjectFullPage:
+        query = (
+            select(*_READ_COLUMNS)
+            .where(Project.user_id == user_id)
+            .order_by(Project.created_at.desc(), Project.id.desc())
+        )
+        async with self._db.read(user_id=user_id) as session:
+            rows = (await session.execute(query)).all()
+        return ProjectFullPage(projects=[ProjectRead.model_validate(row) for row in rows])
 
     async def get(self, user_id: str, project_id: str) -> ProjectRead:
         async with self._db.read(user_id=user_id) as session:

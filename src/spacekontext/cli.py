@@ -154,6 +154,9 @@ def seed(
     reset: Annotated[
         bool, typer.Option(help="Delete every user, project and block first (TRUNCATE).")
     ] = False,
+    history: Annotated[
+        bool, typer.Option(help="Keep version 1 of each floorplan in its history, as the API.")
+    ] = True,
 ) -> None:
     """Generate a realistic, reproducible data set of any size (COPY, parallel generation)."""
     from spacekontext.db.migrate import upgrade
@@ -171,6 +174,7 @@ def seed(
         files_per_project=files_per_project,
         cad_blocks=cad_blocks,
         seed=seed_value,
+        history=history,
     )
     if objects and files_per_project:
         console.print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import astuple
 
 import orjson
 import psycopg
@@ -10,6 +11,10 @@ import pytest
 
 from spacekontext.db.migrate import upgrade
 from spacekontext.db.urls import libpq_dsn
+from spacekontext.documents import encode
+from spacekontext.floorplans import geometry
+from spacekontext.massings import geometry as massing_geometry
+from spacekontext.models3d.objects import count_objects
 from spacekontext.ops.seed import documents
 from spacekontext.ops.seed.derive import floorplan_figures
 from spacekontext.ops.seed.writer import (
@@ -19,6 +24,7 @@ from spacekontext.ops.seed.writer import (
     projects_per_user,
     run_seed,
 )
+from spacekontext.site.geodesy import site_area_m2
 
 SMALL = SeedPlan(users=4, projects_per_user=2.5, files_per_project=3, cad_blocks=12, seed=7)
 
@@ -84,6 +90,68 @@ def test_floorplans_are_in_the_size_band_and_metadata_is_derived(seeded: str) ->
         assert area == pytest.approx(figures.total_area_m2)
         assert bbox == figures.bbox
         assert walls > 0 and rooms > 0 and area > 0
+
+
+def test_metadata_equals_what_the_services_derive(seeded: str) -> None:
+    with psycopg.connect(seeded) as conn:
+        plans = conn.execute(
+            "SELECT data::text, wall_count, opening_count, room_count, furniture_count,"
+            " total_area_m2, bbox, data_bytes, content_hash FROM app.floorplans"
+        ).fetchall()
+        massings = conn.execute(
+            "SELECT m.massing_data::text, m.volume_m3, m.footprint_m2, m.gross_floor_area_m2,"
+            " m.height_m, m.floor_area_ratio, s.site_area_m2, m.content_hash, m.data_bytes"
+            " FROM app.massings m JOIN app.site_analyses s USING (project_id)"
+        ).fetchall()
+        models = conn.execute(
+            "SELECT model_data::text, object_count, content_hash FROM app.models_3d"
+        ).fetchall()
+        sites = conn.execute(
+            "SELECT boundary::text, site_area_m2, sun_path FROM app.site_analyses"
+        ).fetchall()
+        versions = conn.execute(
+            "SELECT count(*) FROM app.floorplan_versions v JOIN app.floorplans f"
+            " ON f.id = v.floorplan_id AND f.content_hash = v.content_hash AND v.version = 1"
+            " JOIN app.projects p ON p.id = f.project_id AND p.user_id = v.created_by_user_id"
+        ).fetchone()
+    assert versions == (len(plans),)
+    for text, *columns in plans:
+        document = orjson.loads(text)
+        facts = geometry.derive(document)
+        encoded = encode(document, kind="floorplan", max_bytes=10**8)
+        assert columns == [
+            facts.wall_count,
+            facts.opening_count,
+            facts.room_count,
+            facts.furniture_count,
+            facts.total_area_m2,
+            facts.bbox,
+            encoded.data_bytes,
+            encoded.content_hash,
+        ]
+    for text, volume, footprint, gfa, height, far, site_area, digest, size in massings:
+        document = orjson.loads(text)
+        facts = massing_geometry.derive(document, 3.0)
+        assert (volume, footprint, gfa, height) == (
+            facts.volume_m3,
+            facts.footprint_m2,
+            facts.gross_floor_area_m2,
+            facts.height_m,
+        )
+        assert far == facts.floor_area_ratio(site_area)
+        assert (size, digest) == astuple(encode(document, kind="massing", max_bytes=10**8))
+    for text, count, digest in models:
+        document = orjson.loads(text)
+        assert count == count_objects(document) > 0
+        assert digest == encode(document, kind="3D model", max_bytes=10**8).content_hash
+    for boundary, area, sun_path in sites:
+        assert area == site_area_m2(orjson.loads(boundary)) > 0
+        assert set(sun_path["seasons"]) == {
+            "marchEquinox",
+            "juneSolstice",
+            "septemberEquinox",
+            "decemberSolstice",
+        }
 
 
 def test_wall_graph_is_consistent() -> None:

@@ -198,14 +198,15 @@ class Session:
             return
         floorplan = self._rng.choice(list(self._state.editable))
         etag, node_id, position = self._state.editable[floorplan]
-        # Nudge one wall junction by a few millimetres: an RFC 7396 merge patch of the node.
+        # Nudge one wall junction by a few millimetres: an RFC 7396 merge patch of the resource,
+        # whose `data` is merged into the stored document.
         moved = [round(position[0] + self._rng.uniform(-0.005, 0.005), 3), position[1]]
         status, _, headers = await self._request(
             "save_floorplan",
             "PATCH",
             f"/api/floorplans/{floorplan}",
             expect=(200,),
-            data=orjson.dumps({"nodes": {node_id: {"position": moved}}}),
+            data=orjson.dumps({"data": {"nodes": {node_id: {"position": moved}}}}),
             headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"},
         )
         new_etag = headers.get("ETag") or headers.get("etag")

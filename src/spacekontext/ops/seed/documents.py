@@ -13,11 +13,13 @@ number of rooms, as a real plan grows: a flat has a dozen rooms, an office floor
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import struct
 import zlib
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import orjson
@@ -368,60 +370,24 @@ def model_settings(rng: random.Random) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class MassingFigures:
-    volume_m3: float
-    footprint_m2: float
-    gross_floor_area_m2: float
-    height_m: float
-
-
-def massing(rng: random.Random) -> tuple[dict[str, Any], MassingFigures]:
-    """A podium with towers on it (volumes stacked inside the podium's footprint)."""
+def massing(rng: random.Random) -> dict[str, Any]:
+    """A podium with towers standing on it, as `blocks` (the massing document of the massings
+    service: footprint polygon, base, height, floors)."""
     floor_to_floor = _r(rng.uniform(3.0, 3.8))
     width, depth = _r(rng.uniform(18, 70)), _r(rng.uniform(14, 50))
     podium_floors = rng.randint(1, 3)
-    volumes: list[dict[str, Any]] = [
-        _box(rng, 0, 0, width, depth, 0.0, podium_floors, floor_to_floor, "retail")
-    ]
+    podium_height = _r(podium_floors * floor_to_floor)
+    blocks = [_block(rng, 0.0, 0.0, width, depth, 0.0, podium_floors, floor_to_floor, "retail")]
     for _ in range(rng.randint(0, 3)):
         w, d = _r(width * rng.uniform(0.2, 0.45)), _r(depth * rng.uniform(0.3, 0.6))
         x, y = _r(rng.uniform(0, width - w)), _r(rng.uniform(0, depth - d))
-        floors = rng.randint(2, 24)
-        volumes.append(
-            _box(
-                rng,
-                x,
-                y,
-                w,
-                d,
-                podium_floors * floor_to_floor,
-                floors,
-                floor_to_floor,
-                "residential",
-            )
+        blocks.append(
+            _block(rng, x, y, w, d, podium_height, rng.randint(2, 24), floor_to_floor, "housing")
         )
-    volume = sum(v["_area"] * v["height"] for v in volumes)
-    gfa = sum(v["_area"] * v["floors"] for v in volumes)
-    top = max(v["baseHeight"] + v["height"] for v in volumes)
-    for v in volumes:
-        del v["_area"]
-    document = {
-        "version": 1,
-        "floorToFloorHeight": floor_to_floor,
-        "volumes": volumes,
-        "origin": [0, 0],
-    }
-    figures = MassingFigures(
-        volume_m3=round(volume, 3),
-        footprint_m2=round(width * depth, 3),
-        gross_floor_area_m2=round(gfa, 3),
-        height_m=round(top, 3),
-    )
-    return document, figures
+    return {"version": 1, "floorToFloorHeight": floor_to_floor, "blocks": blocks}
 
 
-def _box(
+def _block(
     rng: random.Random,
     x: float,
     y: float,
@@ -433,21 +399,19 @@ def _box(
     use: str,
 ) -> dict[str, Any]:
     return {
-        "id": short_id(rng, "v"),
+        "id": short_id(rng, "b"),
         "footprint": [[x, y], [_r(x + w), y], [_r(x + w), _r(y + d)], [x, _r(y + d)]],
-        "baseHeight": _r(base),
+        "base": base,
         "height": _r(floors * floor_to_floor),
         "floors": floors,
         "use": use,
-        "_area": w * d,
     }
 
 
-def massing_analysis(rng: random.Random, figures: MassingFigures) -> dict[str, Any]:
+def massing_analysis(rng: random.Random, gross_floor_area_m2: float) -> dict[str, Any]:
     return {
-        "facadeAreaM2": round(figures.height_m * math.sqrt(figures.footprint_m2) * 4, 1),
         "daylightFactor": round(rng.uniform(1.5, 5.0), 2),
-        "embodiedCarbonKgCo2e": round(figures.gross_floor_area_m2 * rng.uniform(250, 600), 0),
+        "embodiedCarbonKgCo2e": round(gross_floor_area_m2 * rng.uniform(250, 600), 0),
     }
 
 
@@ -455,39 +419,33 @@ def massing_analysis(rng: random.Random, figures: MassingFigures) -> dict[str, A
 # Sites
 # --------------------------------------------------------------------------------------------
 
-# name, latitude, longitude, IANA time zone, UTC offset in June (hours)
+# name, latitude, longitude, IANA time zone
 # fmt: off
 CITIES = (
-    ("Zurich", 47.3769, 8.5417, "Europe/Zurich", 2),
-    ("Berlin", 52.52, 13.405, "Europe/Berlin", 2),
-    ("London", 51.5072, -0.1276, "Europe/London", 1),
-    ("Lisbon", 38.7223, -9.1393, "Europe/Lisbon", 1),
-    ("Madrid", 40.4168, -3.7038, "Europe/Madrid", 2),
-    ("Oslo", 59.9139, 10.7522, "Europe/Oslo", 2),
-    ("New York", 40.7128, -74.006, "America/New_York", -4),
-    ("Toronto", 43.6532, -79.3832, "America/Toronto", -4),
-    ("Mexico City", 19.4326, -99.1332, "America/Mexico_City", -6),
-    ("Sao Paulo", -23.5505, -46.6333, "America/Sao_Paulo", -3),
-    ("Cape Town", -33.9249, 18.4241, "Africa/Johannesburg", 2),
-    ("Nairobi", -1.2921, 36.8219, "Africa/Nairobi", 3),
-    ("Dubai", 25.2048, 55.2708, "Asia/Dubai", 4),
-    ("Mumbai", 19.076, 72.8777, "Asia/Kolkata", 5.5),
-    ("Singapore", 1.3521, 103.8198, "Asia/Singapore", 8),
-    ("Tokyo", 35.6762, 139.6503, "Asia/Tokyo", 9),
-    ("Sydney", -33.8688, 151.2093, "Australia/Sydney", 10),
-    ("Auckland", -36.8485, 174.7633, "Pacific/Auckland", 12),
-    ("Copenhagen", 55.6761, 12.5683, "Europe/Copenhagen", 2),
-    ("Helsinki", 60.1699, 24.9384, "Europe/Helsinki", 3),
+    ("Zurich", 47.3769, 8.5417, "Europe/Zurich"),
+    ("Berlin", 52.52, 13.405, "Europe/Berlin"),
+    ("London", 51.5072, -0.1276, "Europe/London"),
+    ("Lisbon", 38.7223, -9.1393, "Europe/Lisbon"),
+    ("Madrid", 40.4168, -3.7038, "Europe/Madrid"),
+    ("Oslo", 59.9139, 10.7522, "Europe/Oslo"),
+    ("New York", 40.7128, -74.006, "America/New_York"),
+    ("Toronto", 43.6532, -79.3832, "America/Toronto"),
+    ("Mexico City", 19.4326, -99.1332, "America/Mexico_City"),
+    ("Sao Paulo", -23.5505, -46.6333, "America/Sao_Paulo"),
+    ("Cape Town", -33.9249, 18.4241, "Africa/Johannesburg"),
+    ("Nairobi", -1.2921, 36.8219, "Africa/Nairobi"),
+    ("Dubai", 25.2048, 55.2708, "Asia/Dubai"),
+    ("Mumbai", 19.076, 72.8777, "Asia/Kolkata"),
+    ("Singapore", 1.3521, 103.8198, "Asia/Singapore"),
+    ("Tokyo", 35.6762, 139.6503, "Asia/Tokyo"),
+    ("Sydney", -33.8688, 151.2093, "Australia/Sydney"),
+    ("Auckland", -36.8485, 174.7633, "Pacific/Auckland"),
+    ("Copenhagen", 55.6761, 12.5683, "Europe/Copenhagen"),
+    ("Helsinki", 60.1699, 24.9384, "Europe/Helsinki"),
 )
 # fmt: on
 
 _EARTH_RADIUS_M = 6_371_008.8
-_KEY_DAYS = (
-    ("marchEquinox", 79),
-    ("juneSolstice", 172),
-    ("septemberEquinox", 265),
-    ("decemberSolstice", 355),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,42 +465,53 @@ class Site:
     analysis_results: dict[str, Any]
 
 
+# The date the seeded sun paths are computed for (the service's default is the save's date).
+SUN_PATH_DATE = date(2025, 6, 21)
+
+
+@functools.cache
+def city_sun_path(city: str, latitude: float, longitude: float, timezone: str) -> dict[str, Any]:
+    """The site service's sun path (pvlib), once per city and process: sites lie within 0.05°
+    (about 5 km) of their city's centre, which moves the sun by less than 0.05°, and pvlib costs
+    tens of milliseconds a call — too much for tens of thousands of sites."""
+    from spacekontext.site.sunpath import sun_path
+
+    return sun_path(latitude, longitude, timezone, SUN_PATH_DATE)
+
+
 def site(rng: random.Random) -> Site:
-    city, lat0, lng0, tz, utc_offset = rng.choice(CITIES)
+    from spacekontext.site.geodesy import site_area_m2
+
+    city, lat0, lng0, tz = rng.choice(CITIES)
     lat = round(lat0 + rng.uniform(-0.05, 0.05), 6)
     lng = round(lng0 + rng.uniform(-0.05, 0.05), 6)
-    # A convex lot: 4-6 vertices on a jittered ellipse, 15-60 m radii.
+    # A convex lot: 4-6 vertices on a jittered ellipse, 15-60 m radii, counter-clockwise.
     count = rng.randint(4, 6)
     rx, ry = rng.uniform(15, 60), rng.uniform(15, 60)
-    rotation = rng.uniform(0, 2 * math.pi)
-    local: list[tuple[float, float]] = []
+    turn = rng.uniform(0, 2 * math.pi)
+    metres_per_deg_lat = math.pi * _EARTH_RADIUS_M / 180
+    metres_per_deg_lng = metres_per_deg_lat * math.cos(math.radians(lat))
+    ring: list[list[float]] = []
     for k in range(count):
         angle = 2 * math.pi * k / count + rng.uniform(-0.25, 0.25)
         x, y = rx * math.cos(angle), ry * math.sin(angle)
-        local.append(
-            (
-                x * math.cos(rotation) - y * math.sin(rotation),
-                x * math.sin(rotation) + y * math.cos(rotation),
-            )
+        x, y = x * math.cos(turn) - y * math.sin(turn), x * math.sin(turn) + y * math.cos(turn)
+        ring.append(
+            [round(lng + x / metres_per_deg_lng, 7), round(lat + y / metres_per_deg_lat, 7)]
         )
-    area = abs(_shoelace(local))
-    metres_per_deg_lat = math.pi * _EARTH_RADIUS_M / 180
-    metres_per_deg_lng = metres_per_deg_lat * math.cos(math.radians(lat))
-    ring = [
-        [round(lng + x / metres_per_deg_lng, 7), round(lat + y / metres_per_deg_lat, 7)]
-        for x, y in local
-    ]
     ring.append(ring[0])
+    boundary = {"type": "Polygon", "coordinates": [ring]}
+    area = site_area_m2(boundary)
     return Site(
         latitude=lat,
         longitude=lng,
         timezone=tz,
-        site_area_m2=round(area, 2),
+        site_area_m2=area,
         scale=rng.choice((50.0, 100.0, 200.0, 500.0)),
         rotation_deg=round(rng.uniform(0, 360), 1),
-        coordinates={"lat": lat, "lng": lng, "city": city},
-        boundary={"type": "Polygon", "coordinates": [ring]},
-        sun_path=sun_path(lat, lng, utc_offset),
+        coordinates={"lat": lat, "lng": lng},
+        boundary=boundary,
+        sun_path=city_sun_path(city, lat0, lng0, tz),
         weather=_weather(rng, lat),
         topography={
             "elevationM": round(rng.uniform(0, 600), 1),
@@ -550,6 +519,7 @@ def site(rng: random.Random) -> Site:
             "aspect": rng.choice(("N", "NE", "E", "SE", "S", "SW", "W", "NW")),
         },
         context={
+            "city": city,
             "buildings": [
                 {"height": round(rng.uniform(6, 60), 1), "distanceM": round(rng.uniform(5, 120), 1)}
                 for _ in range(rng.randint(2, 12))
@@ -561,78 +531,6 @@ def site(rng: random.Random) -> Site:
             "maxHeightM": rng.choice((12, 18, 25, 32, 45, 60)),
         },
     )
-
-
-def _shoelace(points: list[tuple[float, float]]) -> float:
-    total = 0.0
-    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
-        total += x1 * y2 - x2 * y1
-    return total / 2
-
-
-def sun_path(lat: float, lng: float, utc_offset_h: float) -> dict[str, Any]:
-    """Hourly solar azimuth/elevation on the solstices and equinoxes (Cooper's declination and
-    the equation of time; within ~0.5° of pvlib, enough for seed data — a save through the API
-    recomputes it exactly)."""
-    days: dict[str, Any] = {}
-    phi = math.radians(lat)
-    for name, day_of_year in _KEY_DAYS:
-        gamma = 2 * math.pi / 365 * (day_of_year - 1)
-        decl = (
-            0.006918
-            - 0.399912 * math.cos(gamma)
-            + 0.070257 * math.sin(gamma)
-            - 0.006758 * math.cos(2 * gamma)
-            + 0.000907 * math.sin(2 * gamma)
-        )
-        eot = 229.18 * (
-            0.000075
-            + 0.001868 * math.cos(gamma)
-            - 0.032077 * math.sin(gamma)
-            - 0.014615 * math.cos(2 * gamma)
-            - 0.040849 * math.sin(2 * gamma)
-        )
-        solar_noon_min = 720 - 4 * lng - eot + utc_offset_h * 60
-        hours = []
-        for hour in range(24):
-            minutes = hour * 60 - utc_offset_h * 60 + 4 * lng + eot
-            omega = math.radians(minutes / 4 - 180)
-            cos_zenith = math.sin(phi) * math.sin(decl) + math.cos(phi) * math.cos(decl) * math.cos(
-                omega
-            )
-            zenith = math.acos(max(-1.0, min(1.0, cos_zenith)))
-            elevation = 90 - math.degrees(zenith)
-            if elevation <= 0:
-                continue
-            azimuth = (
-                math.degrees(
-                    math.atan2(
-                        math.sin(omega),
-                        math.cos(omega) * math.sin(phi) - math.tan(decl) * math.cos(phi),
-                    )
-                )
-                + 180
-            )
-            hours.append(
-                {"hour": hour, "azimuth": round(azimuth % 360, 2), "elevation": round(elevation, 2)}
-            )
-        cos_h0 = (math.cos(math.radians(90.833)) - math.sin(phi) * math.sin(decl)) / (
-            math.cos(phi) * math.cos(decl)
-        )
-        half_day_min = math.degrees(math.acos(max(-1.0, min(1.0, cos_h0)))) * 4
-        days[name] = {
-            "solarNoon": _clock(solar_noon_min),
-            "sunrise": _clock(solar_noon_min - half_day_min),
-            "sunset": _clock(solar_noon_min + half_day_min),
-            "dayLengthH": round(2 * half_day_min / 60, 2),
-            "hourly": hours,
-        }
-    return {"method": "approximate", "days": days}
-
-
-def _clock(minutes: float) -> str:
-    minutes %= 1440
-    return f"{int(minutes // 60):02d}:{int(minutes % 60):02d}"
 
 
 def _weather(rng: random.Random, lat: float) -> dict[str, Any]:

@@ -23,13 +23,10 @@ from typing import Any
 import orjson
 import psycopg
 
+from spacekontext.massings.geometry import derive as derive_massing
+from spacekontext.models3d.objects import count_objects
 from spacekontext.ops.seed import documents as docs
-from spacekontext.ops.seed.derive import (
-    content_hash,
-    floorplan_figures,
-    model_object_count,
-    serialized,
-)
+from spacekontext.ops.seed.derive import content_hash, floorplan_figures, serialized
 
 # Seeded time line: a year of activity ending at a fixed instant, so that ids (which embed
 # their creation time) and every timestamp are reproducible too.
@@ -86,6 +83,8 @@ class SeedPlan:
     files_per_project: int = 5
     cad_blocks: int = 200
     seed: int = 1
+    # Version 1 of every floorplan in floorplan_versions, as a create through the API keeps it.
+    history: bool = True
 
     @property
     def projects(self) -> int:
@@ -113,6 +112,8 @@ class Chunk:
 
     copy: dict[str, list[bytes]] = field(default_factory=dict)
     objects: list[StoredObjectRef] = field(default_factory=list)
+    # (version row id, floorplan id, author) of each floorplan's first version
+    history: list[tuple[str, str, str]] = field(default_factory=list)
     document_bytes: int = 0
     floorplan_sizes: list[int] = field(default_factory=list)
     projects: int = 0
@@ -351,6 +352,10 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
         )
         chunk.document_bytes += len(raw)
         chunk.floorplan_sizes.append(len(raw))
+        if plan.history:
+            version_rng = docs.rng_for(plan.seed, "version", project.index * 1000 + level)
+            version_id = docs.row_id(_epoch_ms(created), version_rng)
+            chunk.history.append((version_id, floorplan_id, project.user_id))
         if first_plan is None:
             first_plan = (floorplan_id, document)
 
@@ -368,7 +373,7 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
                 _text(f"Model {k + 1}"),
                 _json(raw),
                 _json(orjson.dumps(docs.model_settings(rng))),
-                _num(model_object_count(document)),
+                _num(count_objects(document)),
                 _num(len(raw)),
                 content_hash(document).encode(),
                 b"1",
@@ -405,22 +410,23 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
 
     for k in range(plan.massings_per_project):
         rng = docs.rng_for(plan.seed, "massing", project.index * 1000 + k)
-        document, mass = docs.massing(rng)
+        document = docs.massing(rng)
         raw = serialized(document)
+        # The massings service's own derivation (cheap: a handful of blocks).
+        facts = derive_massing(document, document["floorToFloorHeight"])
         created = _later(rng, project.created_ms)
-        far = mass.gross_floor_area_m2 / site.site_area_m2 if site.site_area_m2 else None
         copy["massings"].append(
             _row(
                 docs.row_id(_epoch_ms(created), rng).encode(),
                 pid,
                 _text(f"Massing option {chr(ord('A') + k % 26)}"),
                 _json(raw),
-                _json(orjson.dumps(docs.massing_analysis(rng, mass))),
-                _num(mass.volume_m3),
-                _num(mass.footprint_m2),
-                _num(mass.gross_floor_area_m2),
-                _num(mass.height_m),
-                _num(round(far, 4) if far is not None else None),
+                _json(orjson.dumps(docs.massing_analysis(rng, facts.gross_floor_area_m2))),
+                _num(facts.volume_m3),
+                _num(facts.footprint_m2),
+                _num(facts.gross_floor_area_m2),
+                _num(facts.height_m),
+                _num(facts.floor_area_ratio(site.site_area_m2)),
                 _num(len(raw)),
                 content_hash(document).encode(),
                 b"1",
@@ -495,6 +501,22 @@ def _copy(conn: psycopg.Connection[Any], table: str, rows: list[bytes]) -> None:
             copy.write(b"".join(batch))
 
 
+def _copy_history(conn: psycopg.Connection[Any], history: list[tuple[str, str, str]]) -> None:
+    """Version 1 of each floorplan, copied inside PostgreSQL as the floorplans service does on
+    create: the documents are not sent or parsed a second time."""
+    ids, floorplans, authors = (list(column) for column in zip(*history, strict=True))
+    conn.execute(
+        "INSERT INTO app.floorplan_versions (id, floorplan_id, version, name, level, data,"
+        " wall_count, opening_count, room_count, total_area_m2, data_bytes, content_hash,"
+        " created_by_user_id, created_at)"
+        " SELECT v.id, f.id, f.version, f.name, f.level, f.data, f.wall_count, f.opening_count,"
+        " f.room_count, f.total_area_m2, f.data_bytes, f.content_hash, v.author, f.created_at"
+        " FROM unnest(%s::text[], %s::text[], %s::text[]) AS v(id, floorplan_id, author)"
+        " JOIN app.floorplans f ON f.id = v.floorplan_id",
+        (ids, floorplans, authors),
+    )
+
+
 def prepare_session(conn: psycopg.Connection[Any]) -> None:
     # Seeding is re-runnable: losing the last commits in a crash costs nothing, waiting for
     # each WAL flush costs a lot. lz4 compresses the large documents several times faster
@@ -552,12 +574,15 @@ def write_chunk(
     try:
         for table in CHUNK_TABLES:
             _copy(conn, table, chunk.copy[table])
+        if chunk.history:
+            _copy_history(conn, chunk.history)
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
     return ChunkStats(
-        rows={table: len(chunk.copy[table]) for table in CHUNK_TABLES},
+        rows={table: len(chunk.copy[table]) for table in CHUNK_TABLES}
+        | {"floorplan_versions": len(chunk.history)},
         document_bytes=chunk.document_bytes,
         floorplan_sizes=chunk.floorplan_sizes,
         objects_stored=len(chunk.objects),
@@ -585,7 +610,7 @@ def run_seed(
     """Write the data set of `plan`. `objects` makes the sink that stores file objects (None:
     rows only). `workers=0` does everything in this process (tests, tiny seeds)."""
     started = time.perf_counter()
-    report = SeedReport(rows=dict.fromkeys(TABLE_COLUMNS, 0))
+    report = SeedReport(rows=dict.fromkeys((*TABLE_COLUMNS, "floorplan_versions"), 0))
     notify = progress or (lambda _stage, _n: None)
     with psycopg.connect(dsn) as conn:
         prepare_session(conn)
@@ -664,6 +689,7 @@ def expected_rows(plan: SeedPlan) -> dict[str, int]:
         "site_analyses": projects,
         "files": projects * plan.files_per_project,
         "cad_blocks": plan.cad_blocks,
+        "floorplan_versions": projects * plan.floorplans_per_project if plan.history else 0,
     }
 
 

@@ -135,7 +135,8 @@ class Session:
             ) as response:
                 body = await response.read()
                 status = response.status
-                response_headers = dict(response.headers)
+                # Lower-cased names: aiohttp title-cases them (`Etag`).
+                response_headers = {k.lower(): v for k, v in response.headers.items()}
         except (aiohttp.ClientError, TimeoutError, OSError):
             self._record(Sample(action, started, time.monotonic() - started, 0, False))
             return 0, b"", {}
@@ -187,7 +188,7 @@ class Session:
         )
         if status == 200:
             node = _first_node(orjson.loads(body))
-            etag = headers.get("ETag") or headers.get("etag")
+            etag = headers.get("etag")
             if node is not None and etag:
                 self._state.editable[floorplan] = (etag, node[0], node[1])
 
@@ -209,7 +210,7 @@ class Session:
             data=orjson.dumps({"data": {"nodes": {node_id: {"position": moved}}}}),
             headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"},
         )
-        new_etag = headers.get("ETag") or headers.get("etag")
+        new_etag = headers.get("etag")
         if status == 200 and new_etag:
             self._state.editable[floorplan] = (new_etag, node_id, moved)
         else:

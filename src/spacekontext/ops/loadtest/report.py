@@ -81,8 +81,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "| Users | Requests/s | p50 | p95 | p99 | Errors | PG connections max (mean) "
         "| Pool waits | App cache hits | PG buffer hits | CPU % server / postgres / load generator "
-        "| Verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "/ whole machine | CPU ms per request server / postgres | Verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for step in steps:
         cpu = step.get("cpuPercent") or {}
@@ -93,7 +93,7 @@ def markdown(result: dict[str, Any]) -> str:
             pool = f"{_fmt(waits)} (max waiting {_fmt(waiting)})"
         lines.append(
             "| {users} | {rps} | {p50} | {p95} | {p99} | {err} | {conn} ({mean}) | {pool} "
-            "| {cache} | {buf} | {cpu} | {verdict} |".format(
+            "| {cache} | {buf} | {cpu} | {per} | {verdict} |".format(
                 users=_fmt(step["users"]),
                 rps=_fmt(step["requestsPerS"]),
                 p50=_fmt(step["p50Ms"], " ms"),
@@ -105,7 +105,12 @@ def markdown(result: dict[str, Any]) -> str:
                 pool=pool,
                 cache=_pct(step.get("cacheHitRatio"), 1),
                 buf=_pct(step.get("pgBufferHitRatio"), 1),
-                cpu=" / ".join(_fmt(cpu.get(k)) for k in ("server", "postgres", "loadtest")),
+                cpu=" / ".join(
+                    _fmt(cpu.get(k)) for k in ("server", "postgres", "loadtest", "system")
+                ),
+                per=" / ".join(
+                    _fmt((step.get("cpuMsPerRequest") or {}).get(k)) for k in ("server", "postgres")
+                ),
                 verdict="breaks: " + "; ".join(step["breakReasons"]) if step["breaks"] else "holds",
             )
         )

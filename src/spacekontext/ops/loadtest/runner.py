@@ -267,6 +267,14 @@ def _step(
         **summarize_samples(inside, end - start),
     }
     step.update(server.summary())
+    # CPU time per request (ms): what each process spends on one request of this mix, a figure
+    # that holds when neighbours on a shared machine take some of the cores.
+    cpu = step.get("cpuPercent") or {}
+    step["cpuMsPerRequest"] = {
+        role: round(cpu[role] / 100 * (end - start) * 1000 / len(inside), 2)
+        for role in ("server", "postgres", "loadtest")
+        if role in cpu and inside
+    }
     reasons = verdict(step)
     step["breaks"] = bool(reasons)
     step["breakReasons"] = reasons

@@ -162,6 +162,7 @@ def seed(
     from spacekontext.db.migrate import upgrade
     from spacekontext.ops.attach import attached_database
     from spacekontext.ops.seed.command import seed_with_progress, summary_table
+    from spacekontext.ops.seed.objects import store_sink_factory
     from spacekontext.ops.seed.writer import SeedConflict, SeedPlan
 
     settings = load_settings()
@@ -176,17 +177,12 @@ def seed(
         seed=seed_value,
         history=history,
     )
-    if objects and files_per_project:
-        console.print(
-            "[red]this build has no object store to write file objects to yet:[/red] "
-            "pass --no-objects to seed file rows only"
-        )
-        raise typer.Exit(2)
     with attached_database(settings) as (url, _started):
         upgrade(url)
         try:
+            sink = store_sink_factory(settings) if objects and files_per_project else None
             report = seed_with_progress(
-                console, url, plan, objects=None, workers=workers, reset_first=reset
+                console, url, plan, objects=sink, workers=workers, reset_first=reset
             )
         except SeedConflict as exc:
             console.print(f"[red]{exc}[/red]")

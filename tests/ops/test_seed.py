@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections.abc import Callable
 from dataclasses import astuple
+from pathlib import Path
 
 import orjson
 import psycopg
@@ -17,6 +20,7 @@ from spacekontext.massings import geometry as massing_geometry
 from spacekontext.models3d.objects import count_objects
 from spacekontext.ops.seed import documents
 from spacekontext.ops.seed.derive import floorplan_figures
+from spacekontext.ops.seed.objects import store_sink_factory
 from spacekontext.ops.seed.writer import (
     SeedConflict,
     SeedPlan,
@@ -24,7 +28,9 @@ from spacekontext.ops.seed.writer import (
     projects_per_user,
     run_seed,
 )
+from spacekontext.settings import Settings
 from spacekontext.site.geodesy import site_area_m2
+from spacekontext.storage.factory import build_object_store
 
 SMALL = SeedPlan(users=4, projects_per_user=2.5, files_per_project=3, cad_blocks=12, seed=7)
 
@@ -222,3 +228,25 @@ def test_seeding_twice_is_refused_and_reset_replaces(seeded: str) -> None:
 
 def _fields(plan: SeedPlan) -> dict[str, object]:
     return {name: getattr(plan, name) for name in plan.__slots__}
+
+
+def test_file_objects_land_in_the_store_with_their_recorded_hash(
+    create_database: Callable[[], str], tmp_path: Path
+) -> None:
+    dsn = fresh(create_database)
+    settings = Settings(env="test", SPACEKONTEXT_HOME=tmp_path)
+    plan = SeedPlan(users=2, projects_per_user=1, files_per_project=3, cad_blocks=0, seed=5)
+    report = run_seed(dsn, plan, objects=store_sink_factory(settings), workers=0)
+    assert report.objects_stored == 6
+    store = build_object_store(settings)
+
+    async def check() -> None:
+        with psycopg.connect(dsn) as conn:
+            rows = conn.execute("SELECT storage_key, sha256, size_bytes FROM app.files").fetchall()
+        assert len(rows) == 6
+        for key, digest, size in rows:
+            data = await store.get_bytes(key)
+            assert (hashlib.sha256(data).hexdigest(), len(data)) == (digest, size)
+        await store.aclose()
+
+    asyncio.run(check())

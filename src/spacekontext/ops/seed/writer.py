@@ -595,6 +595,8 @@ def _close_worker_state() -> None:
     for value in _worker_state.values():
         if isinstance(value, psycopg.Connection):
             value.close()
+        elif hasattr(value, "close"):
+            value.close()  # the object sink: its store client and event loop
     _worker_state.clear()
 
 

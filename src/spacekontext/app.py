@@ -15,6 +15,7 @@ from spacekontext.files import router as files
 from spacekontext.floorplans import router as floorplans
 from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from spacekontext.http.observability import ObservabilityMiddleware
 from spacekontext.massings import router as massings
 from spacekontext.models3d import router as models3d
 from spacekontext.ops import health
@@ -44,6 +45,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             return
         built = build_services(settings, Database.from_settings(settings))
         app.state.services = built
+        await built.db.start()
         worker = (
             asyncio.create_task(built.worker.run_forever(), name="jobs-worker")
             if settings.jobs_in_process
@@ -75,7 +77,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             return None
         return settings.max_json_bytes
 
+    # Outermost last: the request id first, then timing/metrics around everything else.
     app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(ObservabilityMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
     app.include_router(health.router)

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     db_application_name: str = "spacekontext"
     slow_query_ms: float = Field(default=200.0, ge=0)
     max_replica_lag_s: float = Field(default=5.0, gt=0)
+    replica_check_interval_s: float = Field(default=0.5, gt=0, le=60)
     # Monthly history partitions created ahead at start (`spacekontext partitions ensure`).
     partition_months_ahead: int = Field(default=3, ge=0, le=120)
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from spacekontext.errors import Unauthenticated
+from spacekontext.ops.request_context import acting_user
 from spacekontext.services import Services, get_services
 from spacekontext.users.service import CurrentUserInfo
 
@@ -31,6 +32,8 @@ async def current_user(
     identity = await services.verifier.verify(token)
     user = await services.users.resolve(identity)
     request.state.user_id = user.id
+    # The database layer keys read-your-writes on the acting user (db/routing.py).
+    acting_user.set(user.id)
     return user
 
 

@@ -1,18 +1,23 @@
 """Engines, sessions and the unit of work.
 
-`Database` owns the primary engine (and, later, replica engines). Services open a
-`UnitOfWork` for writes and commit once; read-only use cases open `read()` sessions, which the
-router may send to a replica. Nothing here knows about HTTP."""
+`Database` owns the primary engine and the replica engines. Services open a `UnitOfWork` for
+writes and commit once; read-only use cases open `read()` sessions, which the router
+(`db/routing.py`) may send to a replica. Connections are checked out when a session opens, so
+pool exhaustion is turned into `Unavailable` (503 + Retry-After) here, in one place, instead of
+surfacing from somewhere inside a service. Nothing here knows about HTTP."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from types import TracebackType
 from typing import Any, Self
 
 import orjson
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -21,8 +26,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from spacekontext.db.observe import instrument
+from spacekontext.db.routing import ReadRouter, Replica
 from spacekontext.db.urls import async_url
-from spacekontext.errors import Conflict
+from spacekontext.errors import Conflict, Unavailable
+from spacekontext.ops import metrics
+from spacekontext.ops.request_context import acting_user
 from spacekontext.settings import Settings
 
 
@@ -35,9 +44,11 @@ def connect_args_for(settings: Settings, *, role: str = "primary") -> dict[str, 
     args: dict[str, Any] = {}
     if settings.database_pooler == "pgbouncer":
         # Transaction pooling: a server connection is shared between clients between
-        # transactions, so no prepared statement may outlive one, and PgBouncer refuses
-        # startup parameters it does not track (statement_timeout…); those are set per
-        # transaction instead (see `Database._on_begin`).
+        # transactions, so no prepared statement may outlive one. With both caches off, asyncpg
+        # prepares every statement as the *unnamed* statement inside the transaction (verified
+        # against PgBouncer 1.18 in tests/db/test_pgbouncer.py). PgBouncer also refuses startup
+        # parameters it does not track ("unsupported startup parameter: statement_timeout"),
+        # so the timeouts are set per transaction instead (`_set_timeouts_per_transaction`).
         args["statement_cache_size"] = 0
         args["prepared_statement_cache_size"] = 0
     else:
@@ -49,10 +60,13 @@ def connect_args_for(settings: Settings, *, role: str = "primary") -> dict[str, 
     return args
 
 
-def create_engine_for(url: str, settings: Settings, *, role: str = "primary") -> AsyncEngine:
+def create_engine_for(
+    url: str, settings: Settings, *, role: str = "primary", pool: str | None = None
+) -> AsyncEngine:
+    """`role` is primary or replica (statement metrics); `pool` names the pool in metrics."""
     from spacekontext.ops.profiles import engine_options
 
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         # Pool size, overflow, timeout — or, in the naive profile, no pool at all.
         **engine_options(settings),
@@ -61,6 +75,63 @@ def create_engine_for(url: str, settings: Settings, *, role: str = "primary") ->
         json_deserializer=orjson.loads,
         connect_args=connect_args_for(settings, role=role),
     )
+    if settings.database_pooler == "pgbouncer":
+        _set_timeouts_per_transaction(engine, settings)
+    instrument(engine, role=role, slow_query_ms=settings.slow_query_ms)
+    _track_pool(engine, pool or role, settings.db_pool_size)
+    return engine
+
+
+def _set_timeouts_per_transaction(engine: AsyncEngine, settings: Settings) -> None:
+    # `set_config(..., true)` is SET LOCAL: it ends with the transaction, so the next client
+    # PgBouncer hands this server connection to starts from the server's defaults. One round
+    # trip for both settings.
+    statement = (
+        "SELECT set_config('statement_timeout', $1, true), "
+        "set_config('idle_in_transaction_session_timeout', $2, true)"
+    )
+    values = (
+        str(settings.db_statement_timeout_ms),
+        str(settings.db_idle_in_transaction_timeout_ms),
+    )
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql(statement, values)
+
+
+def _track_pool(engine: AsyncEngine, name: str, size: int) -> None:
+    pool: Any = engine.sync_engine.pool
+    if not hasattr(pool, "checkedout"):  # NullPool (the naive profile) keeps nothing to count
+        return
+    in_use = metrics.DB_POOL_IN_USE.labels(name)
+    open_ = metrics.DB_POOL_OPEN.labels(name)
+    metrics.DB_POOL_SIZE.labels(name).set(size)
+
+    def update(*_: Any) -> None:
+        in_use.set(pool.checkedout())
+        open_.set(pool.checkedout() + pool.checkedin())
+
+    for name_ in ("checkout", "checkin", "connect", "close", "invalidate"):
+        event.listen(pool, name_, update)
+
+
+async def open_connection(session: AsyncSession, *, pool: str, retry_after_s: float) -> None:
+    """Check the session's connection out now. The one place where an exhausted pool becomes
+    `Unavailable` (503 with Retry-After) after DB_POOL_TIMEOUT_S, instead of a hang or a 500."""
+    waiting = metrics.DB_POOL_WAITING.labels(pool)
+    waiting.inc()
+    try:
+        await session.connection()
+    except PoolTimeout as exc:
+        metrics.DB_POOL_TIMEOUTS.labels(pool).inc()
+        raise Unavailable(
+            "the database is saturated; retry shortly",
+            code="database_busy",
+            headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))},
+        ) from exc
+    finally:
+        waiting.dec()
 
 
 class UnitOfWork:
@@ -69,12 +140,20 @@ class UnitOfWork:
     Callbacks registered with `after_commit` run only once the commit has succeeded (cache
     invalidation, read-your-writes bookkeeping, enqueueing work for other processes)."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(
+        self, session: AsyncSession, *, opener: Callable[[AsyncSession], Awaitable[None]]
+    ) -> None:
         self.session = session
+        self._opener = opener
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self._committed = False
 
     async def __aenter__(self) -> Self:
+        try:
+            await self._opener(self.session)
+        except BaseException:
+            await self.session.close()
+            raise
         return self
 
     async def __aexit__(
@@ -113,14 +192,90 @@ def _conflict_from(exc: IntegrityError) -> Conflict:
     return Conflict("the change conflicts with existing data", details={"constraint": constraint})
 
 
+# SQLSTATEs after which a read may simply be run again on the primary: the replica shut down,
+# is starting, or cancelled the query because replay needed the rows (conflict with recovery).
+_RETRYABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "40001", "08000", "08003", "08006"})
+
+
+def replica_failed(exc: BaseException) -> bool:
+    """True when `exc` says the replica (not the query) is the problem."""
+    if isinstance(exc, PoolTimeout | OSError | ConnectionError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        cause = getattr(exc.orig, "__cause__", None)
+        if isinstance(cause, OSError | ConnectionError):
+            return True
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(exc.orig, "sqlstate", None)
+        return sqlstate in _RETRYABLE_SQLSTATES or type(cause).__name__ in (
+            "ConnectionDoesNotExistError",
+            "InterfaceError",
+        )
+    return False
+
+
+class FailoverSession(AsyncSession):
+    """A read-only session on a replica that moves to the primary the moment the replica fails
+    (stopped, restarting, conflict with recovery), re-running the failed statement there. Reads
+    are idempotent, so the caller sees an answer, never the replica's failure."""
+
+    primary_factory: Callable[[], Awaitable[AsyncSession]] | None = None
+    on_replica_failure: Callable[[BaseException], None] | None = None
+    _primary: AsyncSession | None = None
+
+    async def _run(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self._primary is None:
+            try:
+                return await getattr(super(), name)(*args, **kwargs)
+            except Exception as exc:
+                if not replica_failed(exc) or self.primary_factory is None:
+                    raise
+                await self.fail_over(exc)
+        assert self._primary is not None
+        return await getattr(self._primary, name)(*args, **kwargs)
+
+    async def fail_over(self, exc: BaseException) -> None:
+        if self.on_replica_failure is not None:
+            self.on_replica_failure(exc)
+        with suppress(Exception):
+            await super().close()
+        assert self.primary_factory is not None
+        self._primary = await self.primary_factory()
+
+    @property
+    def on_primary(self) -> bool:
+        return self._primary is not None
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._run("execute", *args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._run("scalar", *args, **kwargs)
+
+    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._run("scalars", *args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._run("get", *args, **kwargs)
+
+    async def close(self) -> None:
+        if self._primary is not None:
+            await self._primary.close()
+        await super().close()
+
+
 class Database:
     def __init__(
         self,
         engine: AsyncEngine,
         *,
         bind: AsyncConnection | None = None,
+        replicas: list[Replica] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.engine = engine
+        self._retry_after_s = settings.db_pool_timeout_s if settings else 1.0
         # Tests bind every session to one connection inside an outer transaction that is rolled
         # back at the end; service commits become savepoint releases.
         if bind is not None:
@@ -129,23 +284,99 @@ class Database:
             )
         else:
             self._sessions = async_sessionmaker(bind=engine, expire_on_commit=False)
+        self.router = ReadRouter(
+            engine,
+            replicas or [],
+            max_lag_s=settings.max_replica_lag_s if settings else 5.0,
+            check_interval_s=settings.replica_check_interval_s if settings else 0.5,
+        )
+        self._replica_sessions = {
+            replica.name: async_sessionmaker(
+                bind=replica.engine, class_=FailoverSession, expire_on_commit=False
+            )
+            for replica in self.router.replicas
+        }
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         if not settings.database_url:
             raise ValueError("DATABASE_URL is not set (the embedded server sets it at start)")
-        return cls(create_engine_for(settings.database_url, settings))
+        replicas = [
+            Replica(
+                name=f"replica{index}",
+                engine=create_engine_for(url, settings, role="replica", pool=f"replica{index}"),
+            )
+            for index, url in enumerate(settings.database_read_urls, start=1)
+        ]
+        return cls(
+            create_engine_for(settings.database_url, settings),
+            replicas=replicas,
+            settings=settings,
+        )
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions())
+    async def start(self) -> None:
+        """Check the replicas once (so that the first reads can use them) and keep watching."""
+        await self.router.start()
+
+    async def _open_primary(self, session: AsyncSession) -> None:
+        await open_connection(session, pool="primary", retry_after_s=self._retry_after_s)
+
+    def unit_of_work(self, *, user_id: str | None = None) -> UnitOfWork:
+        """A write use case on the primary. After its commit, the WAL position is recorded for
+        the acting user so that their next reads wait for a replica that has replayed it."""
+        uow = UnitOfWork(self._sessions(), opener=self._open_primary)
+        writer = user_id or acting_user.get()
+        if writer is not None and self.router.replicas:
+
+            async def remember_position() -> None:
+                await self.router.record_write(writer)
+
+            uow.after_commit(remember_position)
+        return uow
+
+    async def _primary_session(self) -> AsyncSession:
+        session = self._sessions()
+        try:
+            await self._open_primary(session)
+        except BaseException:
+            await session.close()
+            raise
+        return session
 
     @asynccontextmanager
-    async def read(self, *, user_id: str | None = None) -> AsyncIterator[AsyncSession]:
-        """A session for a read-only use case. `user_id` lets the router keep a user who has
-        just written on the primary (read-your-writes)."""
-        del user_id  # replica routing is decided here once replicas are configured
-        async with self._sessions() as session:
+    async def read(
+        self, *, user_id: str | None = None, primary: bool = False
+    ) -> AsyncIterator[AsyncSession]:
+        """A session for a read-only use case, on a replica when one is healthy and has
+        replayed the user's last write (`user_id`, else the request's acting user); on the
+        primary otherwise, or when `primary` is asked for (readiness, read-then-write)."""
+        replica = None if primary else self.router.choose(user_id or acting_user.get())
+        if replica is None:
+            session = await self._primary_session()
+        else:
+            replica_session = self._replica_sessions[replica.name]()
+            assert isinstance(replica_session, FailoverSession)
+            replica_session.primary_factory = self._primary_session
+            replica_session.on_replica_failure = lambda exc: self.router.mark_failed(replica, exc)
+            try:
+                await replica_session.connection()
+            except Exception as exc:
+                if not replica_failed(exc):
+                    await replica_session.close()
+                    raise
+                await replica_session.fail_over(exc)
+            session = replica_session
+        try:
             yield session
+        finally:
+            await session.close()
+
+    async def current_wal_lsn(self) -> str:
+        async with self.engine.connect() as conn:
+            return str(await conn.scalar(text("SELECT pg_current_wal_insert_lsn()::text")))
 
     async def dispose(self) -> None:
+        await self.router.stop()
+        for replica in self.router.replicas:
+            await replica.engine.dispose()
         await self.engine.dispose()

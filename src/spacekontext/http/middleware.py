@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable
 
 import orjson
+import structlog
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -13,7 +14,8 @@ from spacekontext.http.errors import error_body
 
 
 class RequestIdMiddleware:
-    """Gives every request an id (or keeps a sane incoming `X-Request-ID`), echoes it back."""
+    """Gives every request an id (or keeps a sane incoming `X-Request-ID`), echoes it back and
+    binds it to structlog's context variables for the request's log lines."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -27,6 +29,8 @@ class RequestIdMiddleware:
             incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else secrets.token_hex(8)
         )
         scope.setdefault("state", {})["request_id"] = request_id
+        # Every log line written while this request runs carries its id.
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -35,7 +39,10 @@ class RequestIdMiddleware:
                 )
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
 
 
 class BodySizeLimitMiddleware:

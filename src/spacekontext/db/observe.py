@@ -1,0 +1,80 @@
+"""Every statement timed: a Prometheus histogram, the request's DB time and statement count, and a
+structured log line for statements slower than SLOW_QUERY_MS (normalized, so that the line
+groups with others of its shape and never carries user data)."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import structlog
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from spacekontext.ops import metrics
+from spacekontext.ops.request_context import current_request
+
+log = structlog.get_logger("spacekontext.db.slow")
+
+_STRING = re.compile(r"'(?:[^']|'')*'")
+_NUMBER = re.compile(r"(?<![\w$.])-?\d+(?:\.\d+)?(?![\w.])")
+_SPACE = re.compile(r"\s+")
+_IN_LIST = re.compile(r"\(\s*(?:\?|\$\d+)(?:\s*,\s*(?:\?|\$\d+))+\s*\)")
+MAX_STATEMENT_CHARS = 1000
+
+
+def normalize_statement(statement: str) -> str:
+    """Literals become `?`, whitespace collapses, IN-lists shrink to one placeholder."""
+    text = _STRING.sub("?", statement)
+    text = _NUMBER.sub("?", text)
+    text = _SPACE.sub(" ", text).strip()
+    text = _IN_LIST.sub("(?...)", text)
+    return text[:MAX_STATEMENT_CHARS]
+
+
+def instrument(engine: AsyncEngine, *, role: str, slow_query_ms: float) -> None:
+    sync_engine = engine.sync_engine
+    histogram = metrics.DB_STATEMENT_DURATION.labels(role)
+    slow_counter = metrics.DB_SLOW_STATEMENTS.labels(role)
+    slow_s = slow_query_ms / 1000
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _start(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        conn.info.setdefault("sk_started", []).append(time.perf_counter())
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def _stop(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        _finish(conn, statement)
+
+    @event.listens_for(sync_engine, "handle_error")
+    def _failed(context: Any) -> None:
+        # A failed statement (timeout, cancel…) took time too; count it, then let it propagate.
+        if context.connection is not None and context.statement is not None:
+            _finish(context.connection, context.statement)
+
+    def _finish(conn: Any, statement: str) -> None:
+        started = conn.info.get("sk_started")
+        if not started:
+            return
+        elapsed = time.perf_counter() - started.pop()
+        histogram.observe(elapsed)
+        stats = current_request.get()
+        if stats is not None:
+            stats.db_time_s += elapsed
+            stats.statements += 1
+        if elapsed >= slow_s:
+            slow_counter.inc()
+            log.warning(
+                "slow statement",
+                statement=normalize_statement(statement),
+                duration_ms=round(elapsed * 1000, 2),
+                role=role,
+                route=stats.route if stats else None,
+                request_id=stats.request_id if stats else None,
+                method=stats.method if stats else None,
+            )

@@ -1,0 +1,228 @@
+"""Read routing: read-only use cases go to a healthy replica; a user who has just written reads
+from the primary until a replica has replayed that write's WAL position.
+
+Health and lag come from a watcher that samples the primary's WAL position and each replica's
+replay position every REPLICA_CHECK_INTERVAL_S. A replica's lag is the time since the primary
+was last seen at a position the replica has replayed — so an idle primary does not make a
+replica look stale (unlike `now() - pg_last_xact_replay_timestamp()`), and a paused or stuck
+replica shows a lag that grows with the wall clock. Down, promoted, or lagging more than
+MAX_REPLICA_LAG_S → skipped until a later check finds it well again.
+
+Read-your-writes is by WAL position, not by a guessed delay: after a user's commit the
+primary's insert position is recorded for that user; their reads may use a replica only once
+its replay position has passed it. The record expires after MAX_REPLICA_LAG_S plus two check
+intervals: by then any replica still short of it shows a lag above the limit and is skipped
+anyway, so the map stays small. It lives in this process: see docs/database.md for several
+workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from spacekontext.ops import metrics
+
+log = logging.getLogger(__name__)
+
+_UNREACHABLE_LSN = 1 << 64
+
+
+def parse_lsn(value: str) -> int:
+    """'16/B374D848' → a comparable integer."""
+    high, _, low = value.partition("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+@dataclass(eq=False)
+class Replica:
+    name: str
+    engine: AsyncEngine
+    healthy: bool = False
+    replay_lsn: int = 0
+    lag_s: float = math.inf
+    last_error: str | None = None
+
+
+class ReadRouter:
+    def __init__(
+        self,
+        primary: AsyncEngine,
+        replicas: list[Replica],
+        *,
+        max_lag_s: float,
+        check_interval_s: float,
+    ) -> None:
+        self.primary = primary
+        self.replicas = replicas
+        self.max_lag_s = max_lag_s
+        self.check_interval_s = check_interval_s
+        self._written: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._samples: deque[tuple[float, int]] = deque()
+        self._turn = itertools.count()
+        self._task: asyncio.Task[None] | None = None
+
+    # --- routing -----------------------------------------------------------------------------
+    def choose(self, user_id: str | None) -> Replica | None:
+        """The replica for this read, or None for the primary."""
+        if not self.replicas:
+            return None
+        healthy = [replica for replica in self.replicas if replica.healthy]
+        if not healthy:
+            metrics.DB_READ_ROUTING.labels("primary", "no_healthy_replica").inc()
+            return None
+        pending = self.pending_position(user_id) if user_id else None
+        if pending is not None:
+            healthy = [replica for replica in healthy if replica.replay_lsn >= pending]
+            if not healthy:
+                metrics.DB_READ_ROUTING.labels("primary", "read_your_writes").inc()
+                return None
+        metrics.DB_READ_ROUTING.labels("replica", "healthy").inc()
+        return healthy[next(self._turn) % len(healthy)]
+
+    def pending_position(self, user_id: str) -> int | None:
+        entry = self._written.get(user_id)
+        if entry is None:
+            return None
+        if time.monotonic() - entry[1] > self._position_ttl_s:
+            self._written.pop(user_id, None)
+            return None
+        return entry[0]
+
+    @property
+    def _position_ttl_s(self) -> float:
+        return self.max_lag_s + 2 * self.check_interval_s
+
+    async def record_write(self, user_id: str) -> None:
+        """Called after a commit: remember where the primary's WAL was for this user."""
+        try:
+            async with self.primary.connect() as conn:
+                lsn = parse_lsn(str(await conn.scalar(text("SELECT pg_current_wal_insert_lsn()"))))
+        except Exception as exc:
+            # The commit has happened; the request must not fail now. Without the position,
+            # keep the user on the primary until the record expires.
+            log.warning("could not read the WAL position after a commit: %s", exc)
+            lsn = _UNREACHABLE_LSN
+        self._written[user_id] = (lsn, time.monotonic())
+        self._written.move_to_end(user_id)
+
+    def mark_failed(self, replica: Replica, exc: BaseException) -> None:
+        """A request found the replica broken: stop using it until the next good check."""
+        if replica.healthy:
+            log.warning("replica %s failed a read, skipping it: %s", replica.name, exc)
+        replica.healthy = False
+        replica.last_error = type(exc).__name__
+        metrics.DB_REPLICA_HEALTHY.labels(replica.name).set(0)
+        metrics.DB_READ_ROUTING.labels("primary", "replica_failed").inc()
+
+    # --- watching ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        if not self.replicas or self._task is not None:
+            return
+        await self.check()
+        self._task = asyncio.create_task(self._watch(), name="replica-watcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.check_interval_s)
+            try:
+                await self.check()
+            except Exception:  # the watcher must outlive any one failed check
+                log.exception("replica check failed")
+
+    async def check(self) -> None:
+        now = time.monotonic()
+        try:
+            async with asyncio.timeout(max(1.0, self.check_interval_s * 4)):
+                async with self.primary.connect() as conn:
+                    primary_lsn = parse_lsn(
+                        str(await conn.scalar(text("SELECT pg_current_wal_insert_lsn()")))
+                    )
+        except Exception as exc:
+            # Without the primary's position lag cannot be judged; keep the last verdicts.
+            log.warning("replica check: primary unreachable: %s", exc)
+            return
+        self._samples.append((now, primary_lsn))
+        horizon = now - 2 * self.max_lag_s - 4 * self.check_interval_s
+        while len(self._samples) > 2 and self._samples[1][0] < horizon:
+            self._samples.popleft()
+        await asyncio.gather(*(self._check_replica(replica, now) for replica in self.replicas))
+        self._expire_positions(now)
+
+    async def _check_replica(self, replica: Replica, now: float) -> None:
+        try:
+            async with asyncio.timeout(max(1.0, self.check_interval_s * 4)):
+                async with replica.engine.connect() as conn:
+                    row = (
+                        await conn.execute(
+                            text("SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text")
+                        )
+                    ).one()
+        except Exception as exc:
+            replica.healthy = False
+            replica.lag_s = math.inf
+            replica.last_error = type(exc).__name__
+            metrics.DB_REPLICA_HEALTHY.labels(replica.name).set(0)
+            return
+        in_recovery, replay = row
+        if not in_recovery or replay is None:
+            # Promoted (a diverging primary now) or not a streaming standby: never read from it.
+            replica.healthy = False
+            replica.lag_s = math.inf
+            replica.last_error = "not_a_standby"
+            metrics.DB_REPLICA_HEALTHY.labels(replica.name).set(0)
+            return
+        replica.replay_lsn = parse_lsn(replay)
+        replica.lag_s = self._lag_of(replica.replay_lsn, now)
+        replica.healthy = replica.lag_s <= self.max_lag_s
+        replica.last_error = None if replica.healthy else "lagging"
+        metrics.DB_REPLICA_LAG.labels(replica.name).set(replica.lag_s)
+        metrics.DB_REPLICA_HEALTHY.labels(replica.name).set(1 if replica.healthy else 0)
+
+    def _lag_of(self, replay_lsn: int, now: float) -> float:
+        """Time since the newest primary sample the replica has fully replayed."""
+        caught_up_at: float | None = None
+        for sampled_at, lsn in self._samples:
+            if lsn <= replay_lsn:
+                caught_up_at = sampled_at
+            else:
+                break
+        if caught_up_at is None:
+            # Behind every sample we still hold: at least as old as the oldest one.
+            return now - self._samples[0][0] if self._samples else math.inf
+        if caught_up_at == self._samples[-1][0]:
+            return 0.0
+        return max(0.0, now - caught_up_at)
+
+    def _expire_positions(self, now: float) -> None:
+        ttl = self._position_ttl_s
+        while self._written:
+            _user, (_, recorded_at) = next(iter(self._written.items()))
+            if now - recorded_at <= ttl:
+                break
+            self._written.popitem(last=False)
+
+    def status(self) -> dict[str, dict[str, object]]:
+        return {
+            replica.name: {
+                "healthy": replica.healthy,
+                "lagSeconds": None if math.isinf(replica.lag_s) else round(replica.lag_s, 3),
+                "error": replica.last_error,
+            }
+            for replica in self.replicas
+        }

@@ -211,6 +211,8 @@ def replica_failed(exc: BaseException) -> bool:
         return sqlstate in _RETRYABLE_SQLSTATES or type(cause).__name__ in (
             "ConnectionDoesNotExistError",
             "InterfaceError",
+            # asyncpg's state machine after the server vanished mid-operation.
+            "InternalClientError",
         )
     return False
 
@@ -240,6 +242,8 @@ class FailoverSession(AsyncSession):
             self.on_replica_failure(exc)
         with suppress(Exception):
             await super().close()
+        with suppress(Exception):
+            await super().invalidate()
         assert self.primary_factory is not None
         self._primary = await self.primary_factory()
 
@@ -262,7 +266,17 @@ class FailoverSession(AsyncSession):
     async def close(self) -> None:
         if self._primary is not None:
             await self._primary.close()
-        await super().close()
+        try:
+            await super().close()
+        except Exception as exc:
+            # The answer has been read; the replica died before the closing rollback. Drop
+            # the broken connection instead of returning it to the pool, and skip the replica.
+            if not replica_failed(exc):
+                raise
+            if self.on_replica_failure is not None:
+                self.on_replica_failure(exc)
+            with suppress(Exception):
+                await super().invalidate()
 
 
 class Database:

@@ -97,6 +97,13 @@ class ReadRouter:
             return None
         return entry[0]
 
+    def replayed_for(self, user_id: str) -> bool:
+        """True once every healthy replica has replayed the user's last recorded write."""
+        pending = self.pending_position(user_id)
+        return pending is None or all(
+            replica.replay_lsn >= pending for replica in self.replicas if replica.healthy
+        )
+
     @property
     def _position_ttl_s(self) -> float:
         return self.max_lag_s + 2 * self.check_interval_s
@@ -105,7 +112,9 @@ class ReadRouter:
         """Called after a commit: remember where the primary's WAL was for this user."""
         try:
             async with self.primary.connect() as conn:
-                lsn = parse_lsn(str(await conn.scalar(text("SELECT pg_current_wal_insert_lsn()"))))
+                lsn = parse_lsn(
+                    str(await conn.scalar(text("SELECT pg_current_wal_insert_lsn()::text")))
+                )
         except Exception as exc:
             # The commit has happened; the request must not fail now. Without the position,
             # keep the user on the primary until the record expires.
@@ -151,7 +160,7 @@ class ReadRouter:
             async with asyncio.timeout(max(1.0, self.check_interval_s * 4)):
                 async with self.primary.connect() as conn:
                     primary_lsn = parse_lsn(
-                        str(await conn.scalar(text("SELECT pg_current_wal_insert_lsn()")))
+                        str(await conn.scalar(text("SELECT pg_current_wal_insert_lsn()::text")))
                     )
         except Exception as exc:
             # Without the primary's position lag cannot be judged; keep the last verdicts.

@@ -1,0 +1,128 @@
+"""Through a real PgBouncer in transaction mode: 200 concurrent clients share 5 server
+connections with no error, and the per-connection settings survive the pooling."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.db import servers
+
+SERVER_POOL = 5
+CLIENTS = 200
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def bouncer(pg15: servers.Cluster) -> Iterator[servers.Bouncer]:
+    with servers.pgbouncer(pg15, server_pool=SERVER_POOL) as running:
+        yield running
+
+
+async def test_pgbouncer_refuses_timeouts_as_startup_parameters(
+    bouncer: servers.Bouncer, pg15_database: str
+) -> None:
+    # Why the timeouts are set per transaction in pgbouncer mode: as startup parameters (what
+    # the direct mode does) PgBouncer rejects the connection.
+    engine = create_async_engine(
+        bouncer.url(pg15_database).replace("postgresql://", "postgresql+asyncpg://"),
+        connect_args={"statement_cache_size": 0, "server_settings": {"statement_timeout": "1"}},
+    )
+    with pytest.raises(DBAPIError, match="unsupported startup parameter"):
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    await engine.dispose()
+
+
+async def test_timeouts_are_set_per_transaction_and_do_not_leak(
+    bouncer: servers.Bouncer, pg15_database: str, make_app: Callable[..., Any]
+) -> None:
+    async with make_app(
+        database_url=bouncer.url(pg15_database),
+        database_pooler="pgbouncer",
+        db_statement_timeout_ms=1234,
+        db_idle_in_transaction_timeout_ms=4321,
+        db_application_name="sk-bouncer-test",
+    ) as (_, services):
+        async with services.db.read() as session:
+            row = (
+                await session.execute(
+                    text(
+                        "SELECT current_setting('statement_timeout'), "
+                        "current_setting('idle_in_transaction_session_timeout'), "
+                        "current_setting('application_name')"
+                    )
+                )
+            ).one()
+        assert tuple(row) == ("1234ms", "4321ms", "sk-bouncer-test:primary")
+        async with services.db.unit_of_work() as uow:
+            with pytest.raises(DBAPIError, match="statement timeout"):
+                await uow.session.execute(text("SELECT pg_sleep(2)"))
+    # SET LOCAL ended with each transaction: a plain client of the same server pool sees the
+    # server's defaults.
+    engine = create_async_engine(
+        bouncer.url(pg15_database).replace("postgresql://", "postgresql+asyncpg://"),
+        connect_args={"statement_cache_size": 0},
+    )
+    async with engine.connect() as conn:
+        for _ in range(SERVER_POOL * 2):
+            assert await conn.scalar(text("SELECT current_setting('statement_timeout')")) == "0"
+            await conn.commit()
+    await engine.dispose()
+
+
+async def test_200_concurrent_clients_through_pgbouncer_without_errors(
+    bouncer: servers.Bouncer,
+    pg15: servers.Cluster,
+    pg15_database: str,
+    make_app: Callable[..., Any],
+    auth: Callable[[str], dict[str, str]],
+) -> None:
+    async with make_app(
+        database_url=bouncer.url(pg15_database),
+        database_pooler="pgbouncer",
+        # One app-side connection per client, so PgBouncer really multiplexes 200 clients.
+        db_pool_size=CLIENTS,
+        db_max_overflow=0,
+        db_pool_timeout_s=60,
+    ) as (client, _):
+        statuses: Counter[int] = Counter()
+
+        async def user_session(index: int) -> None:
+            headers = auth(f"bouncer-{index}@example.com")
+            created = await client.post(
+                "/api/projects", json={"name": f"P{index}"}, headers=headers
+            )
+            statuses[created.status_code] += 1
+            listed = await client.get("/api/projects", headers=headers)
+            statuses[listed.status_code] += 1
+            if listed.status_code == 200:
+                assert [p["name"] for p in listed.json()["projects"]] == [f"P{index}"]
+            if created.status_code == 201:
+                project_id = created.json()["project"]["id"]
+                patched = await client.patch(
+                    f"/api/projects/{project_id}", json={"description": "d"}, headers=headers
+                )
+                statuses[patched.status_code] += 1
+
+        await asyncio.gather(*(user_session(i) for i in range(CLIENTS)))
+        assert statuses == {201: CLIENTS, 200: CLIENTS * 2}
+
+        pools = [p for p in bouncer.show("POOLS") if p["database"] == pg15_database]
+        clients = [c for c in bouncer.show("CLIENTS") if c["database"] == pg15_database]
+        servers_used = [s for s in bouncer.show("SERVERS") if s["database"] == pg15_database]
+        assert len(clients) >= CLIENTS  # the app really held 200 client connections…
+        assert 0 < len(servers_used) <= SERVER_POOL  # …on at most 5 server connections
+        assert pools and pools[0]["pool_mode"] == "transaction"
+    direct = pg15.sql(
+        f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{pg15_database}'"
+    )
+    assert isinstance(direct, int) and direct <= SERVER_POOL

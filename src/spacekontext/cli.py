@@ -7,6 +7,7 @@ import os
 import signal
 from collections.abc import Iterator
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -89,6 +90,7 @@ def serve(
             os.environ["DATABASE_URL"] = ready.database_url
             os.environ["SPACEKONTEXT_HOME"] = str(ready.data_dir)
             os.environ["PROFILE"] = ready.profile
+            _prepare_multiprocess_metrics(ready)
             config = uvicorn.Config(
                 "spacekontext.app:app_from_env",
                 factory=True,
@@ -107,6 +109,18 @@ def serve(
 
             sock = config.bind_socket()
             Multiprocess(config, sockets=[sock]).run()
+
+
+def _prepare_multiprocess_metrics(settings: Settings) -> None:
+    """Workers write their Prometheus samples to files in one directory so that `/metrics` on
+    any worker reports all of them (prometheus-client's multiprocess mode). The directory must
+    be free of samples at start: files of a previous run would be counted again."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(configured) if configured else settings.data_dir / "prometheus"
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

@@ -122,7 +122,5 @@ async def test_200_concurrent_clients_through_pgbouncer_without_errors(
         assert len(clients) >= CLIENTS  # the app really held 200 client connections…
         assert 0 < len(servers_used) <= SERVER_POOL  # …on at most 5 server connections
         assert pools and pools[0]["pool_mode"] == "transaction"
-    direct = pg15.sql(
-        f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{pg15_database}'"
-    )
+    direct = pg15.sql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{pg15_database}'")
     assert isinstance(direct, int) and direct <= SERVER_POOL

@@ -15,8 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from spacekontext.ops import metrics
 from spacekontext.ops.request_context import current_request
 
-log = structlog.get_logger("spacekontext.db.slow")
-
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"(?<![\w$.])-?\d+(?:\.\d+)?(?![\w.])")
 _SPACE = re.compile(r"\s+")
@@ -69,7 +67,9 @@ def instrument(engine: AsyncEngine, *, role: str, slow_query_ms: float) -> None:
             stats.statements += 1
         if elapsed >= slow_s:
             slow_counter.inc()
-            log.warning(
+            # Looked up per line (rare): a module-level proxy would pin whatever logging
+            # configuration existed when it was first used.
+            structlog.get_logger("spacekontext.db.slow").warning(
                 "slow statement",
                 statement=normalize_statement(statement),
                 duration_ms=round(elapsed * 1000, 2),

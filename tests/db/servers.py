@@ -124,7 +124,10 @@ def replica_of(primary: Cluster) -> Iterator[Cluster]:
             "-S", slot,
         )  # fmt: skip
         cluster = Cluster(data, free_port())
-        _configure(data, cluster.port)
+        # The copied configuration is the primary's (a standby needs max_connections and
+        # friends at least as high); only the address changes.
+        with (data / "postgresql.auto.conf").open("a") as conf:
+            conf.write(f"port = {cluster.port}\nunix_socket_directories = '{data}'\n")
         cluster.start()
         try:
             yield cluster

@@ -279,6 +279,16 @@ class FailoverSession(AsyncSession):
                 await super().invalidate()
 
 
+def _read_bind(engine: AsyncEngine, settings: Settings | None) -> AsyncEngine:
+    """Reads run without BEGIN/ROLLBACK: two round trips fewer per read session. Nothing is
+    lost: under READ COMMITTED every statement takes its own snapshot anyway. Behind PgBouncer
+    (transaction mode) reads keep their transaction: the unnamed prepared statement and the
+    SET LOCAL timeouts must stay on one server connection."""
+    if settings is not None and settings.database_pooler == "pgbouncer":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 class Database:
     def __init__(
         self,
@@ -296,8 +306,12 @@ class Database:
             self._sessions = async_sessionmaker(
                 bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
             )
+            self._read_sessions = self._sessions
         else:
             self._sessions = async_sessionmaker(bind=engine, expire_on_commit=False)
+            self._read_sessions = async_sessionmaker(
+                bind=_read_bind(engine, settings), expire_on_commit=False
+            )
         self.router = ReadRouter(
             engine,
             replicas or [],
@@ -306,7 +320,9 @@ class Database:
         )
         self._replica_sessions = {
             replica.name: async_sessionmaker(
-                bind=replica.engine, class_=FailoverSession, expire_on_commit=False
+                bind=_read_bind(replica.engine, settings),
+                class_=FailoverSession,
+                expire_on_commit=False,
             )
             for replica in self.router.replicas
         }
@@ -349,7 +365,7 @@ class Database:
         return uow
 
     async def _primary_session(self) -> AsyncSession:
-        session = self._sessions()
+        session = self._read_sessions()
         try:
             await self._open_primary(session)
         except BaseException:

@@ -1,0 +1,206 @@
+"""Benchmark of the database scale layer (issue 5): project-list throughput and latency with wrk
+(-t2 -c100, a random user per request) — direct PostgreSQL vs PgBouncer, 1 vs 2 workers,
+replica routing — next to the bare asyncpg route and the fixed-JSON route, in one run.
+
+    python bench/scale_db.py --projects 1000000 --users 10000 --duration 10
+
+Starts its own PostgreSQL 15 primary (and replica) and PgBouncer on free loopback ports (the
+helpers of tests/db/servers.py), seeds with generate_series, runs each configuration, prints a
+Markdown table. Needs wrk, pgbouncer and postgresql-15 (apt)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.db import servers
+
+from spacekontext.auth.tokens import DevTokens
+from spacekontext.db.migrate import upgrade
+
+DATABASE = "bench"
+
+
+def seed(url: str, users: int, projects: int) -> None:
+    started = time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO app.users (id, clerk_id, email) "
+            "SELECT 'u' || lpad(i::text, 25, '0'), 'dev|bench-' || i || '@example.com', "
+            "'bench-' || i || '@example.com' FROM generate_series(0, %s - 1) AS i",
+            (users,),
+        )
+        conn.execute(
+            "INSERT INTO app.projects (id, user_id, name, description, created_at, updated_at) "
+            "SELECT 'p' || lpad(g::text, 25, '0'), 'u' || lpad((g %% %s)::text, 25, '0'), "
+            "'Project ' || g, 'Seeded project number ' || g, "
+            "now() - g * interval '1 second', now() - g * interval '1 second' "
+            "FROM generate_series(0, %s - 1) AS g",
+            (users, projects),
+        )
+        conn.execute("VACUUM ANALYZE app.projects")
+        conn.execute("VACUUM ANALYZE app.users")
+    print(f"seeded {users} users, {projects} projects in {time.monotonic() - started:.1f} s")
+
+
+def lua_script(path: Path, tokens: list[str]) -> None:
+    listing = ",\n".join(f'"{token}"' for token in tokens)
+    path.write_text(
+        f"local tokens = {{\n{listing}\n}}\n"
+        "math.randomseed(os.time())\n"
+        "request = function()\n"
+        "  local t = tokens[math.random(#tokens)]\n"
+        '  return wrk.format("GET", "/api/projects?limit=20", '
+        '{["Authorization"] = "Bearer " .. t})\n'
+        "end\n"
+    )
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("server exited")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} not ready")
+
+
+def wrk(url: str, duration: int, script: Path | None) -> dict[str, float]:
+    command = ["wrk", "-t2", "-c100", f"-d{duration}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
+    output = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=duration + 60
+    ).stdout
+
+    def latency_ms(label: str) -> float:
+        found = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        if not found:
+            return float("nan")
+        value, unit = float(found.group(1)), found.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p50": latency_ms("50"),
+        "p99": latency_ms("99"),
+        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+        "socket_errors": 1.0 if errors else 0.0,
+    }
+
+
+def run(command: list[str], env: dict[str, str], probe: str, target: str, args: argparse.Namespace,
+        script: Path | None) -> dict[str, float]:  # fmt: skip
+    log = open(os.devnull, "wb")  # noqa: SIM115
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    try:
+        wait_ready(probe, process)
+        wrk(target, 2, script)  # warm-up: connections, plans, caches
+        return wrk(target, args.duration, script)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--projects", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--pool", type=int, default=20, help="app pool per worker")
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="skbench-"))
+    results: list[tuple[str, dict[str, float]]] = []
+    with servers.primary_cluster(max_connections=300, shared_buffers="'256MB'") as primary:
+        with psycopg.connect(primary.url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {DATABASE}")  # type: ignore[arg-type]
+        primary_url = f"postgresql://postgres@127.0.0.1:{primary.port}/{DATABASE}"
+        upgrade(primary_url)
+        seed(primary_url, args.users, args.projects)
+        tokens = DevTokens.from_data_dir(home)
+        script = home / "random_user.lua"
+        lua_script(
+            script, [tokens.mint(f"bench-{i}@example.com") for i in range(0, args.users, 10)]
+        )
+
+        with (
+            servers.replica_of(primary) as replica,
+            servers.pgbouncer(primary, server_pool=20) as bouncer,
+        ):
+            replica_url = f"postgresql://postgres@127.0.0.1:{replica.port}/{DATABASE}"
+            base_env = {
+                **os.environ,
+                "SPACEKONTEXT_HOME": str(home),
+                "LOG_LEVEL": "warning",
+                "DB_POOL_SIZE": str(args.pool),
+                "DB_MAX_OVERFLOW": "0",
+                "CACHE_ENABLED": "false",
+            }
+            configs = [
+                ("app, direct, 1 worker", 1, {"DATABASE_URL": primary_url}),
+                ("app, direct, 2 workers", 2, {"DATABASE_URL": primary_url}),
+                ("app, PgBouncer, 2 workers", 2,
+                 {"DATABASE_URL": bouncer.url(DATABASE), "DATABASE_POOLER": "pgbouncer"}),
+                ("app, direct + replica routing, 2 workers", 2,
+                 {"DATABASE_URL": primary_url, "DATABASE_READ_URLS": replica_url}),
+            ]  # fmt: skip
+            for name, workers, extra in configs:
+                port = servers.free_port()
+                command = [sys.executable, "-m", "spacekontext.cli", "serve",
+                           "--workers", str(workers), "--port", str(port)]  # fmt: skip
+                base = f"http://127.0.0.1:{port}"
+                results.append(
+                    (name, run(command, base_env | extra, f"{base}/healthz",
+                               f"{base}/api/projects", args, script))
+                )  # fmt: skip
+                print(name, results[-1][1], flush=True)
+            for workers in (1, 2):
+                port = servers.free_port()
+                command = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port",
+                           str(port), "--workers", str(workers), "--no-access-log",
+                           "--log-level", "warning"]  # fmt: skip
+                env = base_env | {"BENCH_DSN": primary_url, "BENCH_USERS": str(args.users)}
+                base = f"http://127.0.0.1:{port}"
+                for route in ("projects", "fixed"):
+                    label = f"bare FastAPI {route}, {workers} worker{'s' if workers > 1 else ''}"
+                    results.append(
+                        (label, run(command, env, f"{base}/bare/fixed", f"{base}/bare/{route}",
+                                    args, None))
+                    )  # fmt: skip
+                    print(label, results[-1][1], flush=True)
+    shutil.rmtree(home, ignore_errors=True)
+
+    print(f"\n{args.projects:,} projects, {args.users:,} users; wrk -t2 -c100 -d{args.duration}s")
+    print("| configuration | req/s | p50 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in results:
+        print(f"| {name} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['non2xx']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -217,7 +217,35 @@ def replica_failed(exc: BaseException) -> bool:
     return False
 
 
-class FailoverSession(AsyncSession):
+class ReadSession(AsyncSession):
+    """A read-only session in autocommit. Server-side cursors (`stream`, `stream_scalars`) need
+    a transaction, so those run on a companion transactional session on the same server, opened
+    on first use and closed with this one."""
+
+    transactional_bind: AsyncEngine | None = None
+    _companion: AsyncSession | None = None
+
+    def _transactional(self) -> AsyncSession:
+        if self._companion is None:
+            self._companion = AsyncSession(
+                bind=self.transactional_bind or self.bind, expire_on_commit=False
+            )
+        return self._companion
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._transactional().stream(*args, **kwargs)
+
+    async def stream_scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._transactional().stream_scalars(*args, **kwargs)
+
+    async def close(self) -> None:
+        if self._companion is not None:
+            companion, self._companion = self._companion, None
+            await companion.close()
+        await super().close()
+
+
+class FailoverSession(ReadSession):
     """A read-only session on a replica that moves to the primary the moment the replica fails
     (stopped, restarting, conflict with recovery), re-running the failed statement there. Reads
     are idempotent, so the caller sees an answer, never the replica's failure."""
@@ -310,7 +338,7 @@ class Database:
         else:
             self._sessions = async_sessionmaker(bind=engine, expire_on_commit=False)
             self._read_sessions = async_sessionmaker(
-                bind=_read_bind(engine, settings), expire_on_commit=False
+                bind=_read_bind(engine, settings), class_=ReadSession, expire_on_commit=False
             )
         self.router = ReadRouter(
             engine,
@@ -366,6 +394,8 @@ class Database:
 
     async def _primary_session(self) -> AsyncSession:
         session = self._read_sessions()
+        if isinstance(session, ReadSession):
+            session.transactional_bind = self.engine
         try:
             await self._open_primary(session)
         except BaseException:
@@ -387,6 +417,7 @@ class Database:
             replica_session = self._replica_sessions[replica.name]()
             assert isinstance(replica_session, FailoverSession)
             replica_session.primary_factory = self._primary_session
+            replica_session.transactional_bind = replica.engine
             replica_session.on_replica_failure = lambda exc: self.router.mark_failed(replica, exc)
             try:
                 await replica_session.connection()

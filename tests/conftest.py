@@ -97,6 +97,9 @@ def settings(database_url: str, home: Path) -> Settings:
         clerk_webhook_secret=WEBHOOK_SECRET,
         db_pool_size=5,
         db_max_overflow=20,
+        # Suites that fire hundreds of requests as one user must not trip the limits;
+        # tests/ratelimit turns them on with limits of their own.
+        rate_limit_enabled=False,
     )
 
 

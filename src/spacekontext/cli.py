@@ -91,6 +91,11 @@ def serve(
             os.environ["SPACEKONTEXT_HOME"] = str(ready.data_dir)
             os.environ["PROFILE"] = ready.profile
             _prepare_multiprocess_metrics(ready)
+            if ready.cache_enabled and not ready.redis_url:
+                # The in-process cache cannot see another worker's writes: with several
+                # workers it would serve stale data, so it needs Redis.
+                console.print("[yellow]cache disabled: --workers > 1 needs REDIS_URL")
+                os.environ["CACHE_ENABLED"] = "false"
             config = uvicorn.Config(
                 "spacekontext.app:app_from_env",
                 factory=True,

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from starlette.requests import Request
 
 from spacekontext.auth.tokens import CompositeVerifier, DevTokens, JwksVerifier
+from spacekontext.cache.aside import CacheAside
+from spacekontext.cache.factory import build_cache
+from spacekontext.cache.metrics import ThrottledWarning
+from spacekontext.cache.redis import redis_client
 from spacekontext.db.engine import Database
 from spacekontext.files.service import FileService
 from spacekontext.floorplans.service import FloorplanService
@@ -17,6 +22,8 @@ from spacekontext.jobs.service import JobWorker
 from spacekontext.massings.service import MassingService
 from spacekontext.models3d.service import Model3DService
 from spacekontext.projects.service import ProjectService
+from spacekontext.ratelimit.buckets import RedisBuckets
+from spacekontext.ratelimit.limiter import RateLimiter, limits_from
 from spacekontext.settings import Settings
 from spacekontext.site.service import SiteService
 from spacekontext.storage.base import ObjectStore
@@ -40,10 +47,16 @@ class Services:
     store: ObjectStore
     files: FileService
     worker: JobWorker
+    cache: CacheAside
+    limiter: RateLimiter
+    redis: aioredis.Redis | None = None
 
     async def aclose(self) -> None:
         await self.verifier.aclose()
         await self.store.aclose()
+        await self.cache.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 def build_verifier(settings: Settings) -> CompositeVerifier:
@@ -73,17 +86,29 @@ def build_services(
 ) -> Services:
     store = store or build_object_store(settings)
     files = FileService(db, store, settings)
+    # One Redis client (one connection pool) for the cache and the rate limits; one warning
+    # throttle, so an outage logs one line a minute, not one per feature.
+    redis = redis_client(settings.redis_url) if settings.redis_url else None
+    warning = ThrottledWarning()
+    cache = build_cache(settings, redis=redis, warning=warning)
+    limiter = RateLimiter(
+        limits_from(settings),
+        shared=RedisBuckets(redis, prefix=settings.cache_key_prefix) if redis else None,
+        enabled=settings.rate_limit_enabled,
+        warning=warning,
+    )
     return Services(
         settings=settings,
         db=db,
         verifier=build_verifier(settings),
-        users=UserService(db),
+        users=UserService(db, cache),
         projects=ProjectService(
             db,
+            cache,
             late_sweep_delay_s=settings.signed_url_ttl_s + 300,
             full_lists=settings.profile == "naive",
         ),
-        webhooks=ClerkWebhookService(db, settings.clerk_webhook_secret),
+        webhooks=ClerkWebhookService(db, settings.clerk_webhook_secret, cache),
         floorplans=FloorplanService(db, settings),
         models3d=Model3DService(db, settings),
         massings=MassingService(db, settings),
@@ -91,6 +116,9 @@ def build_services(
         store=store,
         files=files,
         worker=build_worker(settings, db, files),
+        cache=cache,
+        limiter=limiter,
+        redis=redis,
     )
 
 

@@ -49,6 +49,20 @@ class Settings(BaseSettings):
     cache_enabled: bool = True
     cache_ttl_s: int = Field(default=300, ge=1)
     cache_memory_max_items: int = Field(default=50_000, ge=1)
+    # Keeps deployments (or test runs) sharing one Redis apart.
+    cache_key_prefix: str = Field(default="sk:", max_length=64)
+
+    # --- rate limits: per user (per client IP for webhooks); token buckets -------------------
+    # `*_per_s` is the sustained rate, `*_burst` how many requests may come at once.
+    rate_limit_enabled: bool = True
+    rate_limit_read_per_s: float = Field(default=20.0, gt=0)
+    rate_limit_read_burst: int = Field(default=100, ge=1)
+    rate_limit_write_per_s: float = Field(default=5.0, gt=0)
+    rate_limit_write_burst: int = Field(default=30, ge=1)
+    rate_limit_upload_per_s: float = Field(default=0.5, gt=0)
+    rate_limit_upload_burst: int = Field(default=10, ge=1)
+    rate_limit_webhook_per_s: float = Field(default=20.0, gt=0)
+    rate_limit_webhook_burst: int = Field(default=100, ge=1)
 
     # --- object storage ----------------------------------------------------------------------
     storage_backend: Literal["local", "s3"] = "local"

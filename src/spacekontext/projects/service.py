@@ -1,14 +1,21 @@
-"""Projects: a user's own, listed newest first with keyset pagination."""
+"""Projects: a user's own, listed newest first with keyset pagination.
+
+The list and the detail are cached as ready-to-send JSON under the owner's `projects`
+generation; every write bumps it after its commit (see docs/caching.md)."""
 
 from __future__ import annotations
 
 import base64
 from datetime import datetime
+from functools import partial
 
+import orjson
+from pydantic import BaseModel
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spacekontext.db.engine import Database
+from spacekontext.cache.aside import CacheAside, cache_key, owner_generation
+from spacekontext.db.engine import Database, UnitOfWork
 from spacekontext.errors import Invalid, NotFound
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
 from spacekontext.projects.models import Project
@@ -58,14 +65,59 @@ async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: 
         raise NotFound("project not found")
 
 
+def projects_generation(user_id: str) -> str:
+    """Everything cached about one user's projects; bump it when they change."""
+    return owner_generation("projects", user_id)
+
+
+def _json(model: BaseModel) -> bytes:
+    return orjson.dumps(model.model_dump(mode="json", by_alias=True))
+
+
 class ProjectService:
     def __init__(
-        self, db: Database, *, late_sweep_delay_s: float = 3600.0, full_lists: bool = False
+        self,
+        db: Database,
+        cache: CacheAside | None = None,
+        *,
+        late_sweep_delay_s: float = 3600.0,
+        full_lists: bool = False,
     ) -> None:
         self._db = db
+        self._cache = cache or CacheAside(None)
         self._late_sweep_delay_s = late_sweep_delay_s
         # The naive profile's lists: whole rows, unbounded (see ops/profiles.py).
         self._full_lists = full_lists
+
+    async def list_json(self, user_id: str, *, limit: int, cursor: str | None) -> bytes:
+        """The page as JSON (`{"projects": [...], "nextCursor": ...}`), from the cache when
+        current."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise Invalid(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
+
+        async def load() -> bytes:
+            return _json(await self.list(user_id, limit=limit, cursor=cursor))
+
+        return await self._cache.cached_bytes(
+            cache_key("projects:list", user_id, limit, cursor),
+            load,
+            generation=projects_generation(user_id),
+        )
+
+    async def get_json(self, user_id: str, project_id: str) -> bytes:
+        """One project as JSON, from the cache when current."""
+
+        async def load() -> bytes:
+            return _json(await self.get(user_id, project_id))
+
+        return await self._cache.cached_bytes(
+            cache_key("projects:detail", user_id, project_id),
+            load,
+            generation=projects_generation(user_id),
+        )
+
+    def _invalidate_after_commit(self, uow: UnitOfWork, user_id: str) -> None:
+        uow.after_commit(partial(self._cache.bump, projects_generation(user_id)))
 
     async def list(
         self, user_id: str, *, limit: int, cursor: str | None
@@ -124,6 +176,7 @@ class ProjectService:
                 settings=data.settings,
             )
             uow.session.add(project)
+            self._invalidate_after_commit(uow, user_id)
             await uow.flush()
             row = (
                 await uow.session.execute(select(*_READ_COLUMNS).where(Project.id == project.id))
@@ -147,6 +200,7 @@ class ProjectService:
             row = (await uow.session.execute(statement)).first()
             if row is None:
                 raise NotFound("project not found")
+            self._invalidate_after_commit(uow, user_id)
             await uow.commit()
         return ProjectRead.model_validate(row)
 
@@ -170,4 +224,5 @@ class ProjectService:
                 {"prefix": prefix},
                 delay_s=self._late_sweep_delay_s,
             )
+            self._invalidate_after_commit(uow, user_id)
             await uow.commit()

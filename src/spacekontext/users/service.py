@@ -1,15 +1,20 @@
-"""Users: created on first sight from token claims, kept in step by Clerk webhooks."""
+"""Users: created on first sight from token claims, kept in step by Clerk webhooks.
+
+Every authenticated request needs the user row of its token subject, so that lookup is cached
+under the subject's generation, which the webhooks bump when they change or delete the user."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+import orjson
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.auth.tokens import Identity
+from spacekontext.cache.aside import CacheAside, cache_key, owner_generation
 from spacekontext.db.engine import Database
 from spacekontext.ids import new_id
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
@@ -60,12 +65,30 @@ async def upsert_user(session: AsyncSession, identity: Identity) -> str:
     raise AssertionError("unreachable")
 
 
+def subject_generation(subject: str) -> str:
+    """The cached user lookup of one token subject; bump it when that user changes."""
+    return owner_generation("subject", subject)
+
+
 class UserService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache: CacheAside | None = None) -> None:
         self._db = db
+        self._cache = cache or CacheAside(None)
 
     async def resolve(self, identity: Identity) -> CurrentUserInfo:
         """The user row for a verified token subject, inserted on first sight."""
+
+        async def load() -> bytes:
+            return orjson.dumps(asdict(await self._resolve(identity)))
+
+        body = await self._cache.cached_bytes(
+            cache_key("user:subject", identity.subject),
+            load,
+            generation=subject_generation(identity.subject),
+        )
+        return CurrentUserInfo(**orjson.loads(body))
+
+    async def _resolve(self, identity: Identity) -> CurrentUserInfo:
         async with self._db.read() as session:
             row = (
                 await session.execute(
@@ -82,12 +105,13 @@ class UserService:
         return CurrentUserInfo(user_id, identity.subject, _values(identity)["email"])
 
 
-async def delete_user(session: AsyncSession, subject: str) -> bool:
+async def delete_user(session: AsyncSession, subject: str) -> str | None:
     """Delete a user inside the caller's transaction; their projects go with them (cascade) and
-    their stored objects are removed by a job committed in the same transaction."""
+    their stored objects are removed by a job committed in the same transaction. Returns the
+    deleted user's id (None when there was none)."""
     result = await session.execute(delete(User).where(User.clerk_id == subject).returning(User.id))
-    row = result.first()
-    if row is None:
-        return False
-    await enqueue(session, DELETE_PREFIX_JOB, {"prefix": user_prefix(row.id)})
-    return True
+    user_id = result.scalar_one_or_none()
+    if user_id is None:
+        return None
+    await enqueue(session, DELETE_PREFIX_JOB, {"prefix": user_prefix(user_id)})
+    return str(user_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import orjson
@@ -10,9 +11,11 @@ from sqlalchemy.dialects.postgresql import insert
 from svix.webhooks import Webhook, WebhookVerificationError
 
 from spacekontext.auth.tokens import Identity
+from spacekontext.cache.aside import CacheAside
 from spacekontext.db.engine import Database
 from spacekontext.errors import Invalid, Unavailable
-from spacekontext.users.service import delete_user, upsert_user
+from spacekontext.projects.service import projects_generation
+from spacekontext.users.service import delete_user, subject_generation, upsert_user
 from spacekontext.webhooks.models import WebhookEvent
 
 HANDLED_EVENTS = ("user.created", "user.updated", "user.deleted")
@@ -32,9 +35,10 @@ def _primary_email(data: Mapping[str, Any]) -> str | None:
 
 
 class ClerkWebhookService:
-    def __init__(self, db: Database, secret: str | None) -> None:
+    def __init__(self, db: Database, secret: str | None, cache: CacheAside | None = None) -> None:
         self._db = db
         self._webhook = Webhook(secret) if secret else None
+        self._cache = cache or CacheAside(None)
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
         if self._webhook is None:
@@ -74,8 +78,11 @@ class ClerkWebhookService:
             )
             if recorded.first() is None:
                 return event_type, False  # a replay: already applied
+            stale = [subject_generation(subject)]
             if event_type == "user.deleted":
-                await delete_user(uow.session, subject)
+                deleted_id = await delete_user(uow.session, subject)
+                if deleted_id is not None:
+                    stale.append(projects_generation(deleted_id))  # gone by cascade
             else:
                 await upsert_user(
                     uow.session,
@@ -87,5 +94,6 @@ class ClerkWebhookService:
                         image_url=data.get("image_url") or None,
                     ),
                 )
+            uow.after_commit(partial(self._cache.bump, *stale))
             await uow.commit()
         return event_type, True

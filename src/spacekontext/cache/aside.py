@@ -41,6 +41,7 @@ GENERATION_TTL_S = 7 * 24 * 3600
 # Key parts longer than this (cursors, search strings) are hashed to keep keys short and safe.
 _MAX_PART = 64
 OWED_RETRY_S = 1.0
+INSTALL_GRACE_S = 1.0
 
 
 def cache_key(namespace: str, *parts: str | int | None) -> str:
@@ -82,6 +83,7 @@ class CacheAside:
         self.backend = cache.backend if cache is not None else "off"
         self._warning = warning or ThrottledWarning()
         self._flights: dict[str, asyncio.Future[bytes]] = {}
+        self._installing: dict[str, asyncio.Future[bytes]] = {}
         self._owed: dict[str, None] = {}  # insertion-ordered set of generations to replace
         self._owed_retry: asyncio.Task[None] | None = None
         self._hit = CACHE_LOOKUPS.labels(self.backend, "hit")
@@ -116,9 +118,8 @@ class CacheAside:
             return value[TAG_BYTES:]
         self._miss.inc()
         if tag is None:
-            tag = _new_tag()
             try:
-                await cache.set(generation, tag, ttl_s=GENERATION_TTL_S)
+                tag = await self._install_generation(generation)
             except CacheUnavailable as exc:
                 return await self._bypassed("set", exc, loader)
         return await self._single_flight(key, tag, loader, ttl_s or self.ttl_s)
@@ -130,6 +131,7 @@ class CacheAside:
         if cache is None:
             return
         for generation in generations:
+            self._installing.pop(generation, None)
             try:
                 await cache.set(generation, _new_tag(), ttl_s=GENERATION_TTL_S)
             except CacheUnavailable as exc:
@@ -159,6 +161,38 @@ class CacheAside:
             CACHE_COALESCED.labels(self.backend).inc()
         # shield: a client that disconnects cancels its own wait, not the load others await.
         return await asyncio.shield(flight)
+
+    async def _install_generation(self, generation: str) -> bytes:
+        # Concurrent first readers of a generation share one tag (and so one load); otherwise
+        # each would install its own tag and miss the others' values. Any tag that was current
+        # before the load began is safe to store under.
+        pending = self._installing.get(generation)
+        if pending is None:
+            pending = asyncio.ensure_future(self._install(generation))
+            pending.add_done_callback(_retrieve_exception)
+            self._installing[generation] = pending
+        return await asyncio.shield(pending)
+
+    async def _install(self, generation: str) -> bytes:
+        assert self.cache is not None
+        tag = _new_tag()
+        try:
+            await self.cache.set(generation, tag, ttl_s=GENERATION_TTL_S)
+        except BaseException:
+            self._installing.pop(generation, None)
+            raise
+        # Keep the installed tag briefly for readers whose lookup was answered (with "no
+        # generation") before the install landed; forgetting it at once would send each of
+        # them to install a tag of their own, and to a load of their own.
+        installed = self._installing.get(generation)
+        asyncio.get_running_loop().call_later(
+            INSTALL_GRACE_S, self._forget_install, generation, installed
+        )
+        return tag
+
+    def _forget_install(self, generation: str, installed: object) -> None:
+        if self._installing.get(generation) is installed:
+            del self._installing[generation]
 
     async def _fill(
         self, flight_key: str, key: str, tag: bytes, loader: Loader, ttl_s: int

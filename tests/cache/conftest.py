@@ -44,9 +44,7 @@ def key_prefix() -> str:
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def cache(
-    request: pytest.FixtureRequest, key_prefix: str
-) -> AsyncIterator[Cache]:
+async def cache(request: pytest.FixtureRequest, key_prefix: str) -> AsyncIterator[Cache]:
     backend: Cache
     if request.param == "memory":
         backend = MemoryCache(1000)

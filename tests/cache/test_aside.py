@@ -19,9 +19,11 @@ class CountingLoader:
         self.values = list(values)
         self.calls = 0
         self.delay_s = delay_s
+        self.started = asyncio.Event()
 
     async def __call__(self) -> bytes:
         self.calls += 1
+        self.started.set()
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         return self.values[min(self.calls, len(self.values)) - 1]
@@ -89,7 +91,7 @@ async def test_a_request_after_a_bump_does_not_join_the_older_load(cache: Cache)
     aside = CacheAside(cache, ttl_s=60)
     old = CountingLoader(b"old", delay_s=0.05)
     before = asyncio.create_task(aside.cached_bytes("k", old, generation=GEN))
-    await asyncio.sleep(0.01)
+    await old.started.wait()
     await aside.bump(GEN)
     new = CountingLoader(b"new")
     assert await aside.cached_bytes("k", new, generation=GEN) == b"new"
@@ -119,10 +121,11 @@ async def test_loader_errors_reach_every_waiter_and_are_not_cached(cache: Cache)
 async def test_a_cancelled_request_does_not_cancel_the_shared_load(cache: Cache) -> None:
     aside = CacheAside(cache, ttl_s=60)
     load = CountingLoader(b"v", delay_s=0.05)
+    load.delay_s = 0.2
     leader = asyncio.create_task(aside.cached_bytes("k", load, generation=GEN))
-    await asyncio.sleep(0.01)
+    await load.started.wait()
     follower = asyncio.create_task(aside.cached_bytes("k", load, generation=GEN))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # the follower's lookup is answered; it joins the running load
     leader.cancel()
     assert await follower == b"v"
     with pytest.raises(asyncio.CancelledError):

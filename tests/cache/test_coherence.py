@@ -1,0 +1,243 @@
+"""Two API instances (separate services, caches and Redis clients) over one database and one
+Redis, with real commits: a write through one is never followed by stale data from the other."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import orjson
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import delete, event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from svix.webhooks import Webhook
+
+from spacekontext.app import create_app
+from spacekontext.db.engine import Database
+from spacekontext.services import Services, build_services
+from spacekontext.settings import Settings
+from spacekontext.users.models import User
+from tests.cache.redisproc import RedisProcess
+from tests.conftest import WEBHOOK_SECRET
+
+Auth = Callable[[str], dict[str, str]]
+
+
+@dataclass
+class Instance:
+    services: Services
+    http: httpx.AsyncClient
+
+
+@pytest.fixture
+async def emails(engine: AsyncEngine) -> AsyncIterator[list[str]]:
+    """Users made by a test that really commits; deleted (with their projects) afterwards."""
+    made: list[str] = []
+    yield made
+    async with engine.begin() as conn:
+        await conn.execute(delete(User).where(User.email.in_(made)))
+
+
+def email(emails: list[str], name: str) -> str:
+    address = f"{name}-{secrets.token_hex(4)}@example.com"
+    emails.append(address)
+    return address
+
+
+@pytest.fixture
+async def start_instance(
+    settings: Settings, engine: AsyncEngine
+) -> AsyncIterator[Callable[[str], Awaitable[Instance]]]:
+    opened: list[Instance] = []
+
+    async def start(redis_url: str, prefix: str = "coherence:") -> Instance:
+        configured = settings.model_copy(
+            update={"redis_url": redis_url, "cache_key_prefix": prefix}
+        )
+        services = build_services(configured, Database(engine))
+        app = create_app(configured, services=services)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        instance = Instance(services, httpx.AsyncClient(transport=transport, base_url="http://t"))
+        opened.append(instance)
+        return instance
+
+    yield start
+    for instance in opened:
+        await instance.http.aclose()
+        await instance.services.aclose()
+
+
+async def names(instance: Instance, headers: dict[str, str]) -> list[str]:
+    response = await instance.http.get("/api/projects", headers=headers)
+    assert response.status_code == 200, response.text
+    return [project["name"] for project in response.json()["projects"]]
+
+
+async def test_writes_through_one_instance_are_seen_by_the_other(
+    start_instance: Callable[..., Awaitable[Instance]],
+    redis_url: str,
+    key_prefix: str,
+    auth: Auth,
+    emails: list[str],
+    engine: AsyncEngine,
+) -> None:
+    a = await start_instance(redis_url, key_prefix)
+    b = await start_instance(redis_url, key_prefix)
+    ann = auth(email(emails, "ann"))
+    assert await names(b, ann) == []  # cached by B
+
+    created = await a.http.post("/api/projects", json={"name": "Tower"}, headers=ann)
+    assert created.status_code == 201
+    project_id = created.json()["project"]["id"]
+    assert await names(b, ann) == ["Tower"]
+    detail = await b.http.get(f"/api/projects/{project_id}", headers=ann)
+    assert detail.json()["project"]["name"] == "Tower"
+
+    # Behind the application's back (no generation bump), B keeps serving its cached bytes:
+    # this is what shows the bumps below are what keeps B fresh.
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE app.projects SET name = 'not via the API' WHERE id = :id"),
+            {"id": project_id},
+        )
+    assert await names(b, ann) == ["Tower"]
+
+    patched = await a.http.patch(
+        f"/api/projects/{project_id}", json={"name": "Tower II"}, headers=ann
+    )
+    assert patched.status_code == 200
+    assert await names(b, ann) == ["Tower II"]
+    detail = await b.http.get(f"/api/projects/{project_id}", headers=ann)
+    assert detail.json()["project"]["name"] == "Tower II"
+
+    assert (await a.http.delete(f"/api/projects/{project_id}", headers=ann)).status_code == 200
+    assert (await b.http.get(f"/api/projects/{project_id}", headers=ann)).status_code == 404
+    assert await names(b, ann) == []
+
+
+async def test_user_deleted_by_webhook_on_one_instance_is_not_served_by_the_other(
+    start_instance: Callable[..., Awaitable[Instance]],
+    redis_url: str,
+    key_prefix: str,
+    auth: Auth,
+    emails: list[str],
+) -> None:
+    a = await start_instance(redis_url, key_prefix)
+    b = await start_instance(redis_url, key_prefix)
+    address = email(emails, "gone")
+    headers = auth(address)
+    made = await b.http.post("/api/projects", json={"name": "Old"}, headers=headers)
+    assert made.status_code == 201  # B has now cached the subject -> user lookup
+
+    payload = orjson.dumps(
+        {"type": "user.deleted", "data": {"id": f"dev|{address}", "deleted": True}}
+    ).decode()
+    message_id = f"msg_{secrets.token_hex(8)}"
+    now = datetime.now(tz=UTC)
+    signature = Webhook(WEBHOOK_SECRET).sign(message_id, now, payload)
+    delivered = await a.http.post(
+        "/api/webhooks/clerk",
+        content=payload,
+        headers={
+            "svix-id": message_id,
+            "svix-timestamp": str(int(now.timestamp())),
+            "svix-signature": signature,
+            "content-type": "application/json",
+        },
+    )
+    assert delivered.status_code == 200, delivered.text
+    assert delivered.json()["applied"] is True
+
+    # A stale lookup on B would hand out the deleted user's id: the insert would then break
+    # the foreign key. Fresh, B re-creates the user on first sight, with no projects.
+    assert await names(b, headers) == []
+    again = await b.http.post("/api/projects", json={"name": "New"}, headers=headers)
+    assert again.status_code == 201, again.text
+    assert await names(b, headers) == ["New"]
+
+
+async def test_concurrent_cold_requests_query_the_database_once(
+    start_instance: Callable[..., Awaitable[Instance]],
+    redis_url: str,
+    key_prefix: str,
+    auth: Auth,
+    emails: list[str],
+    engine: AsyncEngine,
+) -> None:
+    a = await start_instance(redis_url, key_prefix)
+    address = email(emails, "hot")
+    ann = auth(address)
+    # The write leaves the user lookup warm and the list cold (its generation was bumped).
+    assert (await a.http.post("/api/projects", json={"name": "Hot"}, headers=ann)).is_success
+    statements: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "app.projects" in statement:
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        results = await asyncio.gather(*(names(a, ann) for _ in range(30)))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert results == [["Hot"]] * 30
+    assert len(statements) == 1
+
+
+def cache_samples(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_redis_down_requests_succeed_and_owed_bumps_are_settled(
+    start_instance: Callable[..., Awaitable[Instance]],
+    private_redis: RedisProcess,
+    auth: Auth,
+    emails: list[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    a = await start_instance(private_redis.url)
+    b = await start_instance(private_redis.url)
+    ann = auth(email(emails, "down"))
+    assert await names(a, ann) == []
+    assert await names(b, ann) == []  # B holds the empty list in Redis
+
+    errors_before = cache_samples(
+        "spacekontext_cache_errors_total", backend="redis", operation="get"
+    )
+    bypass_before = cache_samples(
+        "spacekontext_cache_lookups_total", backend="redis", result="bypass"
+    )
+    private_redis.kill()
+    caplog.set_level(logging.WARNING, logger="spacekontext.cache")
+
+    created = await a.http.post("/api/projects", json={"name": "While down"}, headers=ann)
+    assert created.status_code == 201, created.text
+    assert a.services.cache.owed_generations == 1
+    for _ in range(20):
+        assert await names(a, ann) == ["While down"]
+    assert (
+        cache_samples("spacekontext_cache_errors_total", backend="redis", operation="get")
+        > errors_before
+    )
+    assert (
+        cache_samples("spacekontext_cache_lookups_total", backend="redis", result="bypass")
+        >= bypass_before + 20
+    )
+    warnings = [r for r in caplog.records if r.name == "spacekontext.cache"]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+
+    # Redis comes back with its data (append-only file): B's stale empty list and the old
+    # generation are there again. A owes a bump and settles it without being asked.
+    private_redis.start()
+    for _ in range(100):
+        if a.services.cache.owed_generations == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert a.services.cache.owed_generations == 0
+    assert await names(b, ann) == ["While down"]

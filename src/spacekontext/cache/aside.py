@@ -42,6 +42,7 @@ GENERATION_TTL_S = 7 * 24 * 3600
 _MAX_PART = 64
 OWED_RETRY_S = 1.0
 INSTALL_GRACE_S = 1.0
+FLIGHT_GRACE_S = 1.0
 
 
 def cache_key(namespace: str, *parts: str | int | None) -> str:
@@ -117,12 +118,15 @@ class CacheAside:
             self._hit.inc()
             return value[TAG_BYTES:]
         self._miss.inc()
+        seen_current = tag is not None
         if tag is None:
             try:
                 tag = await self._install_generation(generation)
             except CacheUnavailable as exc:
                 return await self._bypassed("set", exc, loader)
-        return await self._single_flight(key, tag, loader, ttl_s or self.ttl_s)
+        return await self._single_flight(
+            key, tag, loader, ttl_s or self.ttl_s, seen_current=seen_current
+        )
 
     async def bump(self, *generations: str) -> None:
         """Make every value cached under these generations stale. Called after the commit of
@@ -148,11 +152,17 @@ class CacheAside:
 
     # --- internals ------------------------------------------------------------------------------
 
-    async def _single_flight(self, key: str, tag: bytes, loader: Loader, ttl_s: int) -> bytes:
+    async def _single_flight(
+        self, key: str, tag: bytes, loader: Loader, ttl_s: int, *, seen_current: bool
+    ) -> bytes:
         # The tag is part of the flight: a request that saw a newer generation must not join a
-        # load that started before the write.
+        # load that started before the write. A finished load is only reused by requests that
+        # saw its tag current in the cache; one that found no generation at all cannot know
+        # the tag was not replaced (and then evicted) since, so it loads afresh.
         flight_key = key + "\x00" + tag.decode()
         flight = self._flights.get(flight_key)
+        if flight is not None and flight.done() and not seen_current:
+            flight = None
         if flight is None:
             flight = asyncio.ensure_future(self._fill(flight_key, key, tag, loader, ttl_s))
             flight.add_done_callback(_retrieve_exception)
@@ -186,27 +196,31 @@ class CacheAside:
         # them to install a tag of their own, and to a load of their own.
         installed = self._installing.get(generation)
         asyncio.get_running_loop().call_later(
-            INSTALL_GRACE_S, self._forget_install, generation, installed
+            INSTALL_GRACE_S, _forget, self._installing, generation, installed
         )
         return tag
-
-    def _forget_install(self, generation: str, installed: object) -> None:
-        if self._installing.get(generation) is installed:
-            del self._installing[generation]
 
     async def _fill(
         self, flight_key: str, key: str, tag: bytes, loader: Loader, ttl_s: int
     ) -> bytes:
         try:
             body = await loader()
-            assert self.cache is not None
-            try:
-                await self.cache.set(key, tag + body, ttl_s=ttl_s)
-            except CacheUnavailable as exc:
-                self._failed("set", exc)
-            return body
-        finally:
-            self._flights.pop(flight_key, None)
+        except BaseException:
+            self._flights.pop(flight_key, None)  # errors are not kept: the next request retries
+            raise
+        assert self.cache is not None
+        try:
+            await self.cache.set(key, tag + body, ttl_s=ttl_s)
+        except CacheUnavailable as exc:
+            self._failed("set", exc)
+        # A request whose lookup (for this same tag) was answered just before the value was
+        # stored still finds the finished load for a moment, instead of loading again. That is
+        # a hit in all but name: the tag it saw current is the tag the body was loaded under.
+        flight = self._flights.get(flight_key)
+        asyncio.get_running_loop().call_later(
+            FLIGHT_GRACE_S, _forget, self._flights, flight_key, flight
+        )
+        return body
 
     async def _bypassed(self, operation: str, exc: CacheUnavailable, loader: Loader) -> bytes:
         # No single-flight here on purpose: without a tag we cannot tell a load that started
@@ -241,6 +255,11 @@ class CacheAside:
         while self._owed:
             await asyncio.sleep(OWED_RETRY_S)
             await self._settle_owed()
+
+
+def _forget(registry: dict[str, asyncio.Future[bytes]], key: str, entry: object) -> None:
+    if registry.get(key) is entry:
+        del registry[key]
 
 
 def _retrieve_exception(future: asyncio.Future[bytes]) -> None:

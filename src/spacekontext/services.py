@@ -122,6 +122,8 @@ def build_services(
     )
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async on purpose: FastAPI runs a plain `def` dependency in a thread pool, which costs
+    # more than the rest of a cached request.
     services: Services = request.app.state.services
     return services

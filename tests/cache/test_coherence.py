@@ -14,14 +14,16 @@ import httpx
 import orjson
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import delete, event, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from svix.webhooks import Webhook
 
 from spacekontext.app import create_app
 from spacekontext.db.engine import Database
+from spacekontext.jobs.models import Job
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
+from spacekontext.storage.keys import user_prefix
 from spacekontext.users.models import User
 from tests.cache.redisproc import RedisProcess
 from tests.conftest import WEBHOOK_SECRET
@@ -35,16 +37,30 @@ class Instance:
     http: httpx.AsyncClient
 
 
+class Made(list[str]):
+    """E-mails of the users a test made, and ids of users it saw deleted."""
+
+    gone_user_ids: list[str]
+
+
 @pytest.fixture
-async def emails(engine: AsyncEngine) -> AsyncIterator[list[str]]:
+async def emails(engine: AsyncEngine) -> AsyncIterator[Made]:
     """Users made by a test that really commits; deleted (with their projects) afterwards."""
-    made: list[str] = []
+    made = Made()
+    made.gone_user_ids = []
     yield made
+    gone_user_ids = made.gone_user_ids
     async with engine.begin() as conn:
+        user_ids = list((await conn.execute(select(User.id).where(User.email.in_(made)))).scalars())
         await conn.execute(delete(User).where(User.email.in_(made)))
+        # Deleting projects and users queues storage clean-up jobs; other suites count jobs.
+        for user_id in [*user_ids, *gone_user_ids]:
+            await conn.execute(
+                delete(Job).where(Job.payload["prefix"].astext.startswith(user_prefix(user_id)))
+            )
 
 
-def email(emails: list[str], name: str) -> str:
+def email(emails: Made, name: str) -> str:
     address = f"{name}-{secrets.token_hex(4)}@example.com"
     emails.append(address)
     return address
@@ -84,7 +100,7 @@ async def test_writes_through_one_instance_are_seen_by_the_other(
     redis_url: str,
     key_prefix: str,
     auth: Auth,
-    emails: list[str],
+    emails: Made,
     engine: AsyncEngine,
 ) -> None:
     a = await start_instance(redis_url, key_prefix)
@@ -126,7 +142,7 @@ async def test_user_deleted_by_webhook_on_one_instance_is_not_served_by_the_othe
     redis_url: str,
     key_prefix: str,
     auth: Auth,
-    emails: list[str],
+    emails: Made,
 ) -> None:
     a = await start_instance(redis_url, key_prefix)
     b = await start_instance(redis_url, key_prefix)
@@ -134,6 +150,7 @@ async def test_user_deleted_by_webhook_on_one_instance_is_not_served_by_the_othe
     headers = auth(address)
     made = await b.http.post("/api/projects", json={"name": "Old"}, headers=headers)
     assert made.status_code == 201  # B has now cached the subject -> user lookup
+    emails.gone_user_ids.append(made.json()["project"]["userId"])
 
     payload = orjson.dumps(
         {"type": "user.deleted", "data": {"id": f"dev|{address}", "deleted": True}}
@@ -167,7 +184,7 @@ async def test_concurrent_cold_requests_query_the_database_once(
     redis_url: str,
     key_prefix: str,
     auth: Auth,
-    emails: list[str],
+    emails: Made,
     engine: AsyncEngine,
 ) -> None:
     a = await start_instance(redis_url, key_prefix)
@@ -198,7 +215,7 @@ async def test_redis_down_requests_succeed_and_owed_bumps_are_settled(
     start_instance: Callable[..., Awaitable[Instance]],
     private_redis: RedisProcess,
     auth: Auth,
-    emails: list[str],
+    emails: Made,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     a = await start_instance(private_redis.url)

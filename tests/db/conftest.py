@@ -53,7 +53,15 @@ def replica(pg15: servers.Cluster, pg15_database: str) -> Iterator[servers.Clust
 
 
 def scale_settings(home: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"env": "test", "SPACEKONTEXT_HOME": home}
+    # These tests exercise the database path: hundreds of requests as one user (rate limits
+    # have their own suite, tests/ratelimit) whose reads must reach the database (the cache has
+    # its own suite, tests/cache).
+    values: dict[str, Any] = {
+        "env": "test",
+        "SPACEKONTEXT_HOME": home,
+        "rate_limit_enabled": False,
+        "cache_enabled": False,
+    }
     return Settings(**(values | overrides))
 
 

@@ -22,6 +22,7 @@ from spacekontext.ops import health
 from spacekontext.ops.assess import router as assess
 from spacekontext.ops.profiles import profile_settings
 from spacekontext.projects import router as projects
+from spacekontext.search import router as search
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.site import router as site
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(files.router)
     app.include_router(storage.router)
     app.include_router(assess.router)
+    app.include_router(search.router)
     return app
 
 

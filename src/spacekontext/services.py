@@ -24,6 +24,7 @@ from spacekontext.models3d.service import Model3DService
 from spacekontext.projects.service import ProjectService
 from spacekontext.ratelimit.buckets import RedisBuckets
 from spacekontext.ratelimit.limiter import RateLimiter, limits_from
+from spacekontext.search.service import SearchService
 from spacekontext.settings import Settings
 from spacekontext.site.service import SiteService
 from spacekontext.storage.base import ObjectStore
@@ -47,6 +48,7 @@ class Services:
     store: ObjectStore
     files: FileService
     worker: JobWorker
+    search: SearchService
     cache: CacheAside
     limiter: RateLimiter
     redis: aioredis.Redis | None = None
@@ -119,6 +121,7 @@ def build_services(
         cache=cache,
         limiter=limiter,
         redis=redis,
+        search=SearchService(db),
     )
 
 

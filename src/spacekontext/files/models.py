@@ -51,8 +51,11 @@ class StoredFile(Timestamps, Base):
     search: Mapped[str] = mapped_column(
         TSVECTOR,
         Computed(
-            "setweight(to_tsvector('simple', coalesce(original_name, '')), 'A') || "
-            "setweight(to_tsvector('simple', coalesce(category, '')), 'B')",
+            # Names split into words on any non-alphanumeric ("site-plan_v2.dxf" is four
+            # words) and stemmed; see migration 0006_files_search.
+            "setweight(to_tsvector('english', regexp_replace(coalesce(original_name, ''), "
+            "'[^[:alnum:]]+', ' ', 'g')), 'A') || "
+            "setweight(to_tsvector('english', coalesce(category, '')), 'B')",
             persisted=True,
         ),
         deferred=True,

@@ -7,7 +7,7 @@ Three ways to match, one ranking:
 - the same words as prefixes (`kitch:*`), for search-as-you-type;
 - trigram word similarity on the name (`<%`, the GIN trigram index) for near misses ("kitchn").
 A row that matches as text scores 1 + ts_rank (normalized to 0..1, name weight A > description
-B > category C), a near miss only its similarity × 0.1: text matches always come first, name
+B > category C), a near miss only its similarity x 0.1: text matches always come first, name
 matches above description matches, near misses after both.
 
 Every query is scoped in SQL: projects and files by owner, blocks by public or own."""
@@ -36,16 +36,10 @@ _TITLE = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
 _WORDS = re.compile(r"[^\W_]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-_QUERY = """
+_PROJECTS = """
 WITH q AS (
     SELECT websearch_to_tsquery('english', :q) || to_tsquery('english', :prefix) AS tsq
-)
-"""
-
-_PROJECTS = (
-    _QUERY
-    + """
-, hits AS (
+), hits AS (
     SELECT p.id, p.name, p.description, p.updated_at,
            CASE WHEN p.search @@ q.tsq THEN 1 + ts_rank(p.search, q.tsq, 32) ELSE 0 END
              + 0.1 * word_similarity(:q, p.name) AS score
@@ -61,12 +55,11 @@ SELECT h.id, h.name, h.updated_at, h.score,
 FROM hits h, q
 ORDER BY h.score DESC, h.id
 """
-)
 
-_FILES = (
-    _QUERY
-    + """
-, hits AS (
+_FILES = """
+WITH q AS (
+    SELECT websearch_to_tsquery('english', :q) || to_tsquery('english', :prefix) AS tsq
+), hits AS (
     SELECT f.id, f.original_name, f.project_id, f.category, f.updated_at,
            CASE WHEN f.search @@ q.tsq THEN 1 + ts_rank(f.search, q.tsq, 32) ELSE 0 END
              + 0.1 * word_similarity(:q, f.original_name) AS score
@@ -83,12 +76,11 @@ SELECT h.id, h.original_name AS name, h.project_id, h.category, h.updated_at, h.
 FROM hits h, q
 ORDER BY h.score DESC, h.id
 """
-)
 
-_BLOCKS = (
-    _QUERY
-    + """
-, hits AS (
+_BLOCKS = """
+WITH q AS (
+    SELECT websearch_to_tsquery('english', :q) || to_tsquery('english', :prefix) AS tsq
+), hits AS (
     SELECT b.id, b.slug, b.name, b.category, b.subcategory, b.tags, b.updated_at,
            CASE WHEN b.search @@ q.tsq THEN 1 + ts_rank(b.search, q.tsq, 32) ELSE 0 END
              + 0.1 * word_similarity(:q, b.name) AS score
@@ -106,7 +98,6 @@ SELECT h.id, h.slug, h.name, h.category, h.subcategory, h.updated_at, h.score,
 FROM hits h, q
 ORDER BY h.score DESC, h.id
 """
-)
 
 _SQL: dict[SearchType, tuple[str, str]] = {
     "projects": ("project", _PROJECTS),
@@ -191,7 +182,7 @@ class SearchService:
                     data = dict(row)
                     hits.append(
                         SearchHit(
-                            type=hit_type,  # type: ignore[arg-type]
+                            type=hit_type,
                             id=data["id"],
                             name=data["name"],
                             title=_marked(data["title"]) or html.escape(data["name"]),

@@ -142,13 +142,13 @@ def sample_document() -> dict[str, Any]:
         "d": [0, 4],
     }
     edges = {
-        "e1": ("a", "m", [{"type": "door", "position": 0.5, "width": 0.9, "height": 2.1}]),
-        "e2": ("m", "b", [{"type": "window", "position": 0.4, "width": 1.2, "sillHeight": 0.9}]),
+        "e1": ("a", "m", [{"type": "door", "position": 1.25, "width": 0.9, "height": 2.1}]),
+        "e2": ("m", "b", [{"type": "window", "position": 1.0, "width": 1.2, "sillHeight": 0.9}]),
         "e3": ("b", "c", []),
         "e4": ("c", "m2", []),
         "e5": ("m2", "d", []),
         "e6": ("d", "a", []),
-        "e7": ("m", "m2", [{"type": "door", "position": 0.3, "width": 0.8}]),
+        "e7": ("m", "m2", [{"type": "door", "position": 1.2, "width": 0.8}]),
     }
     return {
         "nodes": {

@@ -23,7 +23,13 @@ def openings(document: dict) -> list[dict]:
 
 
 def total_area(document: dict) -> float:
-    return sum(polygon_area([tuple(p) for p in z["points"]]) for z in document["zones"])
+    def ring(raw: list) -> list[tuple[float, float]]:
+        return [(p[0], p[1]) for p in raw]
+
+    return sum(
+        polygon_area(ring(z["points"])) - sum(polygon_area(ring(h)) for h in z.get("holes", []))
+        for z in document["zones"]
+    )
 
 
 def test_aia_layers_in_millimetres() -> None:
@@ -42,8 +48,8 @@ def test_aia_layers_in_millimetres() -> None:
     wall = next(e for e in doc["edges"].values() if door in e["openings"])
     start = doc["nodes"][wall["startNodeId"]]["position"]
     end = doc["nodes"][wall["endNodeId"]]["position"]
-    centre_x = start[0] + (end[0] - start[0]) * door["position"]
-    assert centre_x == pytest.approx(1.45)
+    direction = 1 if end[0] > start[0] else -1
+    assert start[0] + direction * door["position"] == pytest.approx(1.45)
     assert window["type"] == "window"
     assert window["width"] == pytest.approx(1.2)
     assert window["sillHeight"] == pytest.approx(0.9)
@@ -119,6 +125,12 @@ def test_export_round_trips_counts_and_area() -> None:
         ("door", 0.9),
         ("window", 1.2),
     ]
+    # Positions are metres from the wall's start node, and walls keep their direction.
+    assert sorted((o["type"], round(o["position"], 6)) for o in openings(again)) == [
+        ("door", 1.2),
+        ("door", 1.25),
+        ("window", 1.0),
+    ]
     (sofa,) = again["furniture"]
     assert sofa["type"] == "sofa 3"
     assert sofa["position"] == pytest.approx([1, 1])
@@ -152,6 +164,21 @@ def test_export_opens_in_ezdxf_with_the_agreed_layers() -> None:
     assert doc.header["$INSUNITS"] == 6
     auditor = doc.audit()
     assert not auditor.has_errors
+
+
+def test_zone_holes_from_hatch_islands_and_through_export() -> None:
+    doc = ezdxf.new("R2010", units=6)
+    hatch = doc.modelspace().add_hatch(dxfattribs={"layer": "ROOM"})
+    hatch.paths.add_polyline_path([(0, 0), (10, 0), (10, 10), (0, 10)], is_closed=True)
+    hatch.paths.add_polyline_path([(4, 4), (6, 4), (6, 6), (4, 6)], is_closed=True)
+    imported = read_dxf(dxf_samples.to_bytes(doc)).document
+    (zone,) = imported["zones"]
+    assert len(zone["holes"]) == 1
+    assert total_area(imported) == pytest.approx(96.0)
+    again = read_dxf(write_dxf(imported)).document
+    assert len(again["zones"]) == 1
+    assert total_area(again) == pytest.approx(96.0)
+    assert 'fill-rule="evenodd"' in render_svg(imported)
 
 
 def test_binary_dxf_is_read() -> None:

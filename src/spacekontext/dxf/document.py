@@ -3,9 +3,10 @@ the preview need. The document is a plain dict; anything malformed in it is skip
 than raised, because the floorplan service validates documents on save — an export or a preview
 of a stored document must not fail over a stray key.
 
-Conventions (shared with the editor): lengths in metres, y up; an opening's `position` is the
-fraction 0..1 along its wall from the start node to the opening's centre; furniture `rotation`
-is in degrees, counter-clockwise."""
+Conventions (shared with the floorplan service and the editor): lengths in metres, y up; an
+opening's `position` is the distance in metres from its wall's start node to the opening's
+centre; zones may have `holes` (rings subtracted from the area); furniture `rotation` is in
+degrees, counter-clockwise."""
 
 from __future__ import annotations
 
@@ -60,10 +61,11 @@ class Zone:
     id: str
     points: tuple[tuple[float, float], ...]
     label: str
+    holes: tuple[tuple[tuple[float, float], ...], ...] = ()
 
     @property
     def area(self) -> float:
-        return polygon_area(self.points)
+        return max(0.0, polygon_area(self.points) - sum(polygon_area(h) for h in self.holes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,13 @@ def walls_of(document: dict[str, Any]) -> list[Wall]:
     return walls
 
 
+def _ring(raw: list[Any]) -> tuple[tuple[float, float], ...]:
+    points = tuple(p for p in (_point(item) for item in raw) if p is not None)
+    if len(points) >= 3 and points[0] == points[-1]:
+        points = points[:-1]
+    return points if len(points) >= 3 else ()
+
+
 def zones_of(document: dict[str, Any]) -> list[Zone]:
     zones = document.get("zones")
     if not isinstance(zones, list):
@@ -153,14 +162,25 @@ def zones_of(document: dict[str, Any]) -> list[Zone]:
     for index, zone in enumerate(zones):
         if not isinstance(zone, dict) or not isinstance(zone.get("points"), list):
             continue
-        points = tuple(p for p in (_point(raw) for raw in zone["points"]) if p is not None)
-        if len(points) >= 3 and points[0] == points[-1]:
-            points = points[:-1]
-        if len(points) < 3:
+        points = _ring(zone["points"])
+        if not points:
             continue
         raw_label = zone.get("label")
         label = raw_label if isinstance(raw_label, str) else ""
-        result.append(Zone(id=str(zone.get("id", f"z{index + 1}")), points=points, label=label))
+        holes = []
+        for raw_hole in zone.get("holes") or ():
+            if isinstance(raw_hole, list):
+                ring = _ring(raw_hole)
+                if ring:
+                    holes.append(ring)
+        result.append(
+            Zone(
+                id=str(zone.get("id", f"z{index + 1}")),
+                points=points,
+                label=label,
+                holes=tuple(holes),
+            )
+        )
     return result
 
 
@@ -192,10 +212,12 @@ def furniture_of(document: dict[str, Any]) -> list[Furniture]:
 
 
 def opening_geometry(wall: Wall, opening: dict[str, Any]) -> tuple[str, float, float] | None:
-    """(kind, centre fraction, width) of an opening on its wall, or None if unusable."""
+    """(kind, centre as a fraction 0..1 of the wall, width) of an opening, or None if
+    unusable."""
     kind = opening.get("type")
-    fraction = _number(opening.get("position"))
+    distance = _number(opening.get("position"))
     width = _number(opening.get("width"))
-    if kind not in ("door", "window") or fraction is None or not width or width <= 0:
+    if kind not in ("door", "window") or distance is None or not width or width <= 0:
         return None
-    return str(kind), min(max(fraction, 0.0), 1.0), min(width, wall.length)
+    fraction = min(max(distance / wall.length, 0.0), 1.0)
+    return str(kind), fraction, min(width, wall.length)

@@ -125,8 +125,10 @@ def render_svg(document: dict[str, Any], *, title: str | None = None) -> str:
     zones = zones_of(document)
     for index, zone in enumerate(zones):
         fill = ZONE_FILLS[index % len(ZONE_FILLS)]
+        rings = [list(zone.points), *(list(hole) for hole in zone.holes)]
+        d = " ".join(f"M{canvas.points(ring).replace(' ', ' L')} Z" for ring in rings)
         out.append(
-            f'<polygon class="zone" points="{canvas.points(list(zone.points))}" fill="{fill}" '
+            f'<path class="zone" d="{d}" fill="{fill}" fill-rule="evenodd" '
             f'stroke-width="{stroke}"/>'
         )
     walls = walls_of(document)
@@ -147,7 +149,7 @@ def render_svg(document: dict[str, Any], *, title: str | None = None) -> str:
             f'stroke-width="{stroke}"/>'
         )
     for zone in zones:
-        polygon = Polygon(zone.points)
+        polygon = Polygon(zone.points, list(zone.holes))
         anchor = polygon.representative_point() if polygon.is_valid else polygon.centroid
         x, y = canvas.pt(anchor.x, anchor.y).split(",")
         area = f"{zone.area:.1f} m²"

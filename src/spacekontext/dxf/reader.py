@@ -33,6 +33,7 @@ from ezdxf.enums import InsertUnits
 from ezdxf.lldxf.tagger import binary_tags_loader
 from ezdxf.math import Matrix44, Vec3
 from shapely.geometry import Point, Polygon
+from shapely.geometry.polygon import orient
 
 from spacekontext.dxf.document import DEFAULT_HEIGHT_M, DEFAULT_THICKNESS_M, polygon_area
 from spacekontext.dxf.graph import Segment, build_wall_graph
@@ -88,7 +89,7 @@ class ImportResult:
             "openings": sum(len(e["openings"]) for e in doc["edges"].values()),
             "zones": len(doc["zones"]),
             "furniture": len(doc["furniture"]),
-            "totalAreaM2": round(sum(polygon_area(_pts(z["points"])) for z in doc["zones"]), 6),
+            "totalAreaM2": round(sum(_zone_area(z) for z in doc["zones"]), 6),
             "units": self.units,
             "warnings": self.warnings,
         }
@@ -96,6 +97,11 @@ class ImportResult:
 
 def _pts(raw: list[list[float]]) -> list[tuple[float, float]]:
     return [(p[0], p[1]) for p in raw]
+
+
+def _zone_area(zone: dict[str, Any]) -> float:
+    holes = sum(polygon_area(_pts(h)) for h in zone.get("holes", ()))
+    return polygon_area(_pts(zone["points"])) - holes
 
 
 def load_drawing(data: bytes) -> Drawing:
@@ -170,7 +176,11 @@ class _Reader:
         self.rules = options.rules
         self.scale = scale
         self.segments: list[Segment] = []
-        self.zone_rings: list[list[tuple[float, float]]] = []
+        # (outer ring, hole rings)
+        self.zone_rings: list[
+            tuple[list[tuple[float, float]], list[list[tuple[float, float]]]]
+        ] = []
+        self.hole_rings: list[list[tuple[float, float]]] = []
         self.texts: list[tuple[float, float, str]] = []
         self.openings: list[dict[str, Any]] = []
         self.furniture: list[dict[str, Any]] = []
@@ -271,7 +281,13 @@ class _Reader:
             closed = entity.closed if kind == "LWPOLYLINE" else entity.is_closed
             points = self._flatten(entity)
             if closed or (len(points) > 3 and math.dist(points[0], points[-1]) < 1e-6):
-                self.zone_rings.append(points)
+                # Our export marks the holes of a zone (shafts, courtyards) in XDATA.
+                if entity.has_xdata(APP_ID) and any(
+                    tag.value == "zone-hole" for tag in entity.get_xdata(APP_ID)
+                ):
+                    self.hole_rings.append(points)
+                else:
+                    self.zone_rings.append((points, []))
         elif kind == "HATCH":
             rings = [
                 [self._xy(v) for v in path.flattening(FLATTEN_DISTANCE_M / self.scale)]
@@ -279,8 +295,9 @@ class _Reader:
             ]
             rings = [r for r in rings if len(r) >= 3]
             if rings:
-                # The outer boundary; islands are furniture or shafts, not separate rooms.
-                self.zone_rings.append(max(rings, key=polygon_area))
+                # The largest boundary is the room; the islands inside it are its holes.
+                rings.sort(key=polygon_area, reverse=True)
+                self.zone_rings.append((rings[0], rings[1:]))
         elif kind in ("TEXT", "MTEXT"):
             raw = entity.dxf.get("text", "") if kind == "TEXT" else entity.text
             text = _MTEXT_CODES.sub("\n", raw).strip()
@@ -415,17 +432,17 @@ class _Reader:
                     continue
                 distance = abs((cx - ax) * uy - (cy - ay) * ux)
                 if best is None or distance < best[0]:
-                    best = (distance, index, along / length)
+                    best = (distance, index, along)
             if best is None:
                 dropped += 1
                 continue
-            _, index, fraction = best
+            _, index, along = best
             defaults = DOOR_DEFAULTS if opening["type"] == "door" else WINDOW_DEFAULTS
             edges[f"e{index + 1}"]["openings"].append(
                 {
                     "id": f"o{number}",
                     "type": opening["type"],
-                    "position": round(fraction, 9),
+                    "position": round(along, 9),
                     "width": round(opening["width"], 9),
                     "height": opening["height"]
                     if opening["height"] is not None
@@ -439,26 +456,35 @@ class _Reader:
         if dropped:
             self.warnings.append(f"{dropped} openings ignored: no parallel wall near them")
 
+    def _polygon(
+        self, ring: list[tuple[float, float]], holes: list[list[tuple[float, float]]]
+    ) -> Polygon | None:
+        if len(ring) > 1 and ring[0] == ring[-1]:
+            ring = ring[:-1]
+        if len(ring) < 3:
+            return None
+        shell = Polygon(ring)
+        if not shell.is_valid:
+            repaired = shapely.make_valid(shell)
+            parts = [g for g in getattr(repaired, "geoms", [repaired]) if g.geom_type == "Polygon"]
+            if not parts:
+                self.warnings.append("a room outline that is not a polygon was ignored")
+                return None
+            shell = max(parts, key=lambda g: g.area)
+            self.warnings.append("a self-intersecting room outline was repaired")
+        for hole in holes:
+            if len(hole) >= 3:
+                cut = Polygon(hole)
+                if cut.is_valid and shell.contains(cut):
+                    shell = Polygon(shell.exterior.coords, [*shell.interiors, cut.exterior.coords])
+        return orient(shell, 1.0)
+
     def _zones(self) -> list[dict[str, Any]]:
         polygons: list[Polygon] = []
         seen: set[tuple[float, float, float]] = set()
-        for ring in self.zone_rings:
-            if len(ring) > 1 and ring[0] == ring[-1]:
-                ring = ring[:-1]
-            if len(ring) < 3:
-                continue
-            polygon = Polygon(ring)
-            if not polygon.is_valid:
-                repaired = shapely.make_valid(polygon)
-                parts = [
-                    g for g in getattr(repaired, "geoms", [repaired]) if g.geom_type == "Polygon"
-                ]
-                if not parts:
-                    self.warnings.append("a room outline that is not a polygon was ignored")
-                    continue
-                polygon = max(parts, key=lambda g: g.area)
-                self.warnings.append("a self-intersecting room outline was repaired")
-            if polygon.area < 0.01:
+        for ring, holes in self.zone_rings:
+            polygon = self._polygon(ring, holes)
+            if polygon is None or polygon.area < 0.01:
                 continue
             # The same room drawn as a hatch and as its outline is one zone.
             centroid = polygon.centroid
@@ -466,18 +492,32 @@ class _Reader:
             if key in seen:
                 continue
             seen.add(key)
-            polygons.append(shapely.normalize(polygon) if not polygon.exterior.is_ccw else polygon)
+            polygons.append(polygon)
+        for hole in self.hole_rings:
+            cut = Polygon(hole)
+            inside = [i for i, p in enumerate(polygons) if cut.is_valid and p.contains(cut)]
+            if inside:
+                i = min(inside, key=lambda k: polygons[k].area)
+                polygons[i] = orient(
+                    Polygon(
+                        polygons[i].exterior.coords, [*polygons[i].interiors, cut.exterior.coords]
+                    ),
+                    1.0,
+                )
         labels = self._labels(polygons)
         zones = []
         for index, polygon in enumerate(polygons):
-            coords = list(polygon.exterior.coords)[:-1]
-            zones.append(
-                {
-                    "id": f"z{index + 1}",
-                    "points": [[x, y] for x, y in coords],
-                    "label": labels.get(index, f"Room {index + 1}"),
-                }
-            )
+            zone: dict[str, Any] = {
+                "id": f"z{index + 1}",
+                "points": [[x, y] for x, y in list(polygon.exterior.coords)[:-1]],
+                "label": labels.get(index, f"Room {index + 1}"),
+            }
+            if polygon.interiors:
+                zone["holes"] = [
+                    [[x, y] for x, y in list(interior.coords)[:-1]]
+                    for interior in polygon.interiors
+                ]
+            zones.append(zone)
         return zones
 
     def _labels(self, polygons: list[Polygon]) -> dict[int, str]:

@@ -118,7 +118,10 @@ def _write_wall(msp: Modelspace, wall: Wall) -> None:
 
 def _write_zone(msp: Modelspace, zone: Zone) -> None:
     msp.add_lwpolyline(list(zone.points), close=True, dxfattribs={"layer": "ZONES"})
-    polygon = Polygon(zone.points)
+    for hole in zone.holes:
+        ring = msp.add_lwpolyline(list(hole), close=True, dxfattribs={"layer": "ZONES"})
+        ring.set_xdata(APP_ID, [(1000, "zone-hole")])
+    polygon = Polygon(zone.points, list(zone.holes))
     anchor = polygon.representative_point() if polygon.is_valid else polygon.centroid
     label = zone.label.replace("\n", " ").strip()
     text = f"{label}\\P{zone.area:.2f} m²" if label else f"{zone.area:.2f} m²"

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from spacekontext.cadblocks import router as cadblocks
 from spacekontext.db.engine import Database
 from spacekontext.files import router as files
 from spacekontext.floorplans import router as floorplans
@@ -94,6 +95,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(storage.router)
     app.include_router(assess.router)
     app.include_router(search.router)
+    app.include_router(cadblocks.router)
     return app
 
 

@@ -15,6 +15,7 @@ from spacekontext.cache.aside import CacheAside
 from spacekontext.cache.factory import build_cache
 from spacekontext.cache.metrics import ThrottledWarning
 from spacekontext.cache.redis import redis_client
+from spacekontext.cadblocks.service import CadBlockService
 from spacekontext.db.engine import Database
 from spacekontext.files.service import FileService
 from spacekontext.floorplans.service import FloorplanService
@@ -49,6 +50,7 @@ class Services:
     files: FileService
     worker: JobWorker
     search: SearchService
+    cadblocks: CadBlockService
     cache: CacheAside
     limiter: RateLimiter
     redis: aioredis.Redis | None = None
@@ -122,6 +124,8 @@ def build_services(
         limiter=limiter,
         redis=redis,
         search=SearchService(db),
+        # The object store arrives with the files work; until then blocks list but do not serve.
+        cadblocks=CadBlockService(db, store=None),
     )
 
 

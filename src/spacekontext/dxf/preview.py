@@ -7,9 +7,11 @@ always gives the same bytes and the same ETag. Coordinates are flipped: SVG's y 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 from xml.sax.saxutils import escape
 
+import ezdxf.path
 from shapely.geometry import Polygon
 
 from spacekontext.dxf.document import (
@@ -167,3 +169,43 @@ def render_svg(document: dict[str, Any], *, title: str | None = None) -> str:
 
 
 __all__ = ["render_svg"]
+
+
+def render_entities_svg(
+    entities: Iterable[Any], *, title: str | None = None, size: int = 128
+) -> str:
+    """A thumbnail of DXF entities (a block's content): every curve flattened to a polyline,
+    fitted into a `size` x `size` square. Used for the CAD block library."""
+    polylines: list[list[tuple[float, float]]] = []
+    for entity in entities:
+        try:
+            path = ezdxf.path.make_path(entity)
+        except TypeError:
+            continue  # text, attribute definitions…: not geometry
+        for sub in path.sub_paths():
+            points = [(v.x, v.y) for v in sub.flattening(0.002)]
+            if len(points) >= 2:
+                polylines.append(points)
+    if not polylines:
+        return render_svg({})
+    xs = [x for line in polylines for x, _ in line]
+    ys = [y for line in polylines for _, y in line]
+    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-6)
+    margin = span * 0.06
+    canvas = _Canvas(min(xs) - margin, min(ys) - margin, max(xs) + margin, max(ys) + margin)
+    stroke = _f(max(canvas.width, canvas.height) / 120)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_f(canvas.width)} '
+        f'{_f(canvas.height)}" width="{size}" height="{size}" '
+        'preserveAspectRatio="xMidYMid meet">'
+    ]
+    if title:
+        out.append(f"<title>{escape(title)}</title>")
+    out.append(
+        f'<g fill="none" stroke="#333" stroke-width="{stroke}" stroke-linecap="round" '
+        'stroke-linejoin="round">'
+    )
+    for line in polylines:
+        out.append(f'<polyline points="{canvas.points(line)}"/>')
+    out.append("</g></svg>")
+    return "".join(out)

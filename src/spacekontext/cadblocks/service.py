@@ -1,0 +1,246 @@
+"""The CAD block library: listing and filtering (from the table only), seeding the starter
+library, reading a block's DXF and thumbnail, and admin uploads.
+
+Objects first, rows second: a block row only ever points at objects that exist. A failed seed
+or upload leaves at worst objects without rows, which the next seed overwrites (keys are
+derived from the slug) and `storage reconcile` finds."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+import ezdxf.bbox
+from sqlalchemy import and_, func, literal, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import insert
+
+from spacekontext.cadblocks.library import BlockSpec, block_dxf, block_svg, library
+from spacekontext.cadblocks.models import CadBlock
+from spacekontext.cadblocks.schemas import CadBlockRead, CadBlockUpload
+from spacekontext.db.engine import Database
+from spacekontext.dxf.preview import render_entities_svg
+from spacekontext.dxf.reader import load_drawing, unit_scale
+from spacekontext.errors import Conflict, Invalid, NotFound, Unavailable, Unprocessable
+from spacekontext.ids import new_id
+from spacekontext.search.service import clean_query, prefix_query
+from spacekontext.storage.base import ObjectStore
+
+KEY_PREFIX = "cad-blocks/"
+DXF_TYPE = "image/vnd.dxf"
+SVG_TYPE = "image/svg+xml"
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+_COLUMNS = (
+    CadBlock.id,
+    CadBlock.slug,
+    CadBlock.name,
+    CadBlock.category,
+    CadBlock.subcategory,
+    CadBlock.description,
+    CadBlock.tags,
+    CadBlock.width_m,
+    CadBlock.depth_m,
+    CadBlock.height_m,
+    CadBlock.is_public,
+)
+
+
+def dxf_key(slug: str, version: str = "library") -> str:
+    return f"{KEY_PREFIX}{slug}/{version}.dxf"
+
+
+def thumbnail_key(slug: str, version: str = "library") -> str:
+    return f"{KEY_PREFIX}{slug}/{version}.svg"
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    slug = _SLUG_UNSAFE.sub("-", ascii_name).strip("-")[:100]
+    if not slug:
+        raise Invalid("the name gives an empty slug", code="invalid_name")
+    return slug
+
+
+def _read(row: Any) -> CadBlockRead:
+    data = dict(row._mapping)
+    return CadBlockRead(
+        **data,
+        dxf_url=f"/api/cad-blocks/{data['slug']}/dxf",
+        thumbnail_url=f"/api/cad-blocks/{data['slug']}/thumbnail.svg",
+    )
+
+
+def _visible(user_id: str) -> Any:
+    return or_(CadBlock.is_public.is_(True), CadBlock.created_by_user_id == user_id)
+
+
+class CadBlockService:
+    def __init__(self, db: Database, store: ObjectStore | None = None) -> None:
+        self._db = db
+        self._store = store
+
+    def _require_store(self) -> ObjectStore:
+        if self._store is None:
+            raise Unavailable("object storage is not configured", code="storage_unavailable")
+        return self._store
+
+    async def list(
+        self,
+        user_id: str,
+        *,
+        category: str | None = None,
+        subcategory: str | None = None,
+        search: str | None = None,
+    ) -> list[CadBlockRead]:
+        query = select(*_COLUMNS).where(_visible(user_id))
+        if category:
+            query = query.where(CadBlock.category == category.lower())
+        if subcategory:
+            query = query.where(CadBlock.subcategory == subcategory.lower())
+        if search is not None and search.isprintable() is False:
+            search = "".join(ch if ch.isprintable() else " " for ch in search)
+        if search is not None and search.strip():
+            text_query = clean_query(search)
+            english: Any = literal_column("'english'::regconfig")
+            tsquery = func.websearch_to_tsquery(english, text_query).op("||")(
+                func.to_tsquery(english, prefix_query(text_query))
+            )
+            # Text match on name/tags/category, or a near miss on the name (trigram index).
+            query = query.where(
+                or_(
+                    CadBlock.search.op("@@")(tsquery),
+                    literal(text_query).op("<%")(CadBlock.name),
+                )
+            )
+        # Served by ix_cad_blocks_category_subcategory (category, subcategory, name).
+        query = query.order_by(CadBlock.category, CadBlock.subcategory, CadBlock.name)
+        async with self._db.read(user_id=user_id) as session:
+            rows = (await session.execute(query)).all()
+        return [_read(row) for row in rows]
+
+    async def _visible_keys(self, user_id: str, slug: str) -> tuple[str | None, str | None, str]:
+        async with self._db.read(user_id=user_id) as session:
+            row = (
+                await session.execute(
+                    select(CadBlock.dxf_key, CadBlock.thumbnail_key, CadBlock.slug).where(
+                        and_(CadBlock.slug == slug, _visible(user_id))
+                    )
+                )
+            ).first()
+        if row is None:
+            raise NotFound("block not found")
+        return row.dxf_key, row.thumbnail_key, row.slug
+
+    async def dxf(self, user_id: str, slug: str) -> bytes:
+        key, _, _ = await self._visible_keys(user_id, slug)
+        if key is None:
+            raise NotFound("this block has no DXF")
+        return await self._require_store().get_bytes(key)
+
+    async def thumbnail(self, user_id: str, slug: str) -> bytes:
+        _, key, _ = await self._visible_keys(user_id, slug)
+        if key is None:
+            raise NotFound("this block has no thumbnail")
+        return await self._require_store().get_bytes(key)
+
+    async def seed(self, specs: Sequence[BlockSpec] | None = None) -> int:
+        """Store every starter block's DXF and thumbnail, then upsert the rows (idempotent:
+        running it again refreshes the same keys and rows)."""
+        store = self._require_store()
+        specs = list(specs if specs is not None else library())
+        for spec in specs:
+            await store.put_bytes(dxf_key(spec.slug), block_dxf(spec), content_type=DXF_TYPE)
+            await store.put_bytes(
+                thumbnail_key(spec.slug), block_svg(spec).encode(), content_type=SVG_TYPE
+            )
+        rows = [
+            {
+                "slug": spec.slug,
+                "name": spec.name,
+                "category": spec.category,
+                "subcategory": spec.subcategory,
+                "description": spec.description or None,
+                "tags": list(spec.tags),
+                "dxf_key": dxf_key(spec.slug),
+                "thumbnail_key": thumbnail_key(spec.slug),
+                "width_m": spec.width_m,
+                "depth_m": spec.depth_m,
+                "height_m": spec.height_m,
+                "is_public": True,
+            }
+            for spec in specs
+        ]
+        async with self._db.unit_of_work() as uow:
+            await self.upsert_rows(uow.session, rows)
+            await uow.commit()
+        return len(rows)
+
+    @staticmethod
+    async def upsert_rows(session: Any, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        statement = insert(CadBlock).values(rows)
+        excluded = statement.excluded
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[CadBlock.slug],
+                set_={name: excluded[name] for name in rows[0] if name != "slug"}
+                | {"updated_at": func.now()},
+            )
+        )
+
+    async def upload(self, user_id: str, data: CadBlockUpload, dxf: bytes) -> CadBlockRead:
+        """An admin's block: the DXF as uploaded (its only block definition, or its model
+        space), measured for width and depth in metres, with a generated thumbnail."""
+        store = self._require_store()
+        drawing = load_drawing(dxf)
+        scale, _ = unit_scale(drawing, None)
+        blocks = [b for b in drawing.blocks if not b.name.startswith("*") and len(b) > 0]
+        entities: Any = blocks[0] if len(blocks) == 1 else drawing.modelspace()
+        box = ezdxf.bbox.extents(entities)
+        if not box.has_data:
+            raise Unprocessable(
+                "the DXF has no geometry to make a block of", code="dxf_no_geometry"
+            )
+        svg = render_entities_svg(entities, title=data.name)
+        slug = slugify(data.name)
+        async with self._db.read(user_id=user_id) as session:
+            taken = await session.scalar(select(CadBlock.id).where(CadBlock.slug == slug))
+        if taken is not None:
+            raise Conflict(f"a block named {slug!r} exists", code="block_exists")
+        # Keys unique to this upload: a concurrent upload of the same name that loses the race
+        # below must not delete the winner's objects.
+        version = new_id()
+        keys = (dxf_key(slug, version), thumbnail_key(slug, version))
+        await store.put_bytes(keys[0], dxf, content_type=DXF_TYPE)
+        await store.put_bytes(keys[1], svg.encode(), content_type=SVG_TYPE)
+        try:
+            async with self._db.unit_of_work() as uow:
+                block = CadBlock(
+                    slug=slug,
+                    name=data.name,
+                    category=data.category,
+                    subcategory=data.subcategory,
+                    description=data.description,
+                    tags=[t.strip().lower()[:64] for t in data.tags if t.strip()],
+                    dxf_key=keys[0],
+                    thumbnail_key=keys[1],
+                    width_m=round(box.size.x * scale, 6),
+                    depth_m=round(box.size.y * scale, 6),
+                    height_m=data.height_m,
+                    is_public=data.is_public,
+                    created_by_user_id=user_id,
+                )
+                uow.session.add(block)
+                await uow.flush()
+                row = (
+                    await uow.session.execute(select(*_COLUMNS).where(CadBlock.id == block.id))
+                ).one()
+                await uow.commit()
+        except BaseException:
+            # The row did not land: the objects must not stay behind.
+            for key in keys:
+                await store.delete(key)
+            raise
+        return _read(row)

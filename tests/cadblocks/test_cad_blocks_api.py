@@ -79,7 +79,7 @@ async def test_filters(client: httpx.AsyncClient, auth: Auth, rows: int) -> None
         ("bathtubs", {"bath-bathtub-1700", "bath-bathtub-1800", "bath-corner-tub-1400"}),
         ("couch", {"sofa-2-seat", "sofa-3-seat"}),
         (
-            "refrigerat",
+            "refrig",
             {"fridge-600", "fridge-freezer-700", "fridge-american-900"},
         ),  # prefix (the tag)
         ("spirl stair", {"stair-spiral-1600", "stair-spiral-2000"}),  # near miss

@@ -29,7 +29,7 @@ def test_at_least_sixty_blocks_in_every_category() -> None:
         "appliances",
     }
     assert min(counts.values()) >= 5
-    assert SPECS == sorted(SPECS, key=lambda s: (s.category, s.subcategory, s.name))
+    assert sorted(SPECS, key=lambda s: (s.category, s.subcategory, s.name)) == SPECS
 
 
 @pytest.mark.parametrize("slug", sorted(BY_SLUG))

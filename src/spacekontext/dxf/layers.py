@@ -4,6 +4,7 @@ replace; matching ignores case."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -29,7 +30,9 @@ DEFAULT_DOOR_BLOCKS = ("*DOOR*", "*TUER*", "*PORTE*")
 DEFAULT_WINDOW_BLOCKS = ("*WINDOW*", "*FENSTER*", "*FENETRE*", "*GLAZ*")
 
 
+@functools.lru_cache(maxsize=4096)
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    # Cached: a drawing has a few dozen layers and hundreds of thousands of entities.
     upper = name.upper()
     return any(fnmatchcase(upper, pattern.upper()) for pattern in patterns)
 

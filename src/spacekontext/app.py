@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from spacekontext.cadblocks import router as cadblocks
 from spacekontext.db.engine import Database
 from spacekontext.files import router as files
+from spacekontext.dxf import router as dxf
 from spacekontext.floorplans import router as floorplans
 from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -77,6 +78,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     def body_limit(path: str) -> int | None:
         if path.startswith(STREAMED_PATHS):
             return None
+        if path.endswith("/floorplans/import"):
+            return settings.max_upload_bytes  # DXF uploads: the import sets its own limit
         return settings.max_json_bytes
 
     # Outermost last: the request id first, then timing/metrics around everything else.
@@ -96,6 +99,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(assess.router)
     app.include_router(search.router)
     app.include_router(cadblocks.router)
+    app.include_router(dxf.router)
     return app
 
 

@@ -18,6 +18,7 @@ from spacekontext.cache.redis import redis_client
 from spacekontext.cadblocks.service import CadBlockService
 from spacekontext.db.engine import Database
 from spacekontext.files.service import FileService
+from spacekontext.dxf.service import FloorplanDxfService
 from spacekontext.floorplans.service import FloorplanService
 from spacekontext.jobs.service import JobWorker
 from spacekontext.massings.service import MassingService
@@ -51,6 +52,7 @@ class Services:
     worker: JobWorker
     search: SearchService
     cadblocks: CadBlockService
+    dxf: FloorplanDxfService
     cache: CacheAside
     limiter: RateLimiter
     redis: aioredis.Redis | None = None
@@ -101,6 +103,8 @@ def build_services(
         enabled=settings.rate_limit_enabled,
         warning=warning,
     )
+def build_services(settings: Settings, db: Database) -> Services:
+    floorplans = FloorplanService(db, settings)
     return Services(
         settings=settings,
         db=db,
@@ -114,6 +118,8 @@ def build_services(
         ),
         webhooks=ClerkWebhookService(db, settings.clerk_webhook_secret, cache),
         floorplans=FloorplanService(db, settings),
+        webhooks=ClerkWebhookService(db, settings.clerk_webhook_secret),
+        floorplans=floorplans,
         models3d=Model3DService(db, settings),
         massings=MassingService(db, settings),
         site=SiteService(db),
@@ -126,6 +132,7 @@ def build_services(
         search=SearchService(db),
         # The object store arrives with the files work; until then blocks list but do not serve.
         cadblocks=CadBlockService(db, store=None),
+        dxf=FloorplanDxfService(db, floorplans, settings),
     )
 
 

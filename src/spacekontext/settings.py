@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    # DXF files up to this size are imported in the request; larger ones by a background job.
+    dxf_inline_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
     @field_validator("database_read_urls", "admin_emails", mode="before")
     @classmethod

@@ -258,3 +258,21 @@ def test_preview_of_an_empty_or_odd_document() -> None:
         "furniture": [{"position": [0, 0]}],
     }
     assert "empty plan" in render_svg(odd)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        dxf_samples.aia_mm,
+        dxf_samples.cm_polylines_hatch,
+        dxf_samples.inches_arcs,
+        lambda: write_dxf(dxf_samples.sample_document()),
+    ],
+)
+def test_imported_documents_pass_the_floorplan_rules(make) -> None:
+    from spacekontext.floorplans.geometry import derive
+
+    document = read_dxf(make()).document
+    facts = derive(document)
+    assert facts.wall_count == len(document["edges"])
+    assert facts.total_area_m2 == pytest.approx(total_area(document), rel=1e-6)

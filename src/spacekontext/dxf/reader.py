@@ -453,6 +453,15 @@ class _Reader:
                 dropped += 1
                 continue
             _, index, along = best
+            a, b, _, _ = graph_edges[index]
+            length = math.dist(points[a], points[b])
+            width = opening["width"]
+            if width > length + 1e-9:
+                dropped += 1
+                continue
+            # A block drawn a little past the wall's end (a door next to a corner) is kept
+            # inside its wall: the document requires position ± width/2 within the wall.
+            along = min(max(along, width / 2), length - width / 2)
             defaults = DOOR_DEFAULTS if opening["type"] == "door" else WINDOW_DEFAULTS
             edges[f"e{index + 1}"]["openings"].append(
                 {

@@ -39,12 +39,16 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PROJECTS = """
 WITH q AS (
     SELECT websearch_to_tsquery('english', :q) || to_tsquery('english', :prefix) AS tsq
+), mine AS MATERIALIZED (
+    -- The caller's projects first (B-tree on user_id): a common word matches a few percent of
+    -- a million rows through the GIN index, the caller owns a few hundred at most.
+    SELECT id, name, description, updated_at, search FROM app.projects WHERE user_id = :user_id
 ), hits AS (
     SELECT p.id, p.name, p.description, p.updated_at,
            CASE WHEN p.search @@ q.tsq THEN 1 + ts_rank(p.search, q.tsq, 32) ELSE 0 END
              + 0.1 * word_similarity(:q, p.name) AS score
-    FROM app.projects p, q
-    WHERE p.user_id = :user_id AND (p.search @@ q.tsq OR :q <% p.name)
+    FROM mine p, q
+    WHERE p.search @@ q.tsq OR :q <% p.name
     ORDER BY score DESC, p.id
     LIMIT :limit
 )
@@ -59,13 +63,15 @@ ORDER BY h.score DESC, h.id
 _FILES = """
 WITH q AS (
     SELECT websearch_to_tsquery('english', :q) || to_tsquery('english', :prefix) AS tsq
+), mine AS MATERIALIZED (
+    SELECT id, original_name, project_id, category, updated_at, search
+    FROM app.files WHERE user_id = :user_id AND status = 'ready'
 ), hits AS (
     SELECT f.id, f.original_name, f.project_id, f.category, f.updated_at,
            CASE WHEN f.search @@ q.tsq THEN 1 + ts_rank(f.search, q.tsq, 32) ELSE 0 END
              + 0.1 * word_similarity(:q, f.original_name) AS score
-    FROM app.files f, q
-    WHERE f.user_id = :user_id AND f.status = 'ready'
-      AND (f.search @@ q.tsq OR :q <% f.original_name)
+    FROM mine f, q
+    WHERE f.search @@ q.tsq OR :q <% f.original_name
     ORDER BY score DESC, f.id
     LIMIT :limit
 )

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 
 from spacekontext.cadblocks import router as cadblocks
 from spacekontext.db.engine import Database
-from spacekontext.files import router as files
 from spacekontext.dxf import router as dxf
+from spacekontext.files import router as files
 from spacekontext.floorplans import router as floorplans
 from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware

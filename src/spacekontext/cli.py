@@ -501,6 +501,33 @@ def assess(
         typer.echo(to_markdown(report))
     if report.fails(level):
         raise typer.Exit(1)
+library_cli = typer.Typer(no_args_is_help=True, help="The CAD block library.")
+cli.add_typer(library_cli, name="library")
+
+
+@library_cli.command("seed")
+def library_seed() -> None:
+    """Store the starter blocks (DXF + SVG thumbnail) in the object store and upsert their rows.
+    Idempotent: running it again refreshes the same objects and rows."""
+    import asyncio
+
+    from spacekontext.db.engine import Database
+    from spacekontext.db.migrate import upgrade
+    from spacekontext.services import build_services
+
+    async def run(ready: Settings) -> int:
+        services = build_services(ready, Database.from_settings(ready))
+        try:
+            return await services.cadblocks.seed()
+        finally:
+            await services.aclose()
+            await services.db.dispose()
+
+    with database(load_settings()) as ready:
+        assert ready.database_url is not None
+        upgrade(ready.database_url)
+        count = asyncio.run(run(ready))
+    console.print(f"seeded {count} blocks")
 
 
 def main() -> None:

@@ -17,8 +17,8 @@ from spacekontext.cache.metrics import ThrottledWarning
 from spacekontext.cache.redis import redis_client
 from spacekontext.cadblocks.service import CadBlockService
 from spacekontext.db.engine import Database
-from spacekontext.files.service import FileService
 from spacekontext.dxf.service import FloorplanDxfService
+from spacekontext.files.service import FileService
 from spacekontext.floorplans.service import FloorplanService
 from spacekontext.jobs.service import JobWorker
 from spacekontext.massings.service import MassingService
@@ -130,8 +130,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         limiter=limiter,
         redis=redis,
         search=SearchService(db),
-        # The object store arrives with the files work; until then blocks list but do not serve.
-        cadblocks=CadBlockService(db, store=None),
+        cadblocks=CadBlockService(db, store),
         dxf=FloorplanDxfService(db, floorplans, settings),
     )
 

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import dataclasses
+import io
 from collections.abc import Callable
 
+import ezdxf
+import ezdxf.bbox
 import httpx
 import pytest
 
+from spacekontext.app import create_app
 from spacekontext.cadblocks.library import library
 from spacekontext.cadblocks.service import CadBlockService, dxf_key, thumbnail_key
 from spacekontext.services import Services
@@ -118,3 +123,83 @@ async def test_upload_is_for_admins_only(client: httpx.AsyncClient, auth: Auth) 
     assert response.status_code == 403
     assert response.json()["code"] == "admin_only"
     assert await blocks(client, auth(ANN)) == []
+
+
+async def test_seed_stores_dxf_and_thumbnails(
+    client: httpx.AsyncClient, auth: Auth, services: Services
+) -> None:
+    ann = auth(ANN)
+    count = await services.cadblocks.seed()
+    assert count == len(library()) >= 60
+    assert await services.cadblocks.seed() == count  # idempotent
+    assert len(await blocks(client, ann)) == count
+    dxf = await client.get("/api/cad-blocks/bath-bathtub-1700/dxf", headers=ann)
+    assert dxf.status_code == 200
+    doc = ezdxf.read(io.StringIO(dxf.content.decode()))
+    assert ezdxf.bbox.extents(doc.blocks["bath-bathtub-1700"]).size.x == pytest.approx(1.7)
+    svg = await client.get("/api/cad-blocks/bath-bathtub-1700/thumbnail.svg", headers=ann)
+    assert svg.status_code == 200 and svg.text.startswith("<svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert (await client.get("/api/cad-blocks/bath-bathtub-1700/dxf")).status_code == 401
+
+
+@pytest.fixture
+async def admin_client(settings, services: Services):
+    admin_settings = settings.model_copy(update={"admin_emails": ["root@example.com"]})
+    app = create_app(
+        admin_settings, services=dataclasses.replace(services, settings=admin_settings)
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def test_admin_uploads_a_block(admin_client: httpx.AsyncClient, auth: Auth) -> None:
+    root = auth("root@example.com")
+    doc = ezdxf.new("R2010", units=4)  # millimetres
+    chair = doc.blocks.new("EAMES")
+    chair.add_lwpolyline([(0, 0), (630, 0), (630, 580), (0, 580)], close=True)
+    doc.modelspace().add_blockref("EAMES", (0, 0))
+    stream = io.StringIO()
+    doc.write(stream)
+    response = await admin_client.post(
+        "/api/cad-blocks",
+        headers=root,
+        data={
+            "name": "Lounge chair",
+            "category": "furniture",
+            "subcategory": "seating",
+            "tags": "chair,lounge",
+        },
+        files={"file": ("chair.dxf", stream.getvalue().encode(), "image/vnd.dxf")},
+    )
+    assert response.status_code == 201, response.text
+    block = response.json()["block"]
+    assert block["slug"] == "lounge-chair"
+    assert (block["widthM"], block["depthM"]) == pytest.approx((0.63, 0.58))
+    assert block["tags"] == ["chair", "lounge"]
+    listed = await admin_client.get("/api/cad-blocks", params={"search": "lounge"}, headers=root)
+    assert [b["slug"] for b in listed.json()["blocks"]] == ["lounge-chair"]
+    thumb = await admin_client.get("/api/cad-blocks/lounge-chair/thumbnail.svg", headers=root)
+    assert thumb.status_code == 200 and "<polyline" in thumb.text
+    again = await admin_client.post(
+        "/api/cad-blocks",
+        headers=root,
+        data={"name": "Lounge chair", "category": "furniture"},
+        files={"file": ("chair.dxf", stream.getvalue().encode(), "image/vnd.dxf")},
+    )
+    assert again.status_code == 409
+    broken = await admin_client.post(
+        "/api/cad-blocks",
+        headers=root,
+        data={"name": "Broken", "category": "furniture"},
+        files={"file": ("b.dxf", b"AC1032" + bytes(64), "image/vnd.dxf")},
+    )
+    assert broken.status_code == 422 and broken.json()["code"] == "dxf_is_dwg"
+    bad_category = await admin_client.post(
+        "/api/cad-blocks",
+        headers=root,
+        data={"name": "X", "category": "Not A Category!"},
+        files={"file": ("b.dxf", stream.getvalue().encode(), "image/vnd.dxf")},
+    )
+    assert bad_category.status_code == 422

@@ -77,10 +77,12 @@ def build_verifier(settings: Settings) -> CompositeVerifier:
     return CompositeVerifier(dev, jwks)
 
 
-def build_worker(settings: Settings, db: Database, files: FileService) -> JobWorker:
+def build_worker(
+    settings: Settings, db: Database, files: FileService, dxf: FloorplanDxfService
+) -> JobWorker:
     return JobWorker(
         db,
-        files.handlers(),
+        {**files.handlers(), **dxf.handlers()},
         poll_interval_s=settings.jobs_poll_interval_s,
         # Stale direct uploads are swept every ten minutes by whichever worker gets there.
         periodic=[(600.0, files.sweep_pending)],
@@ -105,6 +107,7 @@ def build_services(
     )
 def build_services(settings: Settings, db: Database) -> Services:
     floorplans = FloorplanService(db, settings)
+    dxf = FloorplanDxfService(db, floorplans, settings, store)
     return Services(
         settings=settings,
         db=db,
@@ -129,9 +132,10 @@ def build_services(settings: Settings, db: Database) -> Services:
         cache=cache,
         limiter=limiter,
         redis=redis,
+        worker=build_worker(settings, db, files, dxf),
         search=SearchService(db),
         cadblocks=CadBlockService(db, store),
-        dxf=FloorplanDxfService(db, floorplans, settings),
+        dxf=dxf,
     )
 
 

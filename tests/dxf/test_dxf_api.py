@@ -7,7 +7,10 @@ import ezdxf
 import httpx
 import pytest
 
+from spacekontext.app import create_app
+from spacekontext.db.engine import Database
 from spacekontext.dxf import read_dxf
+from spacekontext.services import build_services
 from tests.unit import dxf_samples
 
 Auth = Callable[[str], dict[str, str]]
@@ -165,3 +168,90 @@ async def test_preview_with_etag(client: httpx.AsyncClient, auth: Auth) -> None:
     assert fresh.status_code == 200 and "Hall" in fresh.text and "Kitchen" not in fresh.text
     assert fresh.headers["etag"] != etag
     assert (await client.get(url, headers=auth(BOB))).status_code == 404
+
+
+@pytest.fixture
+async def small_inline(settings, engine, connection):
+    """An app whose inline import limit is 2 KB, so the samples go through the job queue."""
+    small = settings.model_copy(update={"dxf_inline_max_bytes": 2048})
+    built = build_services(small, Database(engine, bind=connection))
+    app = create_app(small, services=built)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http, built
+    await built.aclose()
+
+
+async def test_large_files_are_imported_by_a_job(small_inline, auth: Auth) -> None:
+    client, built = small_inline
+    ann = auth(ANN)
+    project_id = await project(client, ann)
+    response = await import_dxf(client, ann, project_id, dxf_samples.aia_mm(), name="Big")
+    assert response.status_code == 202, response.text
+    job = response.json()["job"]
+    assert job["status"] == "queued"
+    status = await client.get(job["statusUrl"], headers=ann)
+    assert status.json()["job"]["status"] == "queued"
+    assert await floorplans(client, ann, project_id) == []
+    assert (await client.get(job["statusUrl"], headers=auth(BOB))).status_code == 404
+
+    assert await built.worker.run_until_idle() >= 1
+    done = (await client.get(job["statusUrl"], headers=ann)).json()["job"]
+    assert done["status"] == "done", done
+    assert done["import"]["walls"] == 7
+    (plan,) = await floorplans(client, ann, project_id)
+    assert plan["id"] == done["floorplanId"] and plan["name"] == "Big"
+    assert plan["totalAreaM2"] == pytest.approx(35.0)
+    # The staged upload is gone once imported.
+    staged = [o async for o in built.store.list("users/")]
+    assert not [o for o in staged if "/imports/" in o.key]
+
+
+async def test_a_large_unreadable_file_fails_its_job_and_creates_nothing(
+    small_inline, auth: Auth
+) -> None:
+    client, built = small_inline
+    ann = auth(ANN)
+    project_id = await project(client, ann)
+    junk = b"0\nSECTION\n" + bytes(range(256)) * 40
+    response = await import_dxf(client, ann, project_id, junk)
+    assert response.status_code == 202
+    await built.worker.run_until_idle()
+    job = (await client.get(response.json()["job"]["statusUrl"], headers=ann)).json()["job"]
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "dxf_truncated"
+    assert await floorplans(client, ann, project_id) == []
+
+
+async def test_import_an_uploaded_file_by_id(client: httpx.AsyncClient, auth: Auth) -> None:
+    ann = auth(ANN)
+    project_id = await project(client, ann)
+    uploaded = await client.post(
+        "/api/files/upload",
+        headers=ann,
+        data={"projectId": project_id, "category": "import"},
+        files={"file": ("ground-floor.dxf", dxf_samples.aia_mm(), "application/dxf")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    file_id = uploaded.json()["file"]["id"]
+    response = await client.post(
+        f"/api/projects/{project_id}/floorplans/import",
+        headers=ann,
+        json={"fileId": file_id, "level": 1},
+    )
+    assert response.status_code == 201, response.text
+    plan = response.json()["floorplan"]
+    assert plan["name"] == "ground-floor" and plan["level"] == 1 and plan["wallCount"] == 7
+    other = await client.post(
+        f"/api/projects/{project_id}/floorplans/import",
+        headers=ann,
+        json={"fileId": "nope"},
+    )
+    assert other.status_code == 404
+    bob_project = await project(client, auth(BOB))
+    stolen = await client.post(
+        f"/api/projects/{bob_project}/floorplans/import",
+        headers=auth(BOB),
+        json={"fileId": file_id},
+    )
+    assert stolen.status_code == 404

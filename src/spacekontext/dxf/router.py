@@ -3,11 +3,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
+from pydantic import Field, ValidationError
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep
-from spacekontext.dxf.service import import_options
+from spacekontext.dxf.service import Imported, ImportJob, import_options
 from spacekontext.errors import Invalid, ValidationFailed
 from spacekontext.http.responses import JSONBytes
+from spacekontext.http.schemas import ApiInput
 
 router = APIRouter(tags=["dxf"])
 
@@ -48,14 +50,66 @@ def _field(form: object, key: str) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+class ImportFromFile(ApiInput):
+    """JSON body of an import of a DXF uploaded earlier through the files API."""
+
+    file_id: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    level: int = Field(default=0, ge=-100, le=1000)
+    units: int | None = None
+    wall_layers: str | None = Field(default=None, max_length=2000)
+    room_layers: str | None = Field(default=None, max_length=2000)
+    door_layers: str | None = Field(default=None, max_length=2000)
+    window_layers: str | None = Field(default=None, max_length=2000)
+    furniture_layers: str | None = Field(default=None, max_length=2000)
+
+
+def _check_units(units: int | None) -> None:
+    if units is not None and units not in UNIT_CODES:
+        raise ValidationFailed(f"units must be one of {sorted(UNIT_CODES)} ($INSUNITS codes)")
+
+
+def _answer(outcome: Imported | ImportJob) -> JSONBytes:
+    if isinstance(outcome, ImportJob):
+        return JSONBytes({"success": True, "job": outcome.body()}, status_code=202)
+    return JSONBytes(
+        {
+            "success": True,
+            "floorplan": outcome.floorplan.model_dump(mode="json", by_alias=True),
+            "import": outcome.summary,
+        },
+        status_code=201,
+    )
+
+
 @router.post(
     "/api/projects/{project_id}/floorplans/import",
     status_code=201,
-    summary="Create a floorplan from a DXF upload",
+    summary="Create a floorplan from a DXF (multipart upload, or JSON {fileId})",
+    responses={202: {"description": "Large file: imported by a background job"}},
 )
 async def import_floorplan(
     project_id: str, request: Request, user: CurrentUser, services: ServicesDep
 ) -> JSONBytes:
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = ImportFromFile.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise ValidationFailed("invalid import request", details=exc.errors()) from exc
+        _check_units(body.units)
+        options = import_options(
+            units=body.units,
+            wall_layers=body.wall_layers,
+            room_layers=body.room_layers,
+            door_layers=body.door_layers,
+            window_layers=body.window_layers,
+            furniture_layers=body.furniture_layers,
+        )
+        return _answer(
+            await services.dxf.import_file(
+                user.id, project_id, body.file_id, name=body.name, level=body.level, options=options
+            )
+        )
     form = await request.form(max_files=1, max_fields=20)
     try:
         upload = form.get("file")
@@ -68,8 +122,7 @@ async def import_floorplan(
             raise ValidationFailed("level and units must be integers") from exc
         if not -100 <= level <= 1000:
             raise ValidationFailed("level must be between -100 and 1000")
-        if units is not None and units not in UNIT_CODES:
-            raise ValidationFailed(f"units must be one of {sorted(UNIT_CODES)} ($INSUNITS codes)")
+        _check_units(units)
         name = _field(form, "name") or (upload.filename or "Imported plan").rsplit(".", 1)[0]
         options = import_options(
             units=units,
@@ -82,14 +135,19 @@ async def import_floorplan(
         data = await upload.read()
     finally:
         await form.close()
-    imported = await services.dxf.import_dxf(
-        user.id, project_id, data, name=name[:255] or "Imported plan", level=level, options=options
+    return _answer(
+        await services.dxf.import_dxf(
+            user.id,
+            project_id,
+            data,
+            name=name[:255] or "Imported plan",
+            level=level,
+            options=options,
+        )
     )
-    return JSONBytes(
-        {
-            "success": True,
-            "floorplan": imported.floorplan.model_dump(mode="json", by_alias=True),
-            "import": imported.summary,
-        },
-        status_code=201,
-    )
+
+
+@router.get("/api/floorplans/imports/{job_id}", summary="Status of a background DXF import")
+async def import_status(job_id: str, user: CurrentUser, services: ServicesDep) -> JSONBytes:
+    job = await services.dxf.import_status(user.id, job_id)
+    return JSONBytes({"success": True, "job": job.body()})

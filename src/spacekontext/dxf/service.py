@@ -24,13 +24,19 @@ from spacekontext.dxf.layers import LayerRules
 from spacekontext.dxf.preview import render_svg
 from spacekontext.dxf.reader import ImportOptions, read_dxf
 from spacekontext.dxf.writer import write_dxf
-from spacekontext.errors import NotFound, TooLarge
+from spacekontext.errors import DomainError, Invalid, NotFound, TooLarge, Unavailable
+from spacekontext.files.models import StoredFile
 from spacekontext.floorplans.models import Floorplan
 from spacekontext.floorplans.schemas import FloorplanCreate, FloorplanSummary
 from spacekontext.floorplans.service import FloorplanService
+from spacekontext.ids import new_id
+from spacekontext.jobs.models import Job
+from spacekontext.jobs.service import enqueue
 from spacekontext.projects.models import Project
 from spacekontext.projects.service import owned_project_or_404
 from spacekontext.settings import Settings
+from spacekontext.storage.base import ObjectStore
+from spacekontext.storage.keys import project_prefix
 
 PREVIEW_CACHE_ITEMS = 512
 _FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -42,10 +48,57 @@ class Preview:
     svg: str | None  # None: the client's copy is current (304)
 
 
+IMPORT_JOB = "dxf.import"
+
+
 @dataclass(frozen=True, slots=True)
 class Imported:
     floorplan: FloorplanSummary
     summary: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportJob:
+    """A background import: poll `GET /api/floorplans/imports/{id}`."""
+
+    id: str
+    status: str  # queued | running | done | failed
+    floorplan_id: str | None = None
+    summary: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "statusUrl": f"/api/floorplans/imports/{self.id}",
+            "floorplanId": self.floorplan_id,
+            "import": self.summary,
+            "error": self.error,
+        }
+
+
+def options_payload(options: ImportOptions) -> dict[str, Any]:
+    rules = options.rules
+    return {
+        "units": options.units,
+        "walls": list(rules.walls),
+        "rooms": list(rules.rooms),
+        "doors": list(rules.doors),
+        "windows": list(rules.windows),
+        "furniture": list(rules.furniture),
+    }
+
+
+def options_from_payload(raw: dict[str, Any]) -> ImportOptions:
+    rules = LayerRules(
+        walls=tuple(raw["walls"]),
+        rooms=tuple(raw["rooms"]),
+        doors=tuple(raw["doors"]),
+        windows=tuple(raw["windows"]),
+        furniture=tuple(raw["furniture"]),
+    )
+    return ImportOptions(rules=rules, units=raw.get("units"))
 
 
 def download_name(name: str, extension: str) -> str:
@@ -54,9 +107,16 @@ def download_name(name: str, extension: str) -> str:
 
 
 class FloorplanDxfService:
-    def __init__(self, db: Database, floorplans: FloorplanService, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        floorplans: FloorplanService,
+        settings: Settings,
+        store: ObjectStore | None = None,
+    ) -> None:
         self._db = db
         self._floorplans = floorplans
+        self._store = store
         self._inline_max = settings.dxf_inline_max_bytes
         self._previews: OrderedDict[str, str] = OrderedDict()
 
@@ -103,17 +163,77 @@ class FloorplanDxfService:
         name: str,
         level: int = 0,
         options: ImportOptions | None = None,
-    ) -> Imported:
+    ) -> Imported | ImportJob:
+        """Inline up to DXF_INLINE_MAX_BYTES; above, the bytes go to the object store (under
+        the project, so deleting the project removes them) and a job imports them."""
+        options = options or ImportOptions()
         async with self._db.read(user_id=user_id) as session:
             # Before any parsing: someone else's project costs nothing and reveals nothing.
             await owned_project_or_404(session, user_id, project_id)
-        if len(data) > self._inline_max:
+        if len(data) <= self._inline_max:
+            return await self._import_now(user_id, project_id, data, name, level, options)
+        if self._store is None:
             raise TooLarge(
-                f"DXF files over {self._inline_max} bytes are imported in the background, "
-                "which needs the job queue",
+                f"DXF files over {self._inline_max} bytes need the background importer",
                 code="dxf_too_large_inline",
-                details={"limitBytes": self._inline_max},
             )
+        if not data.strip():
+            raise Invalid("the file is empty", code="dxf_empty")
+        key = f"{project_prefix(user_id, project_id)}imports/{new_id()}.dxf"
+        await self._store.put_bytes(key, data, content_type="image/vnd.dxf")
+        return await self._enqueue(user_id, project_id, name, level, options, key=key)
+
+    async def import_file(
+        self,
+        user_id: str,
+        project_id: str,
+        file_id: str,
+        *,
+        name: str | None,
+        level: int = 0,
+        options: ImportOptions | None = None,
+    ) -> Imported | ImportJob:
+        """Import a DXF the user uploaded before (files API)."""
+        options = options or ImportOptions()
+        async with self._db.read(user_id=user_id) as session:
+            await owned_project_or_404(session, user_id, project_id)
+            row = (
+                await session.execute(
+                    select(
+                        StoredFile.storage_key,
+                        StoredFile.size_bytes,
+                        StoredFile.status,
+                        StoredFile.original_name,
+                    ).where(StoredFile.id == file_id, StoredFile.user_id == user_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound("file not found")
+        if row.status != "ready":
+            raise Invalid("the file has not finished uploading", code="file_not_ready")
+        title = name or row.original_name.rsplit(".", 1)[0][:255] or "Imported plan"
+        if row.size_bytes > self._inline_max:
+            return await self._enqueue(
+                user_id, project_id, title, level, options, key=None, file_id=file_id
+            )
+        store = self._require_store()
+        data = await store.get_bytes(row.storage_key)
+        return await self._import_now(user_id, project_id, data, title, level, options)
+
+    def _require_store(self) -> ObjectStore:
+        if self._store is None:
+            raise Unavailable("no object store configured", code="storage_unavailable")
+        return self._store
+
+    async def _import_now(
+        self,
+        user_id: str,
+        project_id: str,
+        data: bytes,
+        name: str,
+        level: int,
+        options: ImportOptions,
+    ) -> Imported:
         result = await asyncio.to_thread(read_dxf, data, options)
         saved = await self._floorplans.create(
             user_id,
@@ -121,6 +241,85 @@ class FloorplanDxfService:
             FloorplanCreate(name=name, level=level, data=result.document),
         )
         return Imported(saved.meta, result.summary)
+
+    async def _enqueue(
+        self,
+        user_id: str,
+        project_id: str,
+        name: str,
+        level: int,
+        options: ImportOptions,
+        *,
+        key: str | None,
+        file_id: str | None = None,
+    ) -> ImportJob:
+        payload = {
+            "userId": user_id,
+            "projectId": project_id,
+            "name": name,
+            "level": level,
+            "key": key,
+            "fileId": file_id,
+            "options": options_payload(options),
+        }
+        async with self._db.unit_of_work() as uow:
+            job_id = await enqueue(uow.session, IMPORT_JOB, payload, max_attempts=3)
+            await uow.commit()
+        return ImportJob(job_id, "queued")
+
+    def handlers(self) -> dict[str, Any]:
+        return {IMPORT_JOB: self._import_job}
+
+    async def _import_job(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Runs in the worker. A file that cannot be read is a finished job with an error (a
+        retry would fail the same way); infrastructure errors raise and are retried."""
+        store = self._require_store()
+        user_id, project_id = str(payload["userId"]), str(payload["projectId"])
+        key = payload.get("key")
+        if key is None:
+            async with self._db.read() as session:
+                key = await session.scalar(
+                    select(StoredFile.storage_key).where(
+                        StoredFile.id == str(payload["fileId"]), StoredFile.user_id == user_id
+                    )
+                )
+            if key is None:
+                return {"ok": False, "error": {"code": "not_found", "message": "file not found"}}
+        data = await store.get_bytes(str(key))
+        try:
+            imported = await self._import_now(
+                user_id,
+                project_id,
+                data,
+                str(payload["name"]),
+                int(payload["level"]),
+                options_from_payload(payload["options"]),
+            )
+        except DomainError as exc:
+            return {"ok": False, "error": {"code": exc.error_code, "message": exc.message}}
+        finally:
+            if payload.get("key"):
+                await store.delete(str(key))  # the staged upload; the floorplan has the data
+        return {"ok": True, "floorplanId": imported.floorplan.id, "import": imported.summary}
+
+    async def import_status(self, user_id: str, job_id: str) -> ImportJob:
+        async with self._db.read(user_id=user_id) as session:
+            row = (
+                await session.execute(
+                    select(Job.status, Job.result, Job.payload, Job.last_error).where(
+                        Job.id == job_id, Job.kind == IMPORT_JOB
+                    )
+                )
+            ).first()
+        if row is None or row.payload.get("userId") != user_id:
+            raise NotFound("import not found")
+        result = row.result or {}
+        if row.status == "done" and result.get("ok"):
+            return ImportJob(job_id, "done", result.get("floorplanId"), result.get("import"))
+        if row.status == "done" or row.status == "failed":
+            error = result.get("error") or {"code": "import_failed", "message": row.last_error}
+            return ImportJob(job_id, "failed", error=error)
+        return ImportJob(job_id, row.status)
 
 
 def import_options(

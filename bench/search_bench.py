@@ -213,6 +213,27 @@ async def api_search(url: str, users: int, samples: int) -> tuple[list[float], l
     return own, lib
 
 
+def measure(url: str, projects: int, samples: int) -> None:
+    own, lib = asyncio.run(api_search(url, max(1, projects // 100), samples))
+    whole = global_compare(libpq_dsn(url), min(samples, 30), projects)
+
+    def line(label: str, values: list[float]) -> str:
+        return (
+            f"{label:<58} p50 {statistics.median(values):8.2f} ms   "
+            f"p99 {percentile(values, 99):8.2f} ms"
+        )
+
+    print(line("API search, one user's projects+files (1M projects)", own))
+    print(line("API search, blocks (10k blocks)", lib))
+    print(line("whole table, rare term top 20: GIN", whole["gin_rare"]))
+    print(line("whole table, rare term top 20: ILIKE seq scan", whole["scan_rare"]))
+    print(line("whole table, common word, count all: GIN", whole["gin_common"]))
+    print(line("whole table, common word, count all: ILIKE seq scan", whole["scan_common"]))
+    for kind in ("rare", "common"):
+        ratio = statistics.median(whole[f"scan_{kind}"]) / statistics.median(whole[f"gin_{kind}"])
+        print(f"ILIKE scan / GIN p50 ratio ({kind}): {ratio:.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default=os.environ.get("DATABASE_URL"))
@@ -220,7 +241,11 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", help="measure a database kept by an earlier --keep run")
     args = parser.parse_args()
+    if args.reuse:
+        measure(args.reuse, args.projects, args.samples)
+        return
     if not args.url:
         raise SystemExit("--url or DATABASE_URL is required")
     name = f"sk_bench_search_{secrets.token_hex(3)}"
@@ -232,26 +257,7 @@ def main() -> None:
         upgrade(url)
         dsn = libpq_dsn(url)
         fill(dsn, args.projects, args.blocks)
-        own, lib = asyncio.run(api_search(url, max(1, args.projects // 100), args.samples))
-        whole = global_compare(dsn, min(args.samples, 30), args.projects)
-
-        def line(label: str, values: list[float]) -> str:
-            return (
-                f"{label:<58} p50 {statistics.median(values):8.2f} ms   "
-                f"p99 {percentile(values, 99):8.2f} ms"
-            )
-
-        print(line("API search, one user's projects+files (1M projects)", own))
-        print(line("API search, blocks (10k blocks)", lib))
-        print(line("whole table, rare term top 20: GIN", whole["gin_rare"]))
-        print(line("whole table, rare term top 20: ILIKE seq scan", whole["scan_rare"]))
-        print(line("whole table, common word, count all: GIN", whole["gin_common"]))
-        print(line("whole table, common word, count all: ILIKE seq scan", whole["scan_common"]))
-        for kind in ("rare", "common"):
-            ratio = statistics.median(whole[f"scan_{kind}"]) / statistics.median(
-                whole[f"gin_{kind}"]
-            )
-            print(f"ILIKE scan / GIN p50 ratio ({kind}): {ratio:.1f}x")
+        measure(url, args.projects, args.samples)
     finally:
         if not args.keep:
             with psycopg.connect(admin, autocommit=True) as conn:

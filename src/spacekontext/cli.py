@@ -501,6 +501,8 @@ def assess(
         typer.echo(to_markdown(report))
     if report.fails(level):
         raise typer.Exit(1)
+
+
 library_cli = typer.Typer(no_args_is_help=True, help="The CAD block library.")
 cli.add_typer(library_cli, name="library")
 

@@ -94,6 +94,8 @@ def build_services(
 ) -> Services:
     store = store or build_object_store(settings)
     files = FileService(db, store, settings)
+    floorplans = FloorplanService(db, settings)
+    dxf = FloorplanDxfService(db, floorplans, settings, store)
     # One Redis client (one connection pool) for the cache and the rate limits; one warning
     # throttle, so an outage logs one line a minute, not one per feature.
     redis = redis_client(settings.redis_url) if settings.redis_url else None
@@ -105,9 +107,6 @@ def build_services(
         enabled=settings.rate_limit_enabled,
         warning=warning,
     )
-def build_services(settings: Settings, db: Database) -> Services:
-    floorplans = FloorplanService(db, settings)
-    dxf = FloorplanDxfService(db, floorplans, settings, store)
     return Services(
         settings=settings,
         db=db,
@@ -120,22 +119,19 @@ def build_services(settings: Settings, db: Database) -> Services:
             full_lists=settings.profile == "naive",
         ),
         webhooks=ClerkWebhookService(db, settings.clerk_webhook_secret, cache),
-        floorplans=FloorplanService(db, settings),
-        webhooks=ClerkWebhookService(db, settings.clerk_webhook_secret),
         floorplans=floorplans,
         models3d=Model3DService(db, settings),
         massings=MassingService(db, settings),
         site=SiteService(db),
         store=store,
         files=files,
-        worker=build_worker(settings, db, files),
-        cache=cache,
-        limiter=limiter,
-        redis=redis,
         worker=build_worker(settings, db, files, dxf),
         search=SearchService(db),
         cadblocks=CadBlockService(db, store),
         dxf=dxf,
+        cache=cache,
+        limiter=limiter,
+        redis=redis,
     )
 
 

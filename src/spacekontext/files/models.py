@@ -52,7 +52,7 @@ class StoredFile(Timestamps, Base):
         TSVECTOR,
         Computed(
             # Names split into words on any non-alphanumeric ("site-plan_v2.dxf" is four
-            # words) and stemmed; see migration 0006_files_search.
+            # words) and stemmed; see migration 0002.
             "setweight(to_tsvector('english', regexp_replace(coalesce(original_name, ''), "
             "'[^[:alnum:]]+', ' ', 'g')), 'A') || "
             "setweight(to_tsvector('english', coalesce(category, '')), 'B')",

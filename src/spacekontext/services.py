@@ -101,6 +101,9 @@ def build_services(
     redis = redis_client(settings.redis_url) if settings.redis_url else None
     warning = ThrottledWarning()
     cache = build_cache(settings, redis=redis, warning=warning)
+    if redis is not None:
+        # Read-your-writes across workers: the write positions go where every worker sees them.
+        db.router.share_positions(redis, prefix=settings.cache_key_prefix, warning=warning)
     limiter = RateLimiter(
         limits_from(settings),
         shared=RedisBuckets(redis, prefix=settings.cache_key_prefix) if redis else None,

@@ -19,6 +19,7 @@ from spacekontext.db.engine import Database
 from spacekontext.db.migrate import upgrade
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
+from tests.cache.redisproc import RedisProcess, redis_server_binary
 from tests.conftest import require
 from tests.db import servers
 
@@ -50,6 +51,18 @@ def replica(pg15: servers.Cluster, pg15_database: str) -> Iterator[servers.Clust
     test may pause or stop it freely."""
     with servers.replica_of(pg15) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def scale_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of this test run shared by the app instances of a test."""
+    require(redis_server_binary() is not None, "redis-server (Debian package redis-server)")
+    server = RedisProcess(tmp_path_factory.mktemp("scale-redis"))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.kill()
 
 
 def scale_settings(home: Path, **overrides: Any) -> Settings:

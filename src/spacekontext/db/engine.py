@@ -410,7 +410,7 @@ class Database:
         """A session for a read-only use case, on a replica when one is healthy and has
         replayed the user's last write (`user_id`, else the request's acting user); on the
         primary otherwise, or when `primary` is asked for (readiness, read-then-write)."""
-        replica = None if primary else self.router.choose(user_id or acting_user.get())
+        replica = None if primary else await self.router.choose(user_id or acting_user.get())
         if replica is None:
             session = await self._primary_session()
         else:

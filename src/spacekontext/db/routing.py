@@ -12,8 +12,11 @@ Read-your-writes is by WAL position, not by a guessed delay: after a user's comm
 primary's insert position is recorded for that user; their reads may use a replica only once
 its replay position has passed it. The record expires after MAX_REPLICA_LAG_S plus two check
 intervals: by then any replica still short of it shows a lag above the limit and is skipped
-anyway, so the map stays small. It lives in this process: see docs/database.md for several
-workers."""
+anyway, so the map stays small.
+
+Where the records live: in this process (`LocalPositions`, exact with one worker), or in Redis
+when `REDIS_URL` is set (`RedisPositions`), so that with `serve --workers N` a read landing on
+another worker than the write still sees the write's position. See docs/database.md."""
 
 from __future__ import annotations
 
@@ -25,10 +28,15 @@ import math
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from typing import Protocol, cast
 
+import redis.asyncio as aioredis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from spacekontext.cache.base import CacheUnavailable
+from spacekontext.cache.metrics import ThrottledWarning
+from spacekontext.cache.redis import CircuitBreaker
 from spacekontext.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -40,6 +48,133 @@ def parse_lsn(value: str) -> int:
     """'16/B374D848' → a comparable integer."""
     high, _, low = value.partition("/")
     return (int(high, 16) << 32) + int(low, 16)
+
+
+class WritePositions(Protocol):
+    """The WAL position of each user's last write, kept for `ttl_s`."""
+
+    async def record(self, user_id: str, lsn: int) -> None: ...
+
+    async def get(self, user_id: str) -> int | None: ...
+
+    def peek(self, user_id: str) -> int | None:
+        """This process's own record, without a round trip."""
+        ...
+
+    def expire(self, now: float) -> None:
+        """Drop this process's records older than the TTL (`now` from time.monotonic())."""
+        ...
+
+
+class LocalPositions:
+    """In-process records: exact with one worker; with several, a worker does not see the
+    writes made through the others."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._written: OrderedDict[str, tuple[int, float]] = OrderedDict()
+
+    async def record(self, user_id: str, lsn: int) -> None:
+        self.expire(time.monotonic())
+        previous = self.peek(user_id)
+        # Two concurrent writes of one user may record out of order: keep the higher position.
+        self._written[user_id] = (max(lsn, previous or 0), time.monotonic())
+        self._written.move_to_end(user_id)
+
+    async def get(self, user_id: str) -> int | None:
+        return self.peek(user_id)
+
+    def peek(self, user_id: str) -> int | None:
+        entry = self._written.get(user_id)
+        if entry is None:
+            return None
+        if time.monotonic() - entry[1] > self.ttl_s:
+            self._written.pop(user_id, None)
+            return None
+        return entry[0]
+
+    def expire(self, now: float) -> None:
+        while self._written:
+            _user, (_, recorded_at) = next(iter(self._written.items()))
+            if now - recorded_at <= self.ttl_s:
+                break
+            self._written.popitem(last=False)
+
+
+# Positions are stored as fixed-width hex so that Lua compares them as strings (Lua numbers
+# are doubles and would round positions above 2**53, such as _UNREACHABLE_LSN).
+_LSN_WIDTH = 17
+# Keep the higher of the stored and the new position (two workers may record one user's
+# concurrent writes out of order), and restart the TTL either way.
+_RECORD_MAX = """
+local current = redis.call('GET', KEYS[1])
+if (not current) or current < ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"""
+
+
+class RedisPositions:
+    """Records shared by every API process through Redis: one short-TTL key per user who has
+    written recently (`<prefix>rw:<user id>`), written after the commit, read with one GET
+    before a read of that user is routed (only when a healthy replica could take it).
+
+    Redis unreachable: the position is unknown, so the read goes to the primary (stale data
+    is worse than primary load); a circuit breaker keeps an outage from costing a timeout per
+    read. Every record is also kept in this process, so the writing worker stays exact even
+    when the SET fails."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        ttl_s: float,
+        prefix: str = "",
+        warning: ThrottledWarning | None = None,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self._redis = client
+        self._prefix = prefix
+        self._ttl_ms = max(1, math.ceil(ttl_s * 1000))
+        self._breaker = CircuitBreaker()
+        self._warning = warning or ThrottledWarning()
+        self._script = client.register_script(_RECORD_MAX)
+        self.local = LocalPositions(ttl_s)
+
+    def _key(self, user_id: str) -> str:
+        return f"{self._prefix}rw:{user_id}"
+
+    async def record(self, user_id: str, lsn: int) -> None:
+        await self.local.record(user_id, lsn)
+        value = f"{min(lsn, _UNREACHABLE_LSN):0{_LSN_WIDTH}x}"
+        try:
+            await self._breaker.call(
+                lambda: self._script(keys=[self._key(user_id)], args=[value, self._ttl_ms])
+            )
+        except CacheUnavailable as exc:
+            self._warning.warn("read-your-writes position not shared (redis): %s", exc)
+
+    async def get(self, user_id: str) -> int | None:
+        local = self.local.peek(user_id)
+        try:
+            raw = await self._breaker.call(lambda: self._redis.get(self._key(user_id)))
+        except CacheUnavailable as exc:
+            self._warning.warn("read-your-writes positions unavailable (redis): %s", exc)
+            metrics.DB_READ_ROUTING.labels("primary", "positions_unavailable").inc()
+            return _UNREACHABLE_LSN
+        shared = None if raw is None else int(cast("bytes", raw), 16)
+        if shared is None:
+            return local
+        return shared if local is None else max(shared, local)
+
+    def peek(self, user_id: str) -> int | None:
+        return self.local.peek(user_id)
+
+    def expire(self, now: float) -> None:
+        self.local.expire(now)
 
 
 @dataclass(eq=False)
@@ -65,13 +200,13 @@ class ReadRouter:
         self.replicas = replicas
         self.max_lag_s = max_lag_s
         self.check_interval_s = check_interval_s
-        self._written: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self.positions: WritePositions = LocalPositions(self.position_ttl_s)
         self._samples: deque[tuple[float, int]] = deque()
         self._turn = itertools.count()
         self._task: asyncio.Task[None] | None = None
 
     # --- routing -----------------------------------------------------------------------------
-    def choose(self, user_id: str | None) -> Replica | None:
+    async def choose(self, user_id: str | None) -> Replica | None:
         """The replica for this read, or None for the primary."""
         if not self.replicas:
             return None
@@ -79,7 +214,9 @@ class ReadRouter:
         if not healthy:
             metrics.DB_READ_ROUTING.labels("primary", "no_healthy_replica").inc()
             return None
-        pending = self.pending_position(user_id) if user_id else None
+        # The positions lookup (a Redis GET when shared) happens only when a replica could
+        # take the read: without replicas, or with none healthy, reads cost nothing extra.
+        pending = await self.positions.get(user_id) if user_id else None
         if pending is not None:
             healthy = [replica for replica in healthy if replica.replay_lsn >= pending]
             if not healthy:
@@ -88,24 +225,24 @@ class ReadRouter:
         metrics.DB_READ_ROUTING.labels("replica", "healthy").inc()
         return healthy[next(self._turn) % len(healthy)]
 
-    def pending_position(self, user_id: str) -> int | None:
-        entry = self._written.get(user_id)
-        if entry is None:
-            return None
-        if time.monotonic() - entry[1] > self._position_ttl_s:
-            self._written.pop(user_id, None)
-            return None
-        return entry[0]
+    def share_positions(
+        self, client: aioredis.Redis, *, prefix: str, warning: ThrottledWarning | None = None
+    ) -> None:
+        """Keep the read-your-writes records in Redis, shared by every worker."""
+        self.positions = RedisPositions(
+            client, ttl_s=self.position_ttl_s, prefix=prefix, warning=warning
+        )
 
     def replayed_for(self, user_id: str) -> bool:
-        """True once every healthy replica has replayed the user's last recorded write."""
-        pending = self.pending_position(user_id)
+        """True once every healthy replica has replayed the user's last write recorded by this
+        process."""
+        pending = self.positions.peek(user_id)
         return pending is None or all(
             replica.replay_lsn >= pending for replica in self.replicas if replica.healthy
         )
 
     @property
-    def _position_ttl_s(self) -> float:
+    def position_ttl_s(self) -> float:
         return self.max_lag_s + 2 * self.check_interval_s
 
     async def record_write(self, user_id: str) -> None:
@@ -120,8 +257,7 @@ class ReadRouter:
             # keep the user on the primary until the record expires.
             log.warning("could not read the WAL position after a commit: %s", exc)
             lsn = _UNREACHABLE_LSN
-        self._written[user_id] = (lsn, time.monotonic())
-        self._written.move_to_end(user_id)
+        await self.positions.record(user_id, lsn)
 
     def mark_failed(self, replica: Replica, exc: BaseException) -> None:
         """A request found the replica broken: stop using it until the next good check."""
@@ -171,7 +307,7 @@ class ReadRouter:
         while len(self._samples) > 2 and self._samples[1][0] < horizon:
             self._samples.popleft()
         await asyncio.gather(*(self._check_replica(replica, now) for replica in self.replicas))
-        self._expire_positions(now)
+        self.positions.expire(now)
 
     async def _check_replica(self, replica: Replica, now: float) -> None:
         try:
@@ -217,14 +353,6 @@ class ReadRouter:
         if caught_up_at == self._samples[-1][0]:
             return 0.0
         return max(0.0, now - caught_up_at)
-
-    def _expire_positions(self, now: float) -> None:
-        ttl = self._position_ttl_s
-        while self._written:
-            _user, (_, recorded_at) = next(iter(self._written.items()))
-            if now - recorded_at <= ttl:
-                break
-            self._written.popitem(last=False)
 
     def status(self) -> dict[str, dict[str, object]]:
         return {

@@ -205,7 +205,9 @@ class CadBlockService:
             )
         svg = render_entities_svg(entities, title=data.name)
         slug = slugify(data.name)
-        async with self._db.read(user_id=user_id) as session:
+        # Read-then-write: the primary, so that a block another admin has just created is seen
+        # (a lagging replica would let the upload store its objects and then hit the unique slug).
+        async with self._db.read(primary=True) as session:
             taken = await session.scalar(select(CadBlock.id).where(CadBlock.slug == slug))
         if taken is not None:
             raise Conflict(f"a block named {slug!r} exists", code="block_exists")

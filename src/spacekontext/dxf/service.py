@@ -277,7 +277,9 @@ class FloorplanDxfService:
         user_id, project_id = str(payload["userId"]), str(payload["projectId"])
         key = payload.get("key")
         if key is None:
-            async with self._db.read() as session:
+            # The primary: the file's row was committed just before the job was queued, and a
+            # replica may not have replayed it yet.
+            async with self._db.read(primary=True) as session:
                 key = await session.scalar(
                     select(StoredFile.storage_key).where(
                         StoredFile.id == str(payload["fileId"]), StoredFile.user_id == user_id

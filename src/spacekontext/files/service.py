@@ -372,7 +372,9 @@ class FileService:
 
     async def _digest_job(self, payload: dict[str, Any]) -> dict[str, Any]:
         file_id = str(payload["fileId"])
-        async with self._db.read() as session:
+        # The primary: the job may run before a replica has replayed the transaction that
+        # marked the file ready and enqueued it; a replica would make it skip the file.
+        async with self._db.read(primary=True) as session:
             key = await session.scalar(
                 select(StoredFile.storage_key).where(
                     StoredFile.id == file_id, StoredFile.status == "ready"
@@ -430,7 +432,9 @@ class FileService:
         query = select(StoredFile.storage_key, StoredFile.id, StoredFile.status).order_by(
             StoredFile.storage_key.collate("C")
         )
-        async with self._db.read() as session:
+        # With `fix` the report is acted on (rows dropped, objects deleted): it must come from
+        # the primary, not from a replica that has not replayed the latest uploads and deletes.
+        async with self._db.read(primary=fix) as session:
             db_rows = await session.stream(query.execution_options(yield_per=1000))
             row_iter = db_rows.__aiter__()
             obj_iter = self._store.list("users/").__aiter__()

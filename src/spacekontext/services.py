@@ -130,7 +130,7 @@ def build_services(
         files=files,
         worker=build_worker(settings, db, files, dxf),
         search=SearchService(db),
-        cadblocks=CadBlockService(db, store),
+        cadblocks=CadBlockService(db, store, cache),
         dxf=dxf,
         cache=cache,
         limiter=limiter,

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.cadblocks.schemas import CadBlockUpload
 from spacekontext.errors import Forbidden, Invalid, ValidationFailed
-from spacekontext.http.responses import JSONBytes
+from spacekontext.http.responses import JSONBytes, success_json
 
 router = APIRouter(prefix="/api/cad-blocks", tags=["cad-blocks"])
 
@@ -24,11 +24,10 @@ async def list_blocks(
     subcategory: Annotated[str | None, Query(max_length=64)] = None,
     search: Annotated[str | None, Query(max_length=65_536)] = None,
 ) -> JSONBytes:
-    blocks = await services.cadblocks.list(
-        user.id, category=category, subcategory=subcategory, search=search
-    )
-    return JSONBytes(
-        {"success": True, "blocks": [b.model_dump(mode="json", by_alias=True) for b in blocks]}
+    return success_json(
+        await services.cadblocks.list_json(
+            user.id, category=category, subcategory=subcategory, search=search
+        )
     )
 
 

@@ -3,19 +3,26 @@ library, reading a block's DXF and thumbnail, and admin uploads.
 
 Objects first, rows second: a block row only ever points at objects that exist. A failed seed
 or upload leaves at worst objects without rows, which the next seed overwrites (keys are
-derived from the slug) and `storage reconcile` finds."""
+derived from the slug) and `storage reconcile` finds.
+
+The library listing is cache-aside (ready-to-send bytes) under one shared generation,
+`gen:cad-blocks`, replaced after the commit of every block write (upload, seed): see
+docs/caching.md."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import ezdxf.bbox
+import orjson
 from sqlalchemy import and_, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
+from spacekontext.cache.aside import CacheAside, cache_key, shared_generation
 from spacekontext.cadblocks.library import BlockSpec, block_dxf, block_svg, library
 from spacekontext.cadblocks.models import CadBlock
 from spacekontext.cadblocks.schemas import CadBlockRead, CadBlockUpload
@@ -31,6 +38,10 @@ KEY_PREFIX = "cad-blocks/"
 DXF_TYPE = "image/vnd.dxf"
 SVG_TYPE = "image/svg+xml"
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+CAD_BLOCKS = shared_generation("cad-blocks")
+# The library changes only through block writes, each of which replaces the generation: the TTL
+# only bounds memory, and a stale entry after a failed bump (docs/caching.md, "Redis down").
+LIST_TTL_S = 3600
 _COLUMNS = (
     CadBlock.id,
     CadBlock.slug,
@@ -76,14 +87,53 @@ def _visible(user_id: str) -> Any:
 
 
 class CadBlockService:
-    def __init__(self, db: Database, store: ObjectStore | None = None) -> None:
+    def __init__(
+        self, db: Database, store: ObjectStore | None = None, cache: CacheAside | None = None
+    ) -> None:
         self._db = db
         self._store = store
+        self._cache = cache or CacheAside(None)  # None: caching off
 
     def _require_store(self) -> ObjectStore:
         if self._store is None:
             raise Unavailable("object storage is not configured", code="storage_unavailable")
         return self._store
+
+    async def list_json(
+        self,
+        user_id: str,
+        *,
+        category: str | None = None,
+        subcategory: str | None = None,
+        search: str | None = None,
+    ) -> bytes:
+        """The listing as JSON (`{"blocks": [...]}`), from the cache when current.
+
+        Keyed by user: a listing holds the public blocks plus the caller's own private ones.
+        Loaded from the primary: the generation is shared by every user, so a reader other
+        than the writer would otherwise reload pre-write rows from a lagging replica and store
+        them under the new tag (read-your-writes only covers the writer)."""
+        category = category.lower() if category else None
+        subcategory = subcategory.lower() if subcategory else None
+
+        async def load() -> bytes:
+            blocks = await self.list(
+                user_id,
+                category=category,
+                subcategory=subcategory,
+                search=search,
+                primary=self._cache.enabled,
+            )
+            return orjson.dumps(
+                {"blocks": [block.model_dump(mode="json", by_alias=True) for block in blocks]}
+            )
+
+        return await self._cache.cached_bytes(
+            cache_key("cad-blocks", user_id, category, subcategory, search),
+            load,
+            generation=CAD_BLOCKS,
+            ttl_s=LIST_TTL_S,
+        )
 
     async def list(
         self,
@@ -92,6 +142,7 @@ class CadBlockService:
         category: str | None = None,
         subcategory: str | None = None,
         search: str | None = None,
+        primary: bool = False,
     ) -> list[CadBlockRead]:
         query = select(*_COLUMNS).where(_visible(user_id))
         if category:
@@ -115,7 +166,7 @@ class CadBlockService:
             )
         # Served by ix_cad_blocks_category_subcategory (category, subcategory, name).
         query = query.order_by(CadBlock.category, CadBlock.subcategory, CadBlock.name)
-        async with self._db.read(user_id=user_id) as session:
+        async with self._db.read(user_id=user_id, primary=primary) as session:
             rows = (await session.execute(query)).all()
         return [_read(row) for row in rows]
 
@@ -173,6 +224,7 @@ class CadBlockService:
         ]
         async with self._db.unit_of_work() as uow:
             await self.upsert_rows(uow.session, rows)
+            uow.after_commit(partial(self._cache.bump, CAD_BLOCKS))
             await uow.commit()
         return len(rows)
 
@@ -239,6 +291,7 @@ class CadBlockService:
                 row = (
                     await uow.session.execute(select(*_COLUMNS).where(CadBlock.id == block.id))
                 ).one()
+                uow.after_commit(partial(self._cache.bump, CAD_BLOCKS))
                 await uow.commit()
         except BaseException:
             # The row did not land: the objects must not stay behind.

@@ -172,7 +172,7 @@ async def test_metrics_expose_requests_pool_and_statements(
     assert 'spacekontext_db_pool_in_use{role="primary"}' in body
     assert 'spacekontext_db_pool_waiting{role="primary"} 0.0' in body
     assert 'spacekontext_db_statement_duration_seconds_count{role="primary"}' in body
-    for shared in ("cache_operations", "storage_operations", "db_read_routing"):
+    for shared in ("cache_lookups", "storage_operations", "db_read_routing"):
         assert f"# TYPE spacekontext_{shared}_total counter" in body
 
 

@@ -1,5 +1,6 @@
 """Prometheus metrics, one set per process, defined here so that every package increments the
-same objects (the cache and storage backends use `CACHE_OPERATIONS` and `STORAGE_OPERATIONS`).
+same objects (the storage backends use `STORAGE_OPERATIONS`; the cache's own counters live in
+cache/metrics.py, one name each).
 
 Metric objects are module-level on purpose: prometheus-client registers them once per process.
 With several workers (`spacekontext serve --workers N`) the server sets
@@ -97,15 +98,13 @@ DB_READ_ROUTING = Counter(
     ["target", "reason"],
 )
 
-# --- shared with the cache and storage packages -------------------------------------------------
-CACHE_OPERATIONS = Counter(
-    "spacekontext_cache_operations_total",
-    "Cache operations by backend, operation and result (hit, miss, error, ok).",
-    ["backend", "operation", "result"],
-)
+# --- storage (counted by the backends: storage/base.py `counted`) --------------------------------
+# The cache's series (lookups, coalesced misses, errors) are defined next to the code that
+# counts them, in cache/metrics.py; they are in the same default registry, so /metrics has them.
 STORAGE_OPERATIONS = Counter(
     "spacekontext_storage_operations_total",
-    "Object-store operations by backend, operation and result.",
+    "Object-store operations by backend, operation (put, get, head, delete, delete_prefix, list) "
+    "and result (ok, not_found, refused, error, cancelled).",
     ["backend", "operation", "result"],
 )
 

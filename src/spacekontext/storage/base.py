@@ -4,10 +4,14 @@ Every backend passes the same contract test suite."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from spacekontext.errors import DomainError, NotFound, Unavailable
+from spacekontext.ops.metrics import STORAGE_OPERATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +77,77 @@ class ObjectStore(Protocol):
     ) -> PresignedUpload: ...
 
     async def aclose(self) -> None: ...
+
+
+# --- operation counts -----------------------------------------------------------------------------
+# Every backend counts its interface operations (not the HTTP calls under them: a multipart
+# upload is one `put`) in `spacekontext_storage_operations_total{backend, operation, result}`.
+# result: ok, not_found, refused (a domain refusal such as a size limit), error (the store
+# failed or is unreachable), cancelled (the caller went away).
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Y = TypeVar("Y")
+Method = Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]
+
+
+def _result_of(exc: BaseException) -> str:
+    if isinstance(exc, NotFound):
+        return "not_found"
+    if isinstance(exc, DomainError) and not isinstance(exc, Unavailable):
+        return "refused"
+    if isinstance(exc, Exception):
+        return "error"
+    return "cancelled"
+
+
+def counted(operation: str) -> Callable[[Method[P, R]], Method[P, R]]:
+    """Count a coroutine method of a store (`self.backend` labels it). A `head` that finds
+    nothing (returns None) counts as not_found."""
+
+    def wrap(method: Method[P, R]) -> Method[P, R]:
+        @functools.wraps(method)
+        async def run(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                value = await method(self, *args, **kwargs)
+            except BaseException as exc:
+                STORAGE_OPERATIONS.labels(self.backend, operation, _result_of(exc)).inc()
+                raise
+            result = "not_found" if value is None and operation == "head" else "ok"
+            STORAGE_OPERATIONS.labels(self.backend, operation, result).inc()
+            return value
+
+        return run
+
+    return wrap
+
+
+def counted_iter(
+    operation: str,
+) -> Callable[
+    [Callable[Concatenate[Any, P], AsyncIterator[Y]]],
+    Callable[Concatenate[Any, P], AsyncIterator[Y]],
+]:
+    """Count an async-generator method of a store once, when it ends. A consumer that stops
+    early (a sniff of the first bytes) ends it normally: ok."""
+
+    def wrap(
+        method: Callable[Concatenate[Any, P], AsyncIterator[Y]],
+    ) -> Callable[Concatenate[Any, P], AsyncIterator[Y]]:
+        @functools.wraps(method)
+        async def run(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[Y]:
+            result = "ok"
+            try:
+                async for item in method(self, *args, **kwargs):
+                    yield item
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                result = _result_of(exc)
+                raise
+            finally:
+                STORAGE_OPERATIONS.labels(self.backend, operation, result).inc()
+
+        return run
+
+    return wrap

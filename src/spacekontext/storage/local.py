@@ -24,7 +24,13 @@ import anyio
 import anyio.to_thread
 
 from spacekontext.errors import Invalid, NotFound, TooLarge, Unavailable
-from spacekontext.storage.base import ObjectInfo, PresignedUpload, StoredObject
+from spacekontext.storage.base import (
+    ObjectInfo,
+    PresignedUpload,
+    StoredObject,
+    counted,
+    counted_iter,
+)
 from spacekontext.storage.signing import UrlSigner
 
 ROUTE = "/api/storage/local/"
@@ -58,6 +64,7 @@ class LocalObjectStore:
         _check_key(key)
         return self.root / key
 
+    @counted("put")
     async def put_stream(
         self,
         key: str,
@@ -104,6 +111,7 @@ class LocalObjectStore:
 
         return await self.put_stream(key, one(), content_type=content_type)
 
+    @counted("get")
     async def get_bytes(self, key: str) -> bytes:
         path = self._path(key)
         try:
@@ -111,6 +119,7 @@ class LocalObjectStore:
         except FileNotFoundError as exc:
             raise NotFound("object not found") from exc
 
+    @counted_iter("get")
     async def iter_bytes(self, key: str, *, chunk_size: int = _BLOCK) -> AsyncIterator[bytes]:
         path = self._path(key)
         try:
@@ -123,7 +132,11 @@ class LocalObjectStore:
         finally:
             await anyio.to_thread.run_sync(fh.close)
 
+    @counted("head")
     async def head(self, key: str) -> ObjectInfo | None:
+        return await self._head(key)
+
+    async def _head(self, key: str) -> ObjectInfo | None:
         path = self._path(key)
         try:
             stat = await anyio.to_thread.run_sync(path.stat)
@@ -136,6 +149,7 @@ class LocalObjectStore:
             content_type=mimetypes.guess_type(key)[0] or "application/octet-stream",
         )
 
+    @counted("delete")
     async def delete(self, key: str) -> None:
         path = self._path(key)
         await anyio.to_thread.run_sync(self._remove, path)
@@ -152,17 +166,20 @@ class LocalObjectStore:
                 break
             parent = parent.parent
 
+    @counted("delete_prefix")
     async def delete_prefix(self, prefix: str) -> int:
-        keys = [info.key async for info in self.list(prefix)]
+        # The internals, not the counted methods: one delete_prefix counts once.
+        keys = await anyio.to_thread.run_sync(_keys_under, self.root, prefix)
         for key in keys:
-            await self.delete(key)
+            await anyio.to_thread.run_sync(self._remove, self._path(key))
         return len(keys)
 
+    @counted_iter("list")
     async def list(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
         # Keys sorted byte-wise, as S3 lists them (reconciliation merges on that order).
         keys = await anyio.to_thread.run_sync(_keys_under, self.root, prefix)
         for key in keys:
-            info = await self.head(key)
+            info = await self._head(key)
             if info is not None:
                 yield info
 

@@ -27,7 +27,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spacekontext.errors import NotFound, TooLarge, Unavailable
-from spacekontext.storage.base import ObjectInfo, PresignedUpload, StoredObject
+from spacekontext.storage.base import (
+    ObjectInfo,
+    PresignedUpload,
+    StoredObject,
+    counted,
+    counted_iter,
+)
 
 T = TypeVar("T")
 
@@ -111,6 +117,7 @@ class S3ObjectStore:
         except (NotFound, ClientError):
             await self._call(self._client.create_bucket, Bucket=self.bucket)
 
+    @counted("put")
     async def put_stream(
         self,
         key: str,
@@ -204,6 +211,7 @@ class S3ObjectStore:
                 self._client.abort_multipart_upload, Bucket=self.bucket, Key=key, UploadId=upload_id
             )
 
+    @counted("put")
     async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> StoredObject:
         await self._call(
             self._client.put_object,
@@ -214,6 +222,7 @@ class S3ObjectStore:
         )
         return StoredObject(key=key, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
 
+    @counted("get")
     async def get_bytes(self, key: str) -> bytes:
         response = await self._call(self._client.get_object, Bucket=self.bucket, Key=key)
         body = response["Body"]
@@ -223,6 +232,7 @@ class S3ObjectStore:
             body.close()
         return data
 
+    @counted_iter("get")
     async def iter_bytes(self, key: str, *, chunk_size: int = 1024 * 1024) -> AsyncIterator[bytes]:
         response = await self._call(self._client.get_object, Bucket=self.bucket, Key=key)
         body = response["Body"]
@@ -232,6 +242,7 @@ class S3ObjectStore:
         finally:
             body.close()
 
+    @counted("head")
     async def head(self, key: str) -> ObjectInfo | None:
         try:
             response = await self._call(self._client.head_object, Bucket=self.bucket, Key=key)
@@ -244,9 +255,11 @@ class S3ObjectStore:
             content_type=response.get("ContentType"),
         )
 
+    @counted("delete")
     async def delete(self, key: str) -> None:
         await self._call(self._client.delete_object, Bucket=self.bucket, Key=key)
 
+    @counted("delete_prefix")
     async def delete_prefix(self, prefix: str) -> int:
         if not prefix:
             raise ValueError("refusing to delete the whole bucket")
@@ -266,6 +279,7 @@ class S3ObjectStore:
             )
             deleted += len(keys)
 
+    @counted_iter("list")
     async def list(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
         token: str | None = None
         while True:

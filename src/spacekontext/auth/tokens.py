@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +33,8 @@ class Identity:
     first_name: str | None = None
     last_name: str | None = None
     image_url: str | None = None
+    # The token's `exp` (epoch seconds): how long a verification of it may be remembered.
+    expires_at: float = field(default=0.0, compare=False)
 
 
 class TokenVerifier(Protocol):
@@ -56,6 +59,7 @@ def _identity_from_claims(claims: dict[str, Any]) -> Identity:
         first_name=text("given_name", "first_name"),
         last_name=text("family_name", "last_name"),
         image_url=text("picture", "image_url"),
+        expires_at=_expiry(claims),
     )
 
 
@@ -156,11 +160,13 @@ class JwksVerifier:
             self._keys = {key.key_id: key for key in keyset.keys if key.key_id}
             self._fetched_at = time.monotonic()
 
-    async def verify(self, token: str) -> Identity:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise Unauthenticated("invalid token", code="invalid_token") from exc
+    async def verify(self, token: str, header: dict[str, Any] | None = None) -> Identity:
+        """`header`: the token's already-parsed header, when the caller has it (one parse)."""
+        if header is None:
+            try:
+                header = jwt.get_unverified_header(token)
+            except jwt.PyJWTError as exc:
+                raise Unauthenticated("invalid token", code="invalid_token") from exc
         kid = header.get("kid")
         algorithm = header.get("alg")
         if not isinstance(kid, str) or algorithm not in (
@@ -200,26 +206,70 @@ class JwksVerifier:
         await self._http.aclose()
 
 
+def _expiry(claims: dict[str, Any]) -> float:
+    exp = claims.get("exp")
+    return float(exp) if isinstance(exp, int | float) else 0.0
+
+
+VERIFIED_TTL_S = 60.0
+VERIFIED_MAX = 10_000
+
+
 class CompositeVerifier:
     """Routes a token to the verifier for its algorithm: HS256 → dev tokens (when enabled),
-    anything else → the JWKS verifier (when configured)."""
+    anything else → the JWKS verifier (when configured).
 
-    def __init__(self, dev: DevTokens | None, jwks: JwksVerifier | None) -> None:
+    Verified tokens are remembered (a bounded LRU keyed by the token string) until the earlier
+    of their `exp` and `VERIFIED_TTL_S`: a client sends the same token on every request, and a
+    signature that verified once stays valid — the token string *is* the signed content, so a
+    changed claim is a different key. Only successes are remembered. What the TTL bounds is how
+    long a token keeps working after its signing key is withdrawn from the JWKS (a revoked key
+    is honoured within a minute); users deleted meanwhile are handled by the user lookup, not
+    here. See docs/caching.md."""
+
+    def __init__(
+        self,
+        dev: DevTokens | None,
+        jwks: JwksVerifier | None,
+        *,
+        ttl_s: float = VERIFIED_TTL_S,
+        max_entries: int = VERIFIED_MAX,
+    ) -> None:
         self.dev = dev
         self.jwks = jwks
+        self._ttl_s = ttl_s
+        self._max_entries = max_entries
+        self._verified: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
 
     async def verify(self, token: str) -> Identity:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            identity, valid_until = remembered
+            if time.time() < valid_until:
+                self._verified.move_to_end(token)
+                return identity
+            del self._verified[token]
+        identity = await self._verify(token)
+        valid_until = min(identity.expires_at, time.time() + self._ttl_s)
+        if self._ttl_s > 0 and valid_until > time.time():
+            self._verified[token] = (identity, valid_until)
+            if len(self._verified) > self._max_entries:
+                self._verified.popitem(last=False)
+        return identity
+
+    async def _verify(self, token: str) -> Identity:
+        # One header parse per token: the JWKS verifier gets the parsed header.
         try:
-            algorithm = jwt.get_unverified_header(token).get("alg")
+            header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise Unauthenticated("invalid token", code="invalid_token") from exc
-        if algorithm == "HS256":
+        if header.get("alg") == "HS256":
             if self.dev is None:
                 raise Unauthenticated("dev tokens are disabled", code="invalid_token")
             return await self.dev.verify(token)
         if self.jwks is None:
             raise Unauthenticated("invalid token", code="invalid_token")
-        return await self.jwks.verify(token)
+        return await self.jwks.verify(token, header)
 
     async def aclose(self) -> None:
         if self.jwks is not None:

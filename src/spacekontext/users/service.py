@@ -89,14 +89,10 @@ class UserService:
         return CurrentUserInfo(**orjson.loads(body))
 
     async def _resolve(self, identity: Identity) -> CurrentUserInfo:
-        async with self._db.read() as session:
-            row = (
-                await session.execute(
-                    select(User.id, User.clerk_id, User.email).where(
-                        User.clerk_id == identity.subject
-                    )
-                )
-            ).first()
+        rows = await self._db.read_rows(
+            select(User.id, User.clerk_id, User.email).where(User.clerk_id == identity.subject)
+        )
+        row = rows[0] if rows else None
         if row is not None:
             return CurrentUserInfo(row.id, row.clerk_id, row.email)
         async with self._db.unit_of_work() as uow:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from documents_bench import database_url  # type: ignore[import-not-found]
 
 from spacekontext.app import create_app
 from spacekontext.auth.tokens import DevTokens
@@ -31,8 +32,6 @@ from spacekontext.db.migrate import upgrade
 from spacekontext.db.urls import libpq_dsn
 from spacekontext.services import build_services
 from spacekontext.settings import Settings
-
-from documents_bench import database_url  # type: ignore[import-not-found]
 
 
 def seed(url: str, users: int) -> None:

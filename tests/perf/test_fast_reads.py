@@ -46,7 +46,9 @@ async def test_list_bytes_equal_the_pydantic_page(committed_services: Services) 
 
 async def test_exhausted_pool_is_unavailable_on_the_fast_path(settings: Settings) -> None:
     assert settings.database_url
-    tight = settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_s": 0.2})
+    tight = settings.model_copy(
+        update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_s": 0.2}
+    )
     db = Database.from_settings(tight)
     try:
         holder = await db.engine.connect()

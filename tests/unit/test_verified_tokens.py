@@ -3,7 +3,7 @@ the earlier of its exp and the TTL; failures are never remembered; the memory is
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 import pytest
 
@@ -41,7 +41,7 @@ async def test_memory_ends_at_the_ttl() -> None:
     verifier = CompositeVerifier(dev, None, ttl_s=0.05)
     token = dev.mint("ann@example.com")
     await verifier.verify(token)
-    time.sleep(0.06)
+    await asyncio.sleep(0.06)
     await verifier.verify(token)
     assert CountingDev.calls == 2
 

@@ -9,13 +9,15 @@ surfacing from somewhere inside a service. Nothing here knows about HTTP."""
 from __future__ import annotations
 
 import math
+import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import orjson
-from sqlalchemy import Executable, Row, event, text
+from sqlalchemy import Executable, Row, TextClause, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -26,14 +28,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from spacekontext.db.observe import instrument
+from spacekontext.db.observe import instrument, record
 from spacekontext.db.routing import ReadRouter, Replica
 from spacekontext.db.urls import async_url
 from spacekontext.errors import Conflict, Unavailable
 from spacekontext.ops import metrics
 from spacekontext.ops.request_context import acting_user
 from spacekontext.settings import Settings
-
 
 T = TypeVar("T")
 
@@ -140,6 +141,28 @@ async def checked_out(opening: Awaitable[T], *, pool: str, retry_after_s: float)
         ) from exc
     finally:
         waiting.dec()
+
+
+_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+class ReadQuery:
+    """One read-only statement in plain SQL with `:name` parameters, prepared once at import in
+    both forms: a `text()` clause for sessions, and the driver's `$n` form for `Database.fetch`'s
+    direct path."""
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+        self.clause: TextClause = text(sql)
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        self.native = _NAMED.sub(number, sql)
+        self.names = tuple(names)
 
 
 class UnitOfWork:
@@ -338,8 +361,14 @@ class Database:
         self._retry_after_s = settings.db_pool_timeout_s if settings else 1.0
         # Tests bind every session to one connection inside an outer transaction that is rolled
         # back at the end; service commits become savepoint releases.
-        # The hot reads' shortcut (`read_rows`): Core on a pooled connection, no ORM session.
+        # The hot reads' shortcuts: Core on a pooled connection, no ORM session (`read_rows`),
+        # or the driver's own connection (`fetch`).
         self._core_read: AsyncEngine | None = None
+        self._raw_read: AsyncEngine | None = None
+        slow_query_ms = settings.slow_query_ms if settings else 200.0
+        self._slow_s = slow_query_ms / 1000
+        self._histogram = metrics.DB_STATEMENT_DURATION.labels("primary")
+        self._slow_counter = metrics.DB_SLOW_STATEMENTS.labels("primary")
         if bind is not None:
             self._sessions = async_sessionmaker(
                 bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
@@ -351,6 +380,9 @@ class Database:
                 bind=_read_bind(engine, settings), class_=ReadSession, expire_on_commit=False
             )
             self._core_read = _read_bind(engine, settings)
+            # Behind PgBouncer reads need their transaction (see `_read_bind`): no shortcut.
+            if settings is None or settings.database_pooler != "pgbouncer":
+                self._raw_read = engine
         self.router = ReadRouter(
             engine,
             replicas or [],
@@ -458,6 +490,44 @@ class Database:
         )
         try:
             return (await connection.execute(statement)).all()
+        finally:
+            await connection.close()
+
+    async def fetch(
+        self, query: ReadQuery, params: dict[str, Any], *, user_id: str | None = None
+    ) -> list[Any]:
+        """The rows (mappings: `row["column"]`) of one read-only statement.
+
+        Without replicas the statement goes straight to the driver on a connection checked out
+        of the same pool (its size, timeout and 503 apply): no SQLAlchemy execution context,
+        result proxy or greenlet hop, one round trip, no BEGIN. Its timing is accounted like
+        every other statement (histogram, Server-Timing, slow-query log). With replicas, in
+        tests (one bound connection) or behind PgBouncer it takes the `read()` path."""
+        if self._raw_read is None or self.router.replicas:
+            async with self.read(user_id=user_id) as session:
+                return list((await session.execute(query.clause, params)).mappings().all())
+        connection = await checked_out(
+            self._raw_read.connect(), pool="primary", retry_after_s=self._retry_after_s
+        )
+        try:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            started = time.perf_counter()
+            try:
+                return list(await driver.fetch(query.native, *(params[n] for n in query.names)))
+            except BaseException:
+                # The pool cannot tell what a driver error left behind: never reuse it.
+                await connection.invalidate()
+                raise
+            finally:
+                record(
+                    time.perf_counter() - started,
+                    query.sql,
+                    "primary",
+                    self._histogram,
+                    self._slow_counter,
+                    self._slow_s,
+                )
         finally:
             await connection.close()
 

@@ -59,22 +59,36 @@ def instrument(engine: AsyncEngine, *, role: str, slow_query_ms: float) -> None:
         started = conn.info.get("sk_started")
         if not started:
             return
-        elapsed = time.perf_counter() - started.pop()
-        histogram.observe(elapsed)
-        stats = current_request.get()
-        if stats is not None:
-            stats.db_time_s += elapsed
-            stats.statements += 1
-        if elapsed >= slow_s:
-            slow_counter.inc()
-            # Looked up per line (rare): a module-level proxy would pin whatever logging
-            # configuration existed when it was first used.
-            structlog.get_logger("spacekontext.db.slow").warning(
-                "slow statement",
-                statement=normalize_statement(statement),
-                duration_ms=round(elapsed * 1000, 2),
-                role=role,
-                route=stats.route if stats else None,
-                request_id=stats.request_id if stats else None,
-                method=stats.method if stats else None,
-            )
+        record(
+            time.perf_counter() - started.pop(), statement, role, histogram, slow_counter, slow_s
+        )
+
+
+def record(
+    elapsed: float,
+    statement: str,
+    role: str,
+    histogram: Any,
+    slow_counter: Any,
+    slow_s: float,
+) -> None:
+    """Account one statement: histogram, the request's DB time and count, the slow-query log.
+    Shared by the cursor events and the raw-driver reads (`Database.fetch`)."""
+    histogram.observe(elapsed)
+    stats = current_request.get()
+    if stats is not None:
+        stats.db_time_s += elapsed
+        stats.statements += 1
+    if elapsed >= slow_s:
+        slow_counter.inc()
+        # Looked up per line (rare): a module-level proxy would pin whatever logging
+        # configuration existed when it was first used.
+        structlog.get_logger("spacekontext.db.slow").warning(
+            "slow statement",
+            statement=normalize_statement(statement),
+            duration_ms=round(elapsed * 1000, 2),
+            role=role,
+            route=stats.route if stats else None,
+            request_id=stats.request_id if stats else None,
+            method=stats.method if stats else None,
+        )

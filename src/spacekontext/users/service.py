@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import orjson
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.auth.tokens import Identity
 from spacekontext.cache.aside import CacheAside, cache_key, owner_generation
-from spacekontext.db.engine import Database
+from spacekontext.db.engine import Database, ReadQuery
 from spacekontext.ids import new_id
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
 from spacekontext.storage.keys import user_prefix
@@ -65,6 +65,10 @@ async def upsert_user(session: AsyncSession, identity: Identity) -> str:
     raise AssertionError("unreachable")
 
 
+# Every authenticated request's first statement (on a cache miss): parsed once.
+_BY_SUBJECT = ReadQuery("SELECT id, clerk_id, email FROM app.users WHERE clerk_id = :subject")
+
+
 def subject_generation(subject: str) -> str:
     """The cached user lookup of one token subject; bump it when that user changes."""
     return owner_generation("subject", subject)
@@ -89,12 +93,9 @@ class UserService:
         return CurrentUserInfo(**orjson.loads(body))
 
     async def _resolve(self, identity: Identity) -> CurrentUserInfo:
-        rows = await self._db.read_rows(
-            select(User.id, User.clerk_id, User.email).where(User.clerk_id == identity.subject)
-        )
-        row = rows[0] if rows else None
-        if row is not None:
-            return CurrentUserInfo(row.id, row.clerk_id, row.email)
+        rows = await self._db.fetch(_BY_SUBJECT, {"subject": identity.subject})
+        if rows:
+            return CurrentUserInfo(rows[0]["id"], rows[0]["clerk_id"], rows[0]["email"])
         async with self._db.unit_of_work() as uow:
             user_id = await upsert_user(uow.session, identity)
             await uow.commit()

@@ -40,6 +40,12 @@ class FloorplanFacts:
 
 
 def is_number(value: Any) -> TypeGuard[float]:
+    # Exact types first: a 200 KB plan asks this ~9,000 times per save.
+    kind = type(value)
+    if kind is float:
+        return math.isfinite(value)
+    if kind is int:
+        return True
     # bool is an int in Python but not a number in a drawing.
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 

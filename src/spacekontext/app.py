@@ -70,6 +70,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         lifespan=lifespan,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        # The app's own Prometheus metrics and structured logs are its telemetry; FastAPI's
+        # native OpenTelemetry hooks would otherwise ask the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     if services is not None:
         app.state.services = services

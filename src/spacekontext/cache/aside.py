@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 
@@ -40,6 +41,7 @@ TAG_BYTES = 16
 GENERATION_TTL_S = 7 * 24 * 3600
 # Key parts longer than this (cursors, search strings) are hashed to keep keys short and safe.
 _MAX_PART = 64
+_UNSAFE_IN_KEY = re.compile(r"[: \n\r\t]")
 OWED_RETRY_S = 1.0
 INSTALL_GRACE_S = 1.0
 FLIGHT_GRACE_S = 1.0
@@ -50,7 +52,7 @@ def cache_key(namespace: str, *parts: str | int | None) -> str:
     rendered = []
     for part in parts:
         text = "" if part is None else str(part)
-        if len(text) > _MAX_PART or any(c in text for c in ": \n\r\t"):
+        if len(text) > _MAX_PART or _UNSAFE_IN_KEY.search(text):
             text = "#" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
         rendered.append(text)
     return ":".join((namespace, *rendered))

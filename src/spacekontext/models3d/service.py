@@ -5,6 +5,7 @@ for history asks it of floorplans."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import Row, Text, cast, delete, func, insert, select, update
@@ -104,7 +105,7 @@ class Model3DService:
     async def create(
         self, user_id: str, project_id: str, body: Model3DCreate
     ) -> SavedDocument[Model3DRead]:
-        objects, encoded = self._validate(body.model_data)
+        objects, encoded = await self._validate(body.model_data)
         settings = _settings(body.settings)
         async with self._db.unit_of_work() as uow:
             await owned_project_or_404(uow.session, user_id, project_id)
@@ -134,7 +135,7 @@ class Model3DService:
     async def replace(
         self, user_id: str, model_id: str, body: Model3DReplace, pre: Precondition
     ) -> SavedDocument[Model3DRead]:
-        objects, encoded = self._validate(body.model_data)
+        objects, encoded = await self._validate(body.model_data)
         changes: dict[str, Any] = {
             "model_data": body.model_data,
             "object_count": objects,
@@ -181,7 +182,11 @@ class Model3DService:
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _validate(self, data: Any) -> tuple[int, Encoded]:
+    async def _validate(self, data: Any) -> tuple[int, Encoded]:
+        # Large scenes take milliseconds to check and hash: off the event loop, like floorplans.
+        return await asyncio.to_thread(self._validate_now, data)
+
+    def _validate_now(self, data: Any) -> tuple[int, Encoded]:
         encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
         return count_objects(data), encoded
 
@@ -218,7 +223,7 @@ class Model3DService:
                     select(Model3D.model_data).where(Model3D.id == model_id)
                 )
                 data = merge_patch(stored, data_patch)
-                objects, encoded = self._validate(data)
+                objects, encoded = await self._validate(data)
                 changes |= {
                     "model_data": data,
                     "object_count": objects,

@@ -142,7 +142,10 @@ def database_url() -> Iterator[str]:
 
 async def run(url: str, iterations: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="skbench-home-"))
-    settings = Settings(env="test", SPACEKONTEXT_HOME=home, database_url=url)
+    # Rate limits off: the benchmark measures the documents path, not the limiter.
+    settings = Settings(
+        env="test", SPACEKONTEXT_HOME=home, database_url=url, rate_limit_enabled=False
+    )
     services = build_services(settings, Database.from_settings(settings))
     app = create_app(settings, services=services)
     token = DevTokens.from_data_dir(settings.data_dir).mint(f"bench-{secrets.token_hex(3)}@x.io")

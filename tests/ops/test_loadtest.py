@@ -116,6 +116,24 @@ def test_prometheus_series_are_summed_by_name() -> None:
     }
 
 
+def test_cache_hit_ratio_reads_the_lookup_counter_split_by_result() -> None:
+    from spacekontext.ops.loadtest.monitor import StepWindow
+
+    def exposition(hit: float, miss: float, bypass: float) -> str:
+        return (
+            f'spacekontext_cache_lookups_total{{backend="redis",result="hit"}} {hit}\n'
+            f'spacekontext_cache_lookups_total{{backend="redis",result="miss"}} {miss}\n'
+            f'spacekontext_cache_lookups_total{{backend="redis",result="bypass"}} {bypass}\n'
+        )
+
+    parsed = parse_prometheus(exposition(10, 5, 0))
+    assert parsed['spacekontext_cache_lookups_total{result="hit"}'] == 10.0
+    assert parsed["spacekontext_cache_lookups_total"] == 15.0
+    window = StepWindow(metrics_start=parsed, metrics_end=parse_prometheus(exposition(40, 10, 5)))
+    # 30 hits against 5 misses and 5 bypasses (served from the database) in the window.
+    assert window.summary()["cacheHitRatio"] == 0.75
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -30,12 +30,23 @@ _SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 _POOL_WAITING_GAUGES = ("spacekontext_db_pool_waiting", "spacekontext_db_pool_waiters")
 _POOL_WAIT_COUNTERS = ("spacekontext_db_pool_waits_total", "spacekontext_db_pool_wait_total")
 _POOL_TIMEOUT_COUNTERS = ("spacekontext_db_pool_timeouts_total",)
-_CACHE_HIT_COUNTERS = ("spacekontext_cache_hits_total",)
-_CACHE_MISS_COUNTERS = ("spacekontext_cache_misses_total",)
+# The cache exports one counter with a `result` label (hit, miss, bypass); a bypass (cache
+# unreachable) is served from the database, so it counts as a miss.
+_CACHE_HIT_COUNTERS = (
+    "spacekontext_cache_hits_total",
+    'spacekontext_cache_lookups_total{result="hit"}',
+)
+_CACHE_MISS_COUNTERS = (
+    "spacekontext_cache_misses_total",
+    'spacekontext_cache_lookups_total{result="miss"}',
+    'spacekontext_cache_lookups_total{result="bypass"}',
+)
+_RESULT_LABEL_RE = re.compile(r'result="([^"]*)"')
 
 
 def parse_prometheus(text: str) -> dict[str, float]:
-    """Sum every series by metric name (labels dropped)."""
+    """Sum every series by metric name (labels dropped), and also by name and `result` label
+    (keyed `name{result="hit"}`) for counters that split outcomes by label."""
     totals: dict[str, float] = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
@@ -49,6 +60,10 @@ def parse_prometheus(text: str) -> dict[str, float]:
             continue
         if math.isfinite(value):
             totals[match.group(1)] = totals.get(match.group(1), 0.0) + value
+            result = _RESULT_LABEL_RE.search(match.group(2) or "")
+            if result:
+                key = f'{match.group(1)}{{result="{result.group(1)}"}}'
+                totals[key] = totals.get(key, 0.0) + value
     return totals
 
 
@@ -153,11 +168,18 @@ def find_processes(port: int, backend_pid: int | None) -> dict[str, tuple[psutil
         connections = psutil.net_connections(kind="tcp")
     except (psutil.Error, OSError):
         connections = []
-    for conn in connections:
-        listening = conn.status == psutil.CONN_LISTEN and conn.laddr
-        if listening and conn.laddr.port == port and conn.pid:
-            with contextlib.suppress(psutil.Error):
-                found["server"] = (psutil.Process(conn.pid), True)
+    listeners = {
+        conn.pid
+        for conn in connections
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid
+    }
+    # With several workers the supervisor and every worker hold the listening socket: the root
+    # is the listener whose parent does not (its children are the workers).
+    for pid in sorted(listeners):
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            if proc.ppid() not in listeners:
+                found["server"] = (proc, True)
                 break
     if backend_pid is not None:
         with contextlib.suppress(psutil.Error):

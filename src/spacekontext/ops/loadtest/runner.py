@@ -152,7 +152,8 @@ async def run_loadtest(
     timeout = aiohttp.ClientTimeout(total=config.request_timeout_s)
     started_at = datetime.now(UTC)
     steps: list[dict[str, Any]] = []
-    windows: list[tuple[float, float, StepWindow]] = []
+    # (monotonic start, monotonic end, wall-clock start, server figures) per measured step.
+    windows: list[tuple[float, float, float, StepWindow]] = []
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, json_serialize=lambda v: orjson.dumps(v).decode()
     ) as http:
@@ -198,11 +199,12 @@ async def run_loadtest(
                 await asyncio.sleep(config.ramp_s + config.think_s[0])
                 await monitor.start_window()
                 window_start = time.monotonic()
+                wall_start = time.time()
                 await asyncio.sleep(config.step_s)
                 window_end = time.monotonic()
                 server = await monitor.end_window()
-                windows.append((window_start, window_end, server))
-                step = _step(users, recorder.samples, window_start, window_end, server)
+                windows.append((window_start, window_end, wall_start, server))
+                step = _step(users, recorder.samples, window_start, window_end, wall_start, server)
                 steps.append(step)
                 say(_one_line(step))
                 if step["breaks"] and config.stop_after_break:
@@ -218,8 +220,8 @@ async def run_loadtest(
             await asyncio.gather(*pending, return_exceptions=True)
     # Final figures include requests that completed after their window closed.
     final_steps = [
-        _step(step["users"], recorder.samples, start, end, server)
-        for step, (start, end, server) in zip(steps, windows, strict=True)
+        _step(step["users"], recorder.samples, start, end, wall, server)
+        for step, (start, end, wall, server) in zip(steps, windows, strict=True)
     ]
     return {
         "label": config.label,
@@ -258,11 +260,20 @@ def _describe(action: Action) -> dict[str, Any]:
 
 
 def _step(
-    users: int, samples: list[Sample], start: float, end: float, server: StepWindow
+    users: int,
+    samples: list[Sample],
+    start: float,
+    end: float,
+    wall_start: float,
+    server: StepWindow,
 ) -> dict[str, Any]:
     inside = [s for s in samples if start <= s.started < end]
     step = {
         "users": users,
+        # Wall-clock window (Unix seconds): lets figures sampled outside this process (other
+        # servers, PgBouncer) be matched to the step.
+        "windowStartUnix": round(wall_start, 3),
+        "windowEndUnix": round(wall_start + end - start, 3),
         "durationS": round(end - start, 1),
         **summarize_samples(inside, end - start),
     }

@@ -20,7 +20,8 @@ Everything runs on loopback on free ports and is torn down at the end (or on Ctr
 - a sampler (1 s) beside the load test: connections on the primary and on the replica, PgBouncer
   waiting clients and wait time, CPU of every process of the stack (server and workers, both
   PostgreSQL servers, PgBouncers, Redis, the load generator); pg_stat_statements per run, and a
-  py-spy profile of the server during one step (`--profile-at`).
+  py-spy profile of the server (and its workers) for `--profile-seconds` of every step, at a
+  low rate (25 samples/s) so that the profiler takes little of the CPU it measures.
 
 This is a script under bench/ rather than a `loadtest --stack` option because it starts
 PostgreSQL 15 from the system packages as the `postgres` user (tests/db/servers.py), PgBouncer
@@ -303,7 +304,10 @@ def summarize_profile(raw: Path, limit: int = 15) -> dict[str, Any]:
             continue
         count = int(count_text)
         total += count
-        frames = stack.split(";")
+        # --subprocesses puts "process N: command line" at the root of every stack.
+        frames = [f for f in stack.split(";") if not f.startswith("process ")]
+        if not frames:
+            continue
         leaves[_short(frames[-1])] += count
         mine = [f for f in frames if "spacekontext" in f and "/site-packages/" not in f]
         if mine:
@@ -322,9 +326,9 @@ def _short(frame: str) -> str:
     return f"{name} ({'/'.join(Path(path).parts[-2:])})" if path else name
 
 
-def profile_server(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
+def profile_server(pid: int, seconds: float, out: Path, rate: int) -> subprocess.Popen[bytes]:
     command = [PY_SPY, "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
-               "--rate", "50", "--duration", str(int(seconds)), "--format", "raw",
+               "--rate", str(rate), "--duration", str(int(seconds)), "--format", "raw",
                "--output", str(out)]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -350,9 +354,8 @@ def run_loadtest(
                "--max-minutes", str(args.max_minutes_per_config)]  # fmt: skip
     if args.continue_after_break:
         command.append("--continue-after-break")
-    raw = scratch / f"pyspy-{label}.txt"
-    profiler: subprocess.Popen[bytes] | None = None
-    timer: threading.Timer | None = None
+    profilers: dict[int, tuple[subprocess.Popen[bytes], Path]] = {}
+    timers: list[threading.Timer] = []
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -363,30 +366,34 @@ def run_loadtest(
         for line in iter(process.stdout.readline, b""):
             text = line.decode(errors="replace").rstrip()
             print(f"    {text}", flush=True)
-            if text.startswith(f"{args.profile_at} users: ramping") and profiler is None:
+            users_text, _, rest = text.partition(" users: ramping")
+            if rest and users_text.isdigit() and args.profile_seconds > 0:
+                users = int(users_text)
 
-                def start() -> None:
-                    nonlocal profiler
-                    profiler = profile_server(server_pid, min(args.step_seconds, 20), raw)
+                def start(users: int = users) -> None:
+                    raw = scratch / f"pyspy-{label}-{users}.txt"
+                    profilers[users] = (
+                        profile_server(server_pid, args.profile_seconds, raw, args.profile_rate),
+                        raw,
+                    )
 
                 # Profile inside the measurement window (after the ramp and one think time).
-                timer = threading.Timer(args.ramp_seconds + 1.5, start)
+                timer = threading.Timer(args.ramp_seconds + 2, start)
                 timer.start()
+                timers.append(timer)
         process.wait(timeout=60)
     finally:
-        if timer is not None:
+        for timer in timers:
             timer.cancel()
         stop_group(process, 10)
-        if profiler is not None:
+        for profiler, _raw in profilers.values():
             try:
                 profiler.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 profiler.kill()
     json_path = out / f"{label}.json"
     result = json.loads(json_path.read_text()) if json_path.exists() else None
-    profile = summarize_profile(raw) if profiler is not None else {}
-    if profile:
-        profile["atUsers"] = args.profile_at
+    profile = {str(users): summarize_profile(raw) for users, (_p, raw) in sorted(profilers.items())}
     return result, profile
 
 
@@ -519,6 +526,16 @@ def seed(args: argparse.Namespace, home: Path, url: str) -> dict[str, Any]:
     return {"seconds": round(elapsed, 1), "rows": counts, "command": " ".join(command[3:])}
 
 
+def machine_split(step: dict[str, Any]) -> str:
+    """Whole-machine CPU, and the part of it this run's own processes do not explain (other work
+    on a shared machine)."""
+    system = step["cpuPercent"].get("system")
+    if system is None:
+        return "-"
+    ours = sum(step.get("stack", {}).get("cpuPercent", {}).values()) / (os.cpu_count() or 1)
+    return f"{system:.0f}% ({max(0.0, system - ours):.0f}% other)"
+
+
 def step_row(step: dict[str, Any]) -> str:
     stack = step.get("stack", {})
     cpu = stack.get("cpuPercent", {})
@@ -543,7 +560,7 @@ def step_row(step: dict[str, Any]) -> str:
         f"{'-' if cache is None else f'{cache * 100:.0f}%'} | "
         f"{ms_per_request('server')} / {ms_per_request('primary')} / "
         f"{ms_per_request('replica')} / {ms_per_request('loadtest')} | "
-        f"{step['cpuPercent'].get('system', '-')}% | "
+        f"{machine_split(step)} | "
         f"{'breaks: ' + '; '.join(step['breakReasons']) if step['breaks'] else 'holds'} |"
     )
 
@@ -558,7 +575,7 @@ def summary(results: list[dict[str, Any]], load: str) -> str:
             "| users | req/s | p50 ms | p95 ms | p99 ms | errors | PG server connections "
             "(primary + replica, max) | app pool waiting / PgBouncer clients waiting (max) "
             "| cache hits | CPU ms per request: server / primary / replica / load generator "
-            "| machine CPU | verdict |",
+            "| machine CPU (other work) | verdict |",
             "|---:|---:|---:|---:|---:|---:|---|---|---:|---|---:|---|",
             *(step_row(step) for step in result.get("steps", [])),
             "",
@@ -576,7 +593,10 @@ def main() -> None:
     parser.add_argument("--seed-users", type=int, default=1000)
     parser.add_argument("--primary-pool", type=int, default=10)
     parser.add_argument("--replica-pool", type=int, default=10, help="0: replica reads direct")
-    parser.add_argument("--profile-at", type=int, default=1000, help="py-spy during this step")
+    parser.add_argument(
+        "--profile-seconds", type=float, default=10, help="py-spy in every step (0: off)"
+    )
+    parser.add_argument("--profile-rate", type=int, default=25, help="py-spy samples/s")
     parser.add_argument("--continue-after-break", action="store_true")
     parser.add_argument("--max-minutes", type=float, default=60, help="whole run, hard limit")
     parser.add_argument("--out", type=Path, default=Path("capacity-results"))

@@ -179,12 +179,24 @@ def find_processes(port: int, backend_pid: int | None) -> dict[str, tuple[psutil
         with contextlib.suppress(psutil.Error):
             proc = psutil.Process(pid)
             if proc.ppid() not in listeners:
-                found["server"] = (proc, True)
+                found["server"] = (_supervisor_of(proc), True)
                 break
     if backend_pid is not None:
         with contextlib.suppress(psutil.Error):
             found["postgres"] = (psutil.Process(psutil.Process(backend_pid).ppid()), True)
     return found
+
+
+def _supervisor_of(proc: psutil.Process) -> psutil.Process:
+    """psutil reports a socket shared by several processes once, often under one worker: climb
+    from a spawned worker (`multiprocessing.spawn`) to the supervisor that started it."""
+    with contextlib.suppress(psutil.Error):
+        while "multiprocessing" in " ".join(proc.cmdline()):
+            parent = proc.parent()
+            if parent is None:
+                break
+            proc = parent
+    return proc
 
 
 class Monitor:

@@ -58,6 +58,10 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API (starting the embedded PostgreSQL when DATABASE_URL is unset)."""
+    # In multiprocess mode prometheus-client writes a file per metric into this directory as
+    # soon as the metric modules are imported (below): it must exist first.
+    if configured_metrics_dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        Path(configured_metrics_dir).mkdir(parents=True, exist_ok=True)
     import uvicorn
 
     from spacekontext.app import create_app

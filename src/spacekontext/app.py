@@ -15,9 +15,9 @@ from spacekontext.db.engine import Database
 from spacekontext.dxf import router as dxf
 from spacekontext.files import router as files
 from spacekontext.floorplans import router as floorplans
+from spacekontext.http.edge import EdgeMiddleware
 from spacekontext.http.errors import install_error_handlers
-from spacekontext.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from spacekontext.http.observability import ObservabilityMiddleware
+from spacekontext.http.hot import HotRoutes
 from spacekontext.massings import router as massings
 from spacekontext.models3d import router as models3d
 from spacekontext.ops import health
@@ -85,10 +85,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             return settings.max_upload_bytes  # DXF uploads: the import sets its own limit
         return settings.max_json_bytes
 
-    # Outermost last: the request id first, then timing/metrics around everything else.
-    app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limit)
-    app.add_middleware(ObservabilityMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    hot = HotRoutes(projects.hot_routes) if settings.hot_routes else None
+    app.add_middleware(EdgeMiddleware, limit_for=body_limit, hot_routes=hot)
 
     app.include_router(health.router)
     app.include_router(projects.router)

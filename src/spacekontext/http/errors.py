@@ -29,26 +29,34 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def domain_error_response(exc: DomainError) -> JSONBytes:
+    return JSONBytes(
+        error_body(exc.message, exc.error_code, exc.details),
+        status_code=exc.status,
+        headers=exc.headers,
+    )
+
+
+def validation_error_response(exc: RequestValidationError) -> JSONBytes:
+    details = _validation_details(exc)
+    if any(d["type"] == "json_invalid" for d in details):
+        return JSONBytes(
+            error_body("request body is not valid JSON", "malformed_json", details),
+            status_code=400,
+        )
+    return JSONBytes(
+        error_body("request validation failed", "validation_error", details), status_code=422
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONBytes:
-        return JSONBytes(
-            error_body(exc.message, exc.error_code, exc.details),
-            status_code=exc.status,
-            headers=exc.headers,
-        )
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONBytes:
-        details = _validation_details(exc)
-        if any(d["type"] == "json_invalid" for d in details):
-            return JSONBytes(
-                error_body("request body is not valid JSON", "malformed_json", details),
-                status_code=400,
-            )
-        return JSONBytes(
-            error_body("request validation failed", "validation_error", details), status_code=422
-        )
+        return validation_error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONBytes:

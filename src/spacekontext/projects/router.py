@@ -3,12 +3,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
 
-from spacekontext.auth.deps import CurrentUser, ServicesDep
+from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
+from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.responses import JSONBytes, success_json, success_with
 from spacekontext.projects.schemas import ProjectCreate, ProjectUpdate
+from spacekontext.services import Services
+from spacekontext.users.service import CurrentUserInfo
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
+
+
+class ListQuery(BaseModel):
+    limit: int = Field(default=50, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=512)
 
 
 def _dump(model: Any) -> Any:
@@ -17,13 +26,15 @@ def _dump(model: Any) -> Any:
 
 @router.get("", summary="List own projects, newest first")
 async def list_projects(
-    user: CurrentUser,
-    services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    user: CurrentUser, services: ServicesDep, query: Annotated[ListQuery, Query()]
 ) -> JSONBytes:
+    return await _list(services, user, query)
+
+
+async def _list(services: Services, user: CurrentUserInfo, query: ListQuery) -> JSONBytes:
     # Cached bytes go out as they are: no Pydantic round trip on a hit.
-    return success_json(await services.projects.list_json(user.id, limit=limit, cursor=cursor))
+    page = await services.projects.list_json(user.id, limit=query.limit, cursor=query.cursor)
+    return success_json(page)
 
 
 @router.post("", status_code=201, summary="Create a project")
@@ -36,6 +47,10 @@ async def create_project(
 
 @router.get("/{project_id}", summary="Read a project")
 async def get_project(project_id: str, user: CurrentUser, services: ServicesDep) -> JSONBytes:
+    return await _get(services, user, project_id)
+
+
+async def _get(services: Services, user: CurrentUserInfo, project_id: str) -> JSONBytes:
     return success_with("project", await services.projects.get_json(user.id, project_id))
 
 
@@ -51,3 +66,23 @@ async def update_project(
 async def delete_project(project_id: str, user: CurrentUser, services: ServicesDep) -> Response:
     await services.projects.delete(user.id, project_id)
     return JSONBytes({"success": True})
+
+
+# The same two reads as hot routes (http/hot.py): the project list is the API's most frequent
+# request, the detail its second.
+
+
+async def _list_hot(request: HotRequest) -> Response:
+    user = await hot_caller(request)
+    return await _list(request.services, user, request.query(ListQuery))
+
+
+async def _get_hot(request: HotRequest) -> Response:
+    user = await hot_caller(request)
+    return await _get(request.services, user, request.params["project_id"])
+
+
+hot_routes = (
+    HotRoute(router.prefix, _list_hot),
+    HotRoute(router.prefix + "/{project_id}", _get_hot),
+)

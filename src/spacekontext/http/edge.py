@@ -1,0 +1,189 @@
+"""The one ASGI layer in front of the application.
+
+Per request it gives the request an id (echoed back, bound to the log context), times it for
+Prometheus and `Server-Timing`, refuses bodies over the size limit with 413, and serves the
+hottest read routes (`HotRoutes`) without going through FastAPI's routing and dependency
+solving. One layer instead of three nested ones: each pure-ASGI layer costs a closure, a
+`send` wrapper and a frame per message on every request, and on a cached read the stack of
+layers had cost more than the read itself (docs/benchmarks.md, "hot path").
+
+Per request: a `RequestStats` in a context variable collects the database time and statement
+count (added by the statement hooks in db/observe.py); the response carries them as
+`Server-Timing: db;dur=…;desc="N statements"` next to the total app time, and the request is
+counted in Prometheus by route *template* (`/api/projects/{project_id}`, never the raw path, so
+that the series stay few)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import structlog
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from spacekontext.http.errors import error_body
+from spacekontext.http.hot import HotRoutes
+from spacekontext.ops import metrics
+from spacekontext.ops.request_context import RequestStats, acting_user, current_request
+
+UNMATCHED_ROUTE = "unmatched"
+
+# The labelled children by (route template, method, status): `labels()` costs more per request
+# than the observation itself. Bounded like the series themselves (templates, not paths).
+_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _series_for(route: str, method: str, status: int) -> tuple[Any, Any]:
+    series = _series.get((route, method, status))
+    if series is None:
+        series = (
+            metrics.HTTP_REQUESTS.labels(route, method, str(status)),
+            metrics.HTTP_LATENCY.labels(route, method),
+        )
+        _series[(route, method, status)] = series
+    return series
+
+
+def _request_id(incoming: bytes | None) -> str:
+    """A sane incoming `X-Request-ID` is kept (a proxy's id ties the logs together)."""
+    if incoming:
+        text = incoming.decode("latin-1")
+        if len(text) <= 64 and text.isprintable():
+            return text
+    return secrets.token_hex(8)
+
+
+class EdgeMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit_for: Callable[[str], int | None],
+        hot_routes: HotRoutes | None = None,
+    ) -> None:
+        """`limit_for(path)` gives the body-size limit of a path, or None for routes that
+        stream their bodies and enforce their own limit."""
+        self.app = app
+        self.limit_for = limit_for
+        self.hot_routes = hot_routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming_id: bytes | None = None
+        length: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming_id = value
+            elif name == b"content-length":
+                length = value
+        request_id = _request_id(incoming_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        method = scope["method"]
+        stats = RequestStats(request_id=request_id, method=method, scope=scope)
+        stats_token = current_request.set(stats)
+        user_token = acting_user.set(None)
+        # Every log line written while this request runs carries its id.
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+        status = 500
+
+        async def edge_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                total_ms = (time.perf_counter() - started) * 1000
+                timing = (
+                    f'db;dur={stats.db_time_s * 1000:.2f};desc="{stats.statements} statements", '
+                    f"app;dur={total_ms:.2f}"
+                )
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                headers.append((b"server-timing", timing.encode()))
+            await send(message)
+
+        try:
+            hot = self.hot_routes.match(method, scope["path"]) if self.hot_routes else None
+            if hot is not None:
+                route, params = hot
+                scope["route"] = route
+                await route.serve(scope, params, edge_send)
+            else:
+                await self._limited(scope, receive, edge_send, length)
+        finally:
+            elapsed = time.perf_counter() - started
+            counter, latency = _series_for(stats.route or UNMATCHED_ROUTE, method, status)
+            counter.inc()
+            latency.observe(elapsed)
+            structlog.contextvars.reset_contextvars(**bound)
+            acting_user.reset(user_token)
+            current_request.reset(stats_token)
+
+    async def _limited(
+        self, scope: Scope, receive: Receive, send: Send, length: bytes | None
+    ) -> None:
+        """The application behind a body-size limit: refused at once from Content-Length,
+        otherwise as soon as the streamed body passes the limit."""
+        limit = self.limit_for(scope["path"])
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _too_large(send, limit)
+            return
+
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge(limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not response_started:
+                await _too_large(send, limit)
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    # An HTTPException so that FastAPI's body parsing re-raises it untouched (it turns any
+    # other error while reading the body into a 400).
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body exceeds {limit} bytes")
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = orjson.dumps(
+        error_body(
+            f"request body exceeds {limit} bytes", "payload_too_large", {"limitBytes": limit}
+        )
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

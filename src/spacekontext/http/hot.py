@@ -1,0 +1,130 @@
+"""Hot read routes: the few GET routes that carry most of the traffic, served straight from the
+edge layer (http/edge.py) instead of through FastAPI's router.
+
+On a cached `GET /api/projects`, FastAPI's route matching and dependency solving took more than
+half of the request's CPU, far more than authentication, the rate limit and the cache lookup
+together (docs/benchmarks.md, "hot path"). A hot route does the same work with plain calls: the
+same authentication function, the same query model, the same service call, the same error
+bodies. The FastAPI route of the same path stays registered: it documents the route in OpenAPI
+and serves it when `HOT_ROUTES=false` (tests compare the two, byte for byte).
+
+Only exact GET matches are served here; anything else (HEAD, a trailing slash, a root path)
+falls through to FastAPI unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.responses import Response
+from starlette.routing import compile_path
+from starlette.types import Scope, Send
+
+from spacekontext.errors import DomainError
+from spacekontext.http.errors import domain_error_response, validation_error_response
+
+if TYPE_CHECKING:
+    from spacekontext.services import Services
+
+QueryModel = TypeVar("QueryModel", bound=BaseModel)
+
+
+class HotRequest:
+    __slots__ = ("params", "scope")
+
+    def __init__(self, scope: Scope, params: dict[str, str]) -> None:
+        self.scope = scope
+        self.params = params
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.scope["app"].state.services
+        return services
+
+    @property
+    def method(self) -> str:
+        method: str = self.scope["method"]
+        return method
+
+    @property
+    def path(self) -> str:
+        path: str = self.scope["path"]
+        return path
+
+    def header(self, name: bytes) -> str:
+        """The first value of a header (`name` in lower case), '' when absent."""
+        for key, value in self.scope["headers"]:
+            if key == name:
+                text: str = value.decode("latin-1")
+                return text
+        return ""
+
+    def query(self, model: type[QueryModel]) -> QueryModel:
+        """The query string validated by `model`, with FastAPI's rules (the last of repeated
+        keys wins, blank values are kept) and its 422 error shape (`query.<field>`)."""
+        raw = self.scope.get("query_string", b"").decode("latin-1")
+        values = dict(parse_qsl(raw, keep_blank_values=True)) if raw else {}
+        try:
+            return model.model_validate(values)
+        except ValidationError as exc:
+            errors = [{**error, "loc": ("query", *error["loc"])} for error in exc.errors()]
+            raise RequestValidationError(errors) from exc
+
+
+HotHandler = Callable[[HotRequest], Awaitable[Response]]
+
+
+class HotRoute:
+    """One GET route template and its handler. `path` is the template, as on a Starlette
+    route: the metrics and logs name the route by it."""
+
+    __slots__ = ("_regex", "handler", "path")
+
+    def __init__(self, path: str, handler: HotHandler) -> None:
+        self.path = path
+        self.handler = handler
+        self._regex = compile_path(path)[0]
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self._regex.match(path)
+        return found.groupdict() if found else None
+
+    async def serve(self, scope: Scope, params: dict[str, str], send: Send) -> None:
+        try:
+            response = await self.handler(HotRequest(scope, params))
+        except DomainError as exc:
+            response = domain_error_response(exc)
+        except RequestValidationError as exc:
+            response = validation_error_response(exc)
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Any:
+    # GET handlers never read a body; a response never reads at all.
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+class HotRoutes:
+    def __init__(self, routes: Iterable[HotRoute]) -> None:
+        self._static: dict[str, HotRoute] = {}
+        self._templated: list[HotRoute] = []
+        for route in routes:
+            if "{" in route.path:
+                self._templated.append(route)
+            else:
+                self._static[route.path] = route
+
+    def match(self, method: str, path: str) -> tuple[HotRoute, dict[str, str]] | None:
+        if method != "GET":
+            return None
+        route = self._static.get(path)
+        if route is not None:
+            return route, {}
+        for route in self._templated:
+            params = route.match(path)
+            if params is not None:
+                return route, params
+        return None

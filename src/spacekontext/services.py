@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from starlette.requests import Request
 
 from spacekontext.auth.tokens import CompositeVerifier, DevTokens, JwksVerifier
@@ -15,6 +14,7 @@ from spacekontext.cache.aside import CacheAside
 from spacekontext.cache.factory import build_cache
 from spacekontext.cache.metrics import ThrottledWarning
 from spacekontext.cache.redis import redis_client
+from spacekontext.cache.resp import RespClient
 from spacekontext.cadblocks.service import CadBlockService
 from spacekontext.db.engine import Database
 from spacekontext.dxf.service import FloorplanDxfService
@@ -55,7 +55,7 @@ class Services:
     dxf: FloorplanDxfService
     cache: CacheAside
     limiter: RateLimiter
-    redis: aioredis.Redis | None = None
+    redis: RespClient | None = None
 
     async def aclose(self) -> None:
         await self.verifier.aclose()
@@ -96,7 +96,7 @@ def build_services(
     files = FileService(db, store, settings)
     floorplans = FloorplanService(db, settings)
     dxf = FloorplanDxfService(db, floorplans, settings, store)
-    # One Redis client (one connection pool) for the cache and the rate limits; one warning
+    # One Redis client (one pipelined connection) for the cache and the rate limits; one warning
     # throttle, so an outage logs one line a minute, not one per feature.
     redis = redis_client(settings.redis_url) if settings.redis_url else None
     warning = ThrottledWarning()

@@ -5,11 +5,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 
 from spacekontext.cache.base import Cache
 from spacekontext.cache.memory import MemoryCache
 from spacekontext.cache.redis import RedisCache
+from spacekontext.cache.resp import RespClient
 from tests.cache.redisproc import RedisProcess, redis_server_binary
 from tests.conftest import require
 
@@ -50,6 +50,6 @@ async def cache(request: pytest.FixtureRequest, key_prefix: str) -> AsyncIterato
         backend = MemoryCache(1000)
     else:
         url = request.getfixturevalue("redis_url")
-        backend = RedisCache(aioredis.Redis.from_url(url), prefix=key_prefix)
+        backend = RedisCache(RespClient.from_url(url), prefix=key_prefix)
     yield backend
     await backend.aclose()

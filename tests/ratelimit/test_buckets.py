@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import redis.asyncio as aioredis
 
+from spacekontext.cache.resp import RespClient
 from spacekontext.ratelimit.buckets import Limit, MemoryBuckets, RedisBuckets, retry_after_header
 from spacekontext.ratelimit.limiter import LimitClass, limit_class_for
 
@@ -57,7 +57,7 @@ def test_request_classes() -> None:
 
 
 async def test_redis_bucket_limits_and_says_when_to_retry(redis_url: str, key_prefix: str) -> None:
-    client = aioredis.Redis.from_url(redis_url)
+    client = RespClient.from_url(redis_url)
     try:
         buckets = RedisBuckets(client, prefix=key_prefix)
         limit = Limit(rate_per_s=0.1, burst=2)
@@ -71,14 +71,14 @@ async def test_redis_bucket_limits_and_says_when_to_retry(redis_url: str, key_pr
         assert 9.5 < refused.retry_after_s <= 10.0
         assert retry_after_header(refused.retry_after_s) == "10"
         assert (await buckets.take("other", limit)).allowed
-        ttl_ms = await client.pttl(key_prefix + "u")
+        ttl_ms = await client.execute("PTTL", key_prefix + "u")
         assert 0 < ttl_ms <= 21_000  # gone once it would have refilled anyway
     finally:
         await client.aclose()
 
 
 async def test_redis_bucket_is_atomic_under_concurrency(redis_url: str, key_prefix: str) -> None:
-    clients = [aioredis.Redis.from_url(redis_url) for _ in range(4)]
+    clients = [RespClient.from_url(redis_url) for _ in range(4)]
     try:
         stores = [RedisBuckets(client, prefix=key_prefix) for client in clients]
         limit = Limit(rate_per_s=0.01, burst=10)
@@ -90,7 +90,7 @@ async def test_redis_bucket_is_atomic_under_concurrency(redis_url: str, key_pref
 
 
 async def test_redis_bucket_refills(redis_url: str, key_prefix: str) -> None:
-    client = aioredis.Redis.from_url(redis_url)
+    client = RespClient.from_url(redis_url)
     try:
         buckets = RedisBuckets(client, prefix=key_prefix)
         limit = Limit(rate_per_s=10.0, burst=1)

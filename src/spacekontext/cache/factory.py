@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
-
 from spacekontext.cache.aside import CacheAside
 from spacekontext.cache.base import Cache
 from spacekontext.cache.memory import MemoryCache
 from spacekontext.cache.metrics import ThrottledWarning
 from spacekontext.cache.redis import RedisCache
+from spacekontext.cache.resp import RespClient
 from spacekontext.settings import Settings
 
 
 def build_cache(
     settings: Settings,
     *,
-    redis: aioredis.Redis | None = None,
+    redis: RespClient | None = None,
     warning: ThrottledWarning | None = None,
 ) -> CacheAside:
     """Redis when `REDIS_URL` is set (through `redis`, a client the caller owns), the in-process

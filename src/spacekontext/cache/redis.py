@@ -1,5 +1,5 @@
-"""Redis cache (redis-py asyncio). Shared by every API process, so a generation replaced by one
-process is seen by all of them on their next read.
+"""Redis cache (through the lean client of cache/resp.py). Shared by every API process, so a
+generation replaced by one process is seen by all of them on their next read.
 
 Connection problems become `CacheUnavailable`. After a failure the backend stops calling Redis
 for `retry_after_s` (a small circuit breaker): with Redis gone, each request would otherwise pay
@@ -9,30 +9,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar, cast
-
-import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from typing import TypeVar
 
 from spacekontext.cache.base import CacheUnavailable
+from spacekontext.cache.resp import RespClient
 
 T = TypeVar("T")
 
-# Errors that mean "Redis is not there", as opposed to bugs (wrong type, bad command).
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# Errors that mean "Redis is not there" (refused, reset, timed out), as opposed to bugs (a
+# wrong type, a bad command: `RespError`).
+UNREACHABLE = (OSError,)
 
 
-def redis_client(url: str, *, timeout_s: float = 0.5) -> aioredis.Redis:
+def redis_client(url: str, *, timeout_s: float = 0.5) -> RespClient:
     # Short timeouts: the cache is an optimisation, a slow Redis must not slow every request.
-    client: aioredis.Redis = aioredis.Redis.from_url(
-        url,
-        socket_connect_timeout=timeout_s,
-        socket_timeout=timeout_s,
-        retry_on_timeout=False,
-        health_check_interval=0,
-    )
-    return client
+    return RespClient.from_url(url, timeout_s=timeout_s)
 
 
 class CircuitBreaker:
@@ -61,7 +52,7 @@ class RedisCache:
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: RespClient,
         *,
         prefix: str = "",
         breaker: CircuitBreaker | None = None,
@@ -80,16 +71,13 @@ class RedisCache:
         return self._prefix + key
 
     async def get(self, key: str) -> bytes | None:
-        # The client is built without decode_responses, so values come back as bytes.
-        value = await self._breaker.call(lambda: self._redis.get(self._key(key)))
-        return cast("bytes | None", value)
+        return await self._breaker.call(lambda: self._redis.get(self._key(key)))
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
         full = [self._key(key) for key in keys]
-        values = await self._breaker.call(lambda: self._redis.mget(full))
-        return cast("list[bytes | None]", values)
+        return await self._breaker.call(lambda: self._redis.mget(full))
 
     async def set(self, key: str, value: bytes, *, ttl_s: int) -> None:
         if ttl_s <= 0:
@@ -100,8 +88,7 @@ class RedisCache:
         await self._breaker.call(lambda: self._redis.delete(self._key(key)))
 
     async def incr(self, key: str) -> int:
-        value: int = await self._breaker.call(lambda: self._redis.incr(self._key(key)))
-        return value
+        return await self._breaker.call(lambda: self._redis.incr(self._key(key)))
 
     async def get_int(self, key: str) -> int:
         value = await self.get(key)

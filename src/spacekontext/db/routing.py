@@ -28,15 +28,15 @@ import math
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Protocol
 
-import redis.asyncio as aioredis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spacekontext.cache.base import CacheUnavailable
 from spacekontext.cache.metrics import ThrottledWarning
 from spacekontext.cache.redis import CircuitBreaker
+from spacekontext.cache.resp import RespClient
 from spacekontext.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class RedisPositions:
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: RespClient,
         *,
         ttl_s: float,
         prefix: str = "",
@@ -165,7 +165,7 @@ class RedisPositions:
             self._warning.warn("read-your-writes positions unavailable (redis): %s", exc)
             metrics.DB_READ_ROUTING.labels("primary", "positions_unavailable").inc()
             return _UNREACHABLE_LSN
-        shared = None if raw is None else int(cast("bytes", raw), 16)
+        shared = None if raw is None else int(raw, 16)
         if shared is None:
             return local
         return shared if local is None else max(shared, local)
@@ -226,7 +226,7 @@ class ReadRouter:
         return healthy[next(self._turn) % len(healthy)]
 
     def share_positions(
-        self, client: aioredis.Redis, *, prefix: str, warning: ThrottledWarning | None = None
+        self, client: RespClient, *, prefix: str, warning: ThrottledWarning | None = None
     ) -> None:
         """Keep the read-your-writes records in Redis, shared by every worker."""
         self.positions = RedisPositions(

@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import redis.asyncio as aioredis
-
 from spacekontext.cache.redis import CircuitBreaker
+from spacekontext.cache.resp import RespClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +103,7 @@ return {allowed, string.format('%.6f', wait), math.floor(tokens)}
 
 class RedisBuckets:
     def __init__(
-        self, client: aioredis.Redis, *, prefix: str = "", breaker: CircuitBreaker | None = None
+        self, client: RespClient, *, prefix: str = "", breaker: CircuitBreaker | None = None
     ) -> None:
         self._prefix = prefix
         self._script = client.register_script(BUCKET_SCRIPT_LUA)

@@ -7,6 +7,7 @@ with `--profile`, the top of a cProfile sorted by cumulative or own time.
 
     .venv/bin/python bench/profile_hot.py --cache off --requests 3000 --profile
     .venv/bin/python bench/profile_hot.py --cache memory --requests 20000
+    .venv/bin/python bench/profile_hot.py --cache redis --requests 20000  # Redis on :6379
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
         SPACEKONTEXT_HOME=home,
         database_url=url,
         cache_enabled=args.cache != "off",
+        redis_url=args.redis_url if args.cache == "redis" else None,
+        cache_key_prefix=f"prof{random.randrange(1 << 30)}:",
         rate_limit_enabled=True,
         rate_limit_read_per_s=1e6,
         rate_limit_read_burst=1_000_000,
@@ -124,7 +127,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cache", choices=["off", "memory"], default="off")
+    parser.add_argument("--cache", choices=["off", "memory", "redis"], default="off")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--profile", action="store_true")

@@ -13,7 +13,8 @@ from spacekontext.auth.tokens import CompositeVerifier, DevTokens, JwksVerifier
 from spacekontext.cache.aside import CacheAside
 from spacekontext.cache.factory import build_cache
 from spacekontext.cache.metrics import ThrottledWarning
-from spacekontext.cache.redis import redis_client
+from spacekontext.cache.readahead import ReadAhead
+from spacekontext.cache.redis import RedisCache, redis_client
 from spacekontext.cache.resp import RespClient
 from spacekontext.cadblocks.service import CadBlockService
 from spacekontext.db.engine import Database
@@ -56,6 +57,7 @@ class Services:
     cache: CacheAside
     limiter: RateLimiter
     redis: RespClient | None = None
+    read_ahead: ReadAhead | None = None
 
     async def aclose(self) -> None:
         await self.verifier.aclose()
@@ -104,12 +106,14 @@ def build_services(
     if redis is not None:
         # Read-your-writes across workers: the write positions go where every worker sees them.
         db.router.share_positions(redis, prefix=settings.cache_key_prefix, warning=warning)
+    buckets = RedisBuckets(redis, prefix=settings.cache_key_prefix) if redis else None
     limiter = RateLimiter(
-        limits_from(settings),
-        shared=RedisBuckets(redis, prefix=settings.cache_key_prefix) if redis else None,
-        enabled=settings.rate_limit_enabled,
-        warning=warning,
+        limits_from(settings), shared=buckets, enabled=settings.rate_limit_enabled, warning=warning
     )
+    # With the cache in Redis, a request's user record, bucket and cached page are read in
+    # one round trip (cache/readahead.py).
+    shared_cache = cache.cache if isinstance(cache.cache, RedisCache) else None
+    read_ahead = ReadAhead(shared_cache, buckets) if shared_cache is not None else None
     return Services(
         settings=settings,
         db=db,
@@ -135,6 +139,7 @@ def build_services(
         cache=cache,
         limiter=limiter,
         redis=redis,
+        read_ahead=read_ahead,
     )
 
 

@@ -4,6 +4,7 @@ token from the caller's rate-limit bucket for the request's class (read, write o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -28,17 +29,34 @@ def _bearer_token(header: str) -> str:
 
 
 async def authenticate(
-    services: Services, authorization: str, method: str, path: str
+    services: Services,
+    authorization: str,
+    method: str,
+    path: str,
+    *,
+    read_ahead: Callable[[str], list[str]] | None = None,
 ) -> CurrentUserInfo:
     """The caller of a request from its `Authorization` header: the token verified, the user
     resolved (created on first sight), a token taken from the user's rate-limit bucket for the
-    request's class. Shared by the FastAPI dependency and the hot routes (http/hot.py)."""
+    request's class. Shared by the FastAPI dependency and the hot routes (http/hot.py).
+
+    `read_ahead(user_id)` names the cache keys the route will read for that user: with Redis,
+    they are fetched with the user record and the bucket in one round trip
+    (cache/readahead.py)."""
     token = _bearer_token(authorization)
     identity = await services.verifier.verify(token)
+    limit_class = limit_class_for(method, path)
+    if services.read_ahead is not None:
+        guess = services.users.remembered_id(identity.subject)
+        if guess is not None:
+            keys = services.users.cache_keys(identity.subject)
+            if read_ahead is not None:
+                keys += read_ahead(guess)
+            await services.read_ahead.fetch(keys, services.limiter.bucket_for(guess, limit_class))
     user = await services.users.resolve(identity)
     # The database layer keys read-your-writes on the acting user (db/routing.py).
     acting_user.set(user.id)
-    await services.limiter.check(user.id, limit_class_for(method, path))
+    await services.limiter.check(user.id, limit_class)
     return user
 
 
@@ -51,10 +69,16 @@ async def current_user(request: Request) -> CurrentUserInfo:
     )
 
 
-async def hot_caller(request: HotRequest) -> CurrentUserInfo:
+async def hot_caller(
+    request: HotRequest, read_ahead: Callable[[str], list[str]] | None = None
+) -> CurrentUserInfo:
     """`authenticate` for a hot route (http/hot.py)."""
     return await authenticate(
-        request.services, request.header(b"authorization"), request.method, request.path
+        request.services,
+        request.header(b"authorization"),
+        request.method,
+        request.path,
+        read_ahead=read_ahead,
     )
 
 

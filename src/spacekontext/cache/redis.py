@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from spacekontext.cache.base import CacheUnavailable
 from spacekontext.cache.resp import RespClient
+from spacekontext.ops.request_context import read_ahead_answers
 
 T = TypeVar("T")
 
@@ -47,6 +48,16 @@ class CircuitBreaker:
             raise CacheUnavailable(f"redis unreachable: {type(exc).__name__}: {exc}") from exc
 
 
+_MISSING = object()
+
+
+def _forget_read_ahead() -> None:
+    # A write in this request: what was read ahead before it may be stale now.
+    answers = read_ahead_answers()
+    if answers:
+        answers.clear()
+
+
 class RedisCache:
     backend = "redis"
 
@@ -67,8 +78,18 @@ class RedisCache:
     def from_url(cls, url: str, *, prefix: str = "") -> RedisCache:
         return cls(redis_client(url), prefix=prefix)
 
-    def _key(self, key: str) -> str:
+    @property
+    def client(self) -> RespClient:
+        return self._redis
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self._breaker
+
+    def full_key(self, key: str) -> str:
         return self._prefix + key
+
+    _key = full_key
 
     async def get(self, key: str) -> bytes | None:
         return await self._breaker.call(lambda: self._redis.get(self._key(key)))
@@ -76,18 +97,27 @@ class RedisCache:
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
+        answers = read_ahead_answers()
+        if answers:
+            # Read ahead in this request (cache/readahead.py): taken once, all or nothing.
+            found = [answers.pop(key, _MISSING) for key in keys]
+            if _MISSING not in found:
+                return found
         full = [self._key(key) for key in keys]
         return await self._breaker.call(lambda: self._redis.mget(full))
 
     async def set(self, key: str, value: bytes, *, ttl_s: int) -> None:
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
+        _forget_read_ahead()
         await self._breaker.call(lambda: self._redis.set(self._key(key), value, ex=ttl_s))
 
     async def delete(self, key: str) -> None:
+        _forget_read_ahead()
         await self._breaker.call(lambda: self._redis.delete(self._key(key)))
 
     async def incr(self, key: str) -> int:
+        _forget_read_ahead()
         return await self._breaker.call(lambda: self._redis.incr(self._key(key)))
 
     async def get_int(self, key: str) -> int:

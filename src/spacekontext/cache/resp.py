@@ -30,6 +30,8 @@ from urllib.parse import unquote, urlsplit
 
 import hiredis
 
+from spacekontext.ops.request_context import current_request
+
 Arg = str | bytes | int | float
 
 
@@ -191,11 +193,17 @@ class RespClient:
     async def _wait(self, waiters: list[asyncio.Future[Any]]) -> list[Any]:
         # One timer for the whole batch (cheaper than `asyncio.timeout` per reply). A waiter
         # that expires or is cancelled is done: its reply, when it comes, is dropped.
-        timer = asyncio.get_running_loop().call_later(self.timeout_s, self._expire, waiters)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        timer = loop.call_later(self.timeout_s, self._expire, waiters)
         try:
             return [await waiter for waiter in waiters]
         finally:
             timer.cancel()
+            stats = current_request.get()
+            if stats is not None:  # for Server-Timing
+                stats.redis_round_trips += 1
+                stats.redis_time_s += loop.time() - started
 
     def _expire(self, waiters: list[asyncio.Future[Any]]) -> None:
         for waiter in waiters:

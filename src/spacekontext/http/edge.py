@@ -8,8 +8,9 @@ solving. One layer instead of three nested ones: each pure-ASGI layer costs a cl
 layers had cost more than the read itself (docs/benchmarks.md, "hot path").
 
 Per request: a `RequestStats` in a context variable collects the database time and statement
-count (added by the statement hooks in db/observe.py); the response carries them as
-`Server-Timing: db;dur=…;desc="N statements"` next to the total app time, and the request is
+count (added by the statement hooks in db/observe.py) and the Redis time and round trips (added
+by cache/resp.py); the response carries them as `Server-Timing: db;dur=…;desc="N statements",
+redis;dur=…;desc="N round trips"` next to the total app time, and the request is
 counted in Prometheus by route *template* (`/api/projects/{project_id}`, never the raw path, so
 that the series stay few)."""
 
@@ -100,6 +101,8 @@ class EdgeMiddleware:
                 total_ms = (time.perf_counter() - started) * 1000
                 timing = (
                     f'db;dur={stats.db_time_s * 1000:.2f};desc="{stats.statements} statements", '
+                    f"redis;dur={stats.redis_time_s * 1000:.2f};"
+                    f'desc="{stats.redis_round_trips} round trips", '
                     f"app;dur={total_ms:.2f}"
                 )
                 headers = message.setdefault("headers", [])

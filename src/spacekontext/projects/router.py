@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
 from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.responses import JSONBytes, success_json, success_with
 from spacekontext.projects.schemas import ProjectCreate, ProjectUpdate
+from spacekontext.projects.service import ProjectService
 from spacekontext.services import Services
 from spacekontext.users.service import CurrentUserInfo
 
@@ -73,13 +76,30 @@ async def delete_project(project_id: str, user: CurrentUser, services: ServicesD
 
 
 async def _list_hot(request: HotRequest) -> Response:
-    user = await hot_caller(request)
-    return await _list(request.services, user, request.query(ListQuery))
+    # The query is read first to name the page to read ahead, but a bad one is reported only
+    # after authentication, as FastAPI does (401 before 422).
+    try:
+        query: ListQuery | None = request.query(ListQuery)
+        invalid = None
+    except RequestValidationError as exc:
+        query, invalid = None, exc
+    read_ahead = (
+        None
+        if query is None
+        else partial(ProjectService.list_cache_keys, limit=query.limit, cursor=query.cursor)
+    )
+    user = await hot_caller(request, read_ahead)
+    if query is None:
+        assert invalid is not None
+        raise invalid
+    return await _list(request.services, user, query)
 
 
 async def _get_hot(request: HotRequest) -> Response:
-    user = await hot_caller(request)
-    return await _get(request.services, user, request.params["project_id"])
+    project_id = request.params["project_id"]
+    read_ahead = partial(ProjectService.detail_cache_keys, project_id=project_id)
+    user = await hot_caller(request, read_ahead)
+    return await _get(request.services, user, project_id)
 
 
 hot_routes = (

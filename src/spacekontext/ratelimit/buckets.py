@@ -12,10 +12,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from spacekontext.cache.redis import CircuitBreaker
 from spacekontext.cache.resp import RespClient
+from spacekontext.ops.request_context import read_ahead_answers
+
+# Decisions read ahead (cache/readahead.py) sit in the request's buffer under this mark, apart
+# from cache keys.
+READ_AHEAD_MARK = "\x00bucket:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +116,27 @@ class RedisBuckets:
 
     async def take(self, key: str, limit: Limit) -> Decision:
         """Raises `CacheUnavailable` when Redis cannot be reached."""
+        answers = read_ahead_answers()
+        if answers:
+            decision: Decision | None = answers.pop(READ_AHEAD_MARK + key, None)
+            if decision is not None:
+                return decision
         result = await self._breaker.call(
             lambda: self._script(
                 keys=[self._prefix + key], args=[repr(limit.rate_per_s), limit.burst]
             )
         )
-        allowed, wait, remaining = result
+        return self.decision(result)
+
+    def command(self, key: str, limit: Limit) -> tuple[str | int, ...]:
+        """The take as a command for a pipeline (cache/readahead.py); `decision` reads its
+        reply."""
+        return ("EVALSHA", self._script.sha, 1, self._prefix + key, repr(limit.rate_per_s),
+                limit.burst)  # fmt: skip
+
+    @staticmethod
+    def decision(reply: list[Any]) -> Decision:
+        allowed, wait, remaining = reply
         return Decision(bool(allowed), float(wait), int(remaining))
 
 

@@ -69,6 +69,13 @@ class RateLimiter:
         self._warning = warning or ThrottledWarning()
         self._refused = {cls: RATE_LIMITED.labels(cls.value) for cls in LimitClass}
 
+    def bucket_for(self, subject: str, limit_class: LimitClass) -> tuple[str, Limit] | None:
+        """The shared bucket a `check` would take from (for reading ahead); None when the
+        limits are off or kept in process."""
+        if not self.enabled or self._shared is None:
+            return None
+        return f"rl:{limit_class.value}:{subject}", self.limits[limit_class]
+
     async def check(self, subject: str, limit_class: LimitClass) -> None:
         """Take a token for `subject` (a user id, or `ip:<address>`); raise RateLimited with
         `Retry-After` when the bucket is empty."""

@@ -69,6 +69,10 @@ async def upsert_user(session: AsyncSession, identity: Identity) -> str:
 _BY_SUBJECT = ReadQuery("SELECT id, clerk_id, email FROM app.users WHERE clerk_id = :subject")
 
 
+# Subjects whose user id is remembered for read-ahead (about 150 bytes each).
+REMEMBERED_IDS = 100_000
+
+
 def subject_generation(subject: str) -> str:
     """The cached user lookup of one token subject; bump it when that user changes."""
     return owner_generation("subject", subject)
@@ -78,6 +82,7 @@ class UserService:
     def __init__(self, db: Database, cache: CacheAside | None = None) -> None:
         self._db = db
         self._cache = cache or CacheAside(None)
+        self._ids: dict[str, str] = {}
 
     async def resolve(self, identity: Identity) -> CurrentUserInfo:
         """The user row for a verified token subject, inserted on first sight."""
@@ -85,12 +90,28 @@ class UserService:
         async def load() -> bytes:
             return orjson.dumps(asdict(await self._resolve(identity)))
 
-        body = await self._cache.cached_bytes(
-            cache_key("user:subject", identity.subject),
-            load,
-            generation=subject_generation(identity.subject),
-        )
-        return CurrentUserInfo(**orjson.loads(body))
+        generation, key = self.cache_keys(identity.subject)
+        body = await self._cache.cached_bytes(key, load, generation=generation)
+        user = CurrentUserInfo(**orjson.loads(body))
+        self._remember(identity.subject, user.id)
+        return user
+
+    @staticmethod
+    def cache_keys(subject: str) -> list[str]:
+        """The generation and the key of a subject's cached user record."""
+        return [subject_generation(subject), cache_key("user:subject", subject)]
+
+    def remembered_id(self, subject: str) -> str | None:
+        """The user id this process last resolved for `subject`: a guess, good for reading
+        ahead (cache/readahead.py), never for deciding anything (the user may have been
+        deleted and re-created since)."""
+        return self._ids.get(subject)
+
+    def _remember(self, subject: str, user_id: str) -> None:
+        if self._ids.get(subject) != user_id:
+            if len(self._ids) >= REMEMBERED_IDS:
+                self._ids.pop(next(iter(self._ids)))  # the oldest: a plain bound, not an LRU
+            self._ids[subject] = user_id
 
     async def _resolve(self, identity: Identity) -> CurrentUserInfo:
         rows = await self._db.fetch(_BY_SUBJECT, {"subject": identity.subject})

@@ -103,6 +103,7 @@ def build_services(
     redis = redis_client(settings.redis_url) if settings.redis_url else None
     warning = ThrottledWarning()
     cache = build_cache(settings, redis=redis, warning=warning)
+    responses = cache if settings.cache_responses else cache.bumps_only()
     if redis is not None:
         # Read-your-writes across workers: the write positions go where every worker sees them.
         db.router.share_positions(redis, prefix=settings.cache_key_prefix, warning=warning)
@@ -121,7 +122,7 @@ def build_services(
         users=UserService(db, cache),
         projects=ProjectService(
             db,
-            cache,
+            responses,
             late_sweep_delay_s=settings.signed_url_ttl_s + 300,
             full_lists=settings.profile == "naive",
         ),
@@ -134,7 +135,7 @@ def build_services(
         files=files,
         worker=build_worker(settings, db, files, dxf),
         search=SearchService(db),
-        cadblocks=CadBlockService(db, store, cache),
+        cadblocks=CadBlockService(db, store, responses),
         dxf=dxf,
         cache=cache,
         limiter=limiter,

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # --- cache -------------------------------------------------------------------------------
     redis_url: str | None = None
     cache_enabled: bool = True
+    # Cache the API's responses (project lists and details, the CAD block library). Off, every
+    # such read goes to PostgreSQL while token-subject -> user lookups stay cached: the setting
+    # for measuring the database path, or for ruling the response cache out when debugging.
+    cache_responses: bool = True
     cache_ttl_s: int = Field(default=300, ge=1)
     cache_memory_max_items: int = Field(default=50_000, ge=1)
     # Keeps deployments (or test runs) sharing one Redis apart.

@@ -156,3 +156,47 @@ async def test_answers_are_taken_once_and_dropped_after_a_write(
     finally:
         current_request.reset(token)
         await cache.aclose()
+
+
+async def test_responses_off_reads_the_database_and_still_bumps(
+    settings: Settings,
+    engine: AsyncEngine,
+    redis_url: str,
+    key_prefix: str,
+    auth: Auth,
+    cleanup: list[str],
+) -> None:
+    """CACHE_RESPONSES=false: lists come from PostgreSQL every time, the user lookup stays
+    cached, and a write still bumps the generation that other processes' cached pages hang on."""
+    clients, opened = [], []
+    for responses in (False, True):
+        configured = settings.model_copy(
+            update={"redis_url": redis_url, "cache_key_prefix": key_prefix,
+                    "cache_responses": responses}
+        )  # fmt: skip
+        services = build_services(configured, Database(engine))
+        app = create_app(configured, services=services)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        clients.append(httpx.AsyncClient(transport=transport, base_url="http://t"))
+        opened.append(services)
+    uncached, cached = clients
+    cleanup.append("ra-off@example.com")
+    ann = auth("ra-off@example.com")
+    try:
+        await uncached.post("/api/projects", json={"name": "First"}, headers=ann)
+        assert (await cached.get("/api/projects", headers=ann)).status_code == 200  # cached
+
+        for _ in range(2):
+            listed = await uncached.get("/api/projects", headers=ann)
+            assert [p["name"] for p in listed.json()["projects"]] == ["First"]
+            # The list query, not the user lookup: one statement, one round trip (user + bucket).
+            assert 'desc="1 statements"' in listed.headers["server-timing"]
+
+        await uncached.post("/api/projects", json={"name": "Second"}, headers=ann)
+        seen = await cached.get("/api/projects", headers=ann)
+        assert [p["name"] for p in seen.json()["projects"]] == ["Second", "First"]
+    finally:
+        for client in clients:
+            await client.aclose()
+        for services in opened:
+            await services.aclose()

@@ -79,10 +79,13 @@ class CacheAside:
         *,
         ttl_s: int = 300,
         warning: ThrottledWarning | None = None,
+        reads: bool = True,
     ) -> None:
-        """`cache=None` turns caching off: every call goes to the loader."""
+        """`cache=None` turns caching off: every call goes to the loader. `reads=False` keeps
+        the bumps but sends every read to the loader (see `bumps_only`)."""
         self.cache = cache
         self.ttl_s = ttl_s
+        self._reads = reads
         self.backend = cache.backend if cache is not None else "off"
         self._warning = warning or ThrottledWarning()
         self._flights: dict[str, asyncio.Future[bytes]] = {}
@@ -95,7 +98,13 @@ class CacheAside:
 
     @property
     def enabled(self) -> bool:
-        return self.cache is not None
+        return self.cache is not None and self._reads
+
+    def bumps_only(self) -> CacheAside:
+        """A view of the same cache that never serves from it but still bumps generations, so
+        that values cached before (or by processes that do read) never outlive a write made
+        while reads were off. It does not own the backend: close the original."""
+        return CacheAside(self.cache, ttl_s=self.ttl_s, warning=self._warning, reads=False)
 
     @property
     def owed_generations(self) -> int:
@@ -107,7 +116,7 @@ class CacheAside:
         """The bytes cached under `key` if still current for `generation`, else `loader()`'s
         result (stored for next time). Errors from the loader propagate and are not cached."""
         cache = self.cache
-        if cache is None:
+        if cache is None or not self._reads:
             return await loader()
         if self._owed and not await self._settle_owed():
             self._bypass.inc()

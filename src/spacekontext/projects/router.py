@@ -11,7 +11,6 @@ from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
 from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.responses import JSONBytes, success_json, success_with
 from spacekontext.projects.schemas import ProjectCreate, ProjectUpdate
-from spacekontext.projects.service import ProjectService
 from spacekontext.services import Services
 from spacekontext.users.service import CurrentUserInfo
 
@@ -83,10 +82,11 @@ async def _list_hot(request: HotRequest) -> Response:
         invalid = None
     except RequestValidationError as exc:
         query, invalid = None, exc
+    projects = request.services.projects
     read_ahead = (
         None
         if query is None
-        else partial(ProjectService.list_cache_keys, limit=query.limit, cursor=query.cursor)
+        else partial(projects.list_cache_keys, limit=query.limit, cursor=query.cursor)
     )
     user = await hot_caller(request, read_ahead)
     if query is None:
@@ -97,7 +97,7 @@ async def _list_hot(request: HotRequest) -> Response:
 
 async def _get_hot(request: HotRequest) -> Response:
     project_id = request.params["project_id"]
-    read_ahead = partial(ProjectService.detail_cache_keys, project_id=project_id)
+    read_ahead = partial(request.services.projects.detail_cache_keys, project_id=project_id)
     user = await hot_caller(request, read_ahead)
     return await _get(request.services, user, project_id)
 

@@ -113,12 +113,17 @@ class ProjectService:
                 return _json(await self.list(user_id, limit=limit, cursor=cursor))
             return await self._list_bytes(user_id, limit=limit, cursor=cursor)
 
-        generation, key = self.list_cache_keys(user_id, limit=limit, cursor=cursor)
-        return await self._cache.cached_bytes(key, load, generation=generation)
+        return await self._cache.cached_bytes(
+            cache_key("projects:list", user_id, limit, cursor),
+            load,
+            generation=projects_generation(user_id),
+        )
 
-    @staticmethod
-    def list_cache_keys(user_id: str, *, limit: int, cursor: str | None) -> list[str]:
-        """The generation and the key of a cached list page (for reading ahead)."""
+    def list_cache_keys(self, user_id: str, *, limit: int, cursor: str | None) -> list[str]:
+        """The generation and the key of a cached list page, for reading ahead (none when
+        responses are not cached)."""
+        if not self._cache.enabled:
+            return []
         return [projects_generation(user_id), cache_key("projects:list", user_id, limit, cursor)]
 
     async def get_json(self, user_id: str, project_id: str) -> bytes:
@@ -127,12 +132,17 @@ class ProjectService:
         async def load() -> bytes:
             return _json(await self.get(user_id, project_id))
 
-        generation, key = self.detail_cache_keys(user_id, project_id)
-        return await self._cache.cached_bytes(key, load, generation=generation)
+        return await self._cache.cached_bytes(
+            cache_key("projects:detail", user_id, project_id),
+            load,
+            generation=projects_generation(user_id),
+        )
 
-    @staticmethod
-    def detail_cache_keys(user_id: str, project_id: str) -> list[str]:
-        """The generation and the key of a cached project (for reading ahead)."""
+    def detail_cache_keys(self, user_id: str, project_id: str) -> list[str]:
+        """The generation and the key of a cached project, for reading ahead (none when
+        responses are not cached)."""
+        if not self._cache.enabled:
+            return []
         return [projects_generation(user_id), cache_key("projects:detail", user_id, project_id)]
 
     def _invalidate_after_commit(self, uow: UnitOfWork, user_id: str) -> None:

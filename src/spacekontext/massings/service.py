@@ -7,20 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, Text, cast, delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spacekontext.db.engine import Database
 from spacekontext.documents import (
     Precondition,
     Problem,
     SavedDocument,
-    StoredDocument,
     document_invalid,
     encode,
     merge_patch,
 )
-from spacekontext.errors import Invalid, NotFound
+from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
+from spacekontext.errors import Invalid
 from spacekontext.ids import new_id
 from spacekontext.massings.geometry import KIND, derive, floor_to_floor_height
 from spacekontext.massings.models import Massing
@@ -32,7 +31,6 @@ from spacekontext.massings.schemas import (
 )
 from spacekontext.projects.models import Project
 from spacekontext.projects.service import owned_project_or_404
-from spacekontext.settings import Settings
 from spacekontext.site.models import SiteAnalysis
 
 SUMMARY_COLUMNS = (
@@ -52,24 +50,19 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _owned(*columns: Any) -> Any:
-    return select(*columns).select_from(Massing).join(Project, Project.id == Massing.project_id)
-
-
-def _not_found() -> NotFound:
-    return NotFound("massing not found")
-
-
 def _analysis(value: Any) -> dict[str, Any] | None:
     if value is not None and not isinstance(value, dict):
         raise document_invalid("analysis", [Problem("/analysis", "must be a JSON object")])
     return value
 
 
-class MassingService:
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
-        self._max_bytes = settings.max_document_bytes
+class MassingService(VersionedDocumentService[MassingSummary]):
+    table = DocumentTable(
+        Massing, SUMMARY_COLUMNS, Massing.massing_data, extra_json={"analysis": Massing.analysis}
+    )
+    read_schema = MassingSummary
+    kind = KIND
+    not_found_message = "massing not found"
 
     async def list_in_project(self, user_id: str, project_id: str) -> list[MassingSummary]:
         query = (
@@ -81,31 +74,6 @@ class MassingService:
             await owned_project_or_404(session, user_id, project_id)
             rows = (await session.execute(query)).all()
         return [MassingSummary.model_validate(row) for row in rows]
-
-    async def current_version(self, user_id: str, massing_id: str) -> int:
-        async with self._db.read(user_id=user_id) as session:
-            version = await session.scalar(
-                _owned(Massing.version).where(Massing.id == massing_id, Project.user_id == user_id)
-            )
-        if version is None:
-            raise _not_found()
-        return int(version)
-
-    async def get(self, user_id: str, massing_id: str) -> StoredDocument[MassingSummary]:
-        query = _owned(
-            *SUMMARY_COLUMNS,
-            cast(Massing.massing_data, Text).label("data_json"),
-            cast(Massing.analysis, Text).label("analysis_json"),
-        ).where(Massing.id == massing_id, Project.user_id == user_id)
-        async with self._db.read(user_id=user_id) as session:
-            row = (await session.execute(query)).first()
-        if row is None:
-            raise _not_found()
-        return StoredDocument(
-            MassingSummary.model_validate(row),
-            row.data_json,
-            extra_json={"analysis": row.analysis_json},
-        )
 
     async def create(
         self, user_id: str, project_id: str, body: MassingCreate
@@ -172,28 +140,7 @@ class MassingService:
             analysis_patch=body.analysis,
         )
 
-    async def delete(self, user_id: str, massing_id: str, pre: Precondition) -> None:
-        async with self._db.unit_of_work() as uow:
-            await self._lock(uow.session, user_id, massing_id, pre)
-            await uow.session.execute(delete(Massing).where(Massing.id == massing_id))
-            await uow.commit()
-
     # --- internals ------------------------------------------------------------------------------
-
-    async def _lock(
-        self, session: AsyncSession, user_id: str, massing_id: str, pre: Precondition
-    ) -> Row[Any]:
-        row = (
-            await session.execute(
-                _owned(*SUMMARY_COLUMNS)
-                .where(Massing.id == massing_id, Project.user_id == user_id)
-                .with_for_update(of=Massing)
-            )
-        ).first()
-        if row is None:
-            raise _not_found()
-        pre.check(row.version, KIND)
-        return row
 
     async def _write(
         self,
@@ -247,7 +194,7 @@ class MassingService:
                 if analysis != stored_analysis:
                     changes["analysis"] = analysis
             if not changes:
-                return SavedDocument(MassingSummary.model_validate(current), data, changed=False)
+                return SavedDocument(self._meta(current), data, changed=False)
             row = (
                 await uow.session.execute(
                     update(Massing)

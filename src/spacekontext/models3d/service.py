@@ -8,21 +8,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import Row, Text, cast, delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spacekontext.db.engine import Database
 from spacekontext.documents import (
     Encoded,
     Precondition,
     Problem,
     SavedDocument,
-    StoredDocument,
     document_invalid,
     encode,
     merge_patch,
 )
-from spacekontext.errors import Invalid, NotFound
+from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
+from spacekontext.errors import Invalid
 from spacekontext.floorplans.models import Floorplan
 from spacekontext.ids import new_id
 from spacekontext.models3d.models import Model3D
@@ -34,9 +33,7 @@ from spacekontext.models3d.schemas import (
     Model3DReplace,
     Model3DSummary,
 )
-from spacekontext.projects.models import Project
 from spacekontext.projects.service import owned_project_or_404
-from spacekontext.settings import Settings
 
 SUMMARY_COLUMNS = (
     Model3D.id,
@@ -53,24 +50,17 @@ SUMMARY_COLUMNS = (
 READ_COLUMNS = (*SUMMARY_COLUMNS, Model3D.settings)
 
 
-def _owned(*columns: Any) -> Any:
-    return select(*columns).select_from(Model3D).join(Project, Project.id == Model3D.project_id)
-
-
-def _not_found() -> NotFound:
-    return NotFound("3D model not found")
-
-
 def _settings(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise document_invalid("settings", [Problem("/settings", "must be a JSON object")])
     return value
 
 
-class Model3DService:
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
-        self._max_bytes = settings.max_document_bytes
+class Model3DService(VersionedDocumentService[Model3DRead]):
+    table = DocumentTable(Model3D, READ_COLUMNS, Model3D.model_data)
+    read_schema = Model3DRead
+    kind = KIND
+    not_found_message = "3D model not found"
 
     async def list_in_project(self, user_id: str, project_id: str) -> list[Model3DSummary]:
         query = (
@@ -82,25 +72,6 @@ class Model3DService:
             await owned_project_or_404(session, user_id, project_id)
             rows = (await session.execute(query)).all()
         return [Model3DSummary.model_validate(row) for row in rows]
-
-    async def current_version(self, user_id: str, model_id: str) -> int:
-        async with self._db.read(user_id=user_id) as session:
-            version = await session.scalar(
-                _owned(Model3D.version).where(Model3D.id == model_id, Project.user_id == user_id)
-            )
-        if version is None:
-            raise _not_found()
-        return int(version)
-
-    async def get(self, user_id: str, model_id: str) -> StoredDocument[Model3DRead]:
-        query = _owned(*READ_COLUMNS, cast(Model3D.model_data, Text).label("data_json")).where(
-            Model3D.id == model_id, Project.user_id == user_id
-        )
-        async with self._db.read(user_id=user_id) as session:
-            row = (await session.execute(query)).first()
-        if row is None:
-            raise _not_found()
-        return StoredDocument(Model3DRead.model_validate(row), row.data_json)
 
     async def create(
         self, user_id: str, project_id: str, body: Model3DCreate
@@ -174,12 +145,6 @@ class Model3DService:
             settings_patch=body.settings if "settings" in fields else None,
         )
 
-    async def delete(self, user_id: str, model_id: str, pre: Precondition) -> None:
-        async with self._db.unit_of_work() as uow:
-            await self._lock(uow.session, user_id, model_id, pre)
-            await uow.session.execute(delete(Model3D).where(Model3D.id == model_id))
-            await uow.commit()
-
     # --- internals ------------------------------------------------------------------------------
 
     async def _validate(self, data: Any) -> tuple[int, Encoded]:
@@ -189,21 +154,6 @@ class Model3DService:
     def _validate_now(self, data: Any) -> tuple[int, Encoded]:
         encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
         return count_objects(data), encoded
-
-    async def _lock(
-        self, session: AsyncSession, user_id: str, model_id: str, pre: Precondition
-    ) -> Row[Any]:
-        row = (
-            await session.execute(
-                _owned(*READ_COLUMNS)
-                .where(Model3D.id == model_id, Project.user_id == user_id)
-                .with_for_update(of=Model3D)
-            )
-        ).first()
-        if row is None:
-            raise _not_found()
-        pre.check(row.version, KIND)
-        return row
 
     async def _write(
         self,
@@ -242,7 +192,7 @@ class Model3DService:
                 for key, value in changes.items()
             )
             if unchanged:
-                return SavedDocument(Model3DRead.model_validate(current), data, changed=False)
+                return SavedDocument(self._meta(current), data, changed=False)
             row = (
                 await uow.session.execute(
                     update(Model3D)

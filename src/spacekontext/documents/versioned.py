@@ -1,0 +1,122 @@
+"""The parts of a versioned document's service that do not depend on its kind: reading the
+current version and the stored document, the row lock behind every write, and deletion.
+
+3D models and massings share them (floorplans keep their own, which also touch the history
+table). What differs between the kinds, namely how a write validates and derives its
+metadata, stays in each service; a subclass names its table, the columns its answers show
+and the column that holds the document."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import Row, Select, Text, cast, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spacekontext.db.engine import Database
+from spacekontext.documents import Precondition, StoredDocument
+from spacekontext.errors import NotFound
+from spacekontext.projects.models import Project
+from spacekontext.settings import Settings
+
+Read = TypeVar("Read", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentTable:
+    """Where a kind of document lives. (A holder rather than class attributes of the service:
+    a mapped column read through a service instance would act as the ORM's descriptor.)"""
+
+    # The mapped class: it has `id`, `project_id` and `version` columns.
+    model: Any
+    # Metadata shown by reads and write answers, and what the row lock selects: never the
+    # document, so a lock does not read a large JSON value it does not need.
+    columns: tuple[Any, ...]
+    document: Any
+    # Further JSON columns a read shows beside the document, by response key.
+    extra_json: Mapping[str, Any] = field(default_factory=dict)
+
+
+class VersionedDocumentService(Generic[Read]):
+    table: ClassVar[DocumentTable]
+    # Not a ClassVar (those cannot be generic); subclasses set it at class level all the same.
+    read_schema: type[Read]
+    kind: ClassVar[str]
+    not_found_message: ClassVar[str]
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._max_bytes = settings.max_document_bytes
+
+    async def current_version(self, user_id: str, document_id: str) -> int:
+        """The version alone (for If-None-Match), without touching the document."""
+        async with self._db.read(user_id=user_id) as session:
+            version = await session.scalar(
+                self._owned_by(user_id, document_id, self.table.model.version)
+            )
+        if version is None:
+            raise self._not_found()
+        return int(version)
+
+    async def get(self, user_id: str, document_id: str) -> StoredDocument[Read]:
+        # JSON columns come back as text and go into the answer as they are.
+        extra = [
+            cast(column, Text).label(f"{key}_json") for key, column in self.table.extra_json.items()
+        ]
+        query = self._owned_by(
+            user_id,
+            document_id,
+            *self.table.columns,
+            cast(self.table.document, Text).label("data_json"),
+            *extra,
+        )
+        async with self._db.read(user_id=user_id) as session:
+            row = (await session.execute(query)).first()
+        if row is None:
+            raise self._not_found()
+        return StoredDocument(
+            self._meta(row),
+            row.data_json,
+            extra_json={key: getattr(row, f"{key}_json") for key in self.table.extra_json},
+        )
+
+    async def delete(self, user_id: str, document_id: str, pre: Precondition) -> None:
+        async with self._db.unit_of_work() as uow:
+            await self._lock(uow.session, user_id, document_id, pre)
+            await uow.session.execute(
+                delete(self.table.model).where(self.table.model.id == document_id)
+            )
+            await uow.commit()
+
+    # --- for the write paths of subclasses ------------------------------------------------------
+
+    async def _lock(
+        self, session: AsyncSession, user_id: str, document_id: str, pre: Precondition
+    ) -> Row[Any]:
+        """Lock the row (metadata columns only) and check If-Match against its version."""
+        query = self._owned_by(user_id, document_id, *self.table.columns)
+        row: Row[Any] | None = (
+            await session.execute(query.with_for_update(of=self.table.model))
+        ).first()
+        if row is None:
+            raise self._not_found()
+        pre.check(row.version, self.kind)
+        return row
+
+    def _meta(self, row: Any) -> Read:
+        return self.read_schema.model_validate(row)
+
+    def _not_found(self) -> NotFound:
+        return NotFound(self.not_found_message)
+
+    def _owned_by(self, user_id: str, document_id: str, *columns: Any) -> Select[Any]:
+        # Someone else's document is indistinguishable from a missing one.
+        return (
+            select(*columns)
+            .select_from(self.table.model)
+            .join(Project, Project.id == self.table.model.project_id)
+            .where(self.table.model.id == document_id, Project.user_id == user_id)
+        )

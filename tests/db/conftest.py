@@ -4,7 +4,9 @@ apps wired to them."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from spacekontext.app import create_app
 from spacekontext.db.engine import Database
 from spacekontext.db.migrate import upgrade
+from spacekontext.ops import metrics
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from tests.cache.redisproc import RedisProcess, redis_server_binary
@@ -51,6 +54,71 @@ def replica(pg15: servers.Cluster, pg15_database: str) -> Iterator[servers.Clust
     test may pause or stop it freely."""
     with servers.replica_of(pg15) as cluster:
         yield cluster
+
+
+@pytest.fixture
+def primary_url(pg15: servers.Cluster, pg15_database: str) -> str:
+    return url_for(pg15, pg15_database)
+
+
+@pytest.fixture
+def replica_config(
+    primary_url: str, replica: servers.Cluster, pg15_database: str
+) -> dict[str, Any]:
+    """Settings of an app that writes to the primary and reads from this test's replica,
+    checked every 0.1 s. The lag bound is generous so that a test may pause replay without the
+    replica turning unhealthy; a test about lag sets its own."""
+    return {
+        "database_url": primary_url,
+        "database_read_urls": [url_for(replica, pg15_database)],
+        "max_replica_lag_s": 120,
+        "replica_check_interval_s": 0.1,
+    }
+
+
+@pytest.fixture
+def replica_app(make_app: Callable[..., Any], replica_config: dict[str, Any]) -> Callable[..., Any]:
+    """`async with replica_app(**overrides) as (client, services)`: `make_app` with
+    `replica_config` (overrides win)."""
+
+    def make(**overrides: Any) -> Any:
+        return make_app(**(replica_config | overrides))
+
+    return make
+
+
+async def wait_for(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def replayed(services: Services, user_id: str) -> None:
+    """Until the (first) replica is healthy and has replayed the user's recorded writes."""
+    router = services.db.router
+    await wait_for(lambda: router.replicas[0].healthy and router.replayed_for(user_id))
+
+
+def replica_reads() -> float:
+    """Reads routed to a healthy replica so far (the process-wide counter)."""
+    return metrics.DB_READ_ROUTING.labels("replica", "healthy")._value.get()
+
+
+async def user_id_of(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    """The id of the token's user, who is created by a first write (a project named
+    "first")."""
+    created = await client.post("/api/projects", json={"name": "first"}, headers=headers)
+    assert created.status_code == 201, created.text
+    return str(created.json()["project"]["userId"])
+
+
+async def names(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
+    """The names of the user's projects, newest first."""
+    response = await client.get("/api/projects", params={"limit": 100}, headers=headers)
+    assert response.status_code == 200, response.text
+    return [p["name"] for p in response.json()["projects"]]
 
 
 @pytest.fixture(scope="session")

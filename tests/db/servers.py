@@ -71,6 +71,15 @@ class Cluster:
             row = c.execute(query).fetchone()  # type: ignore[arg-type]
             return None if row is None else row[0]
 
+    @contextlib.contextmanager
+    def replay_paused(self) -> Iterator[None]:
+        """On a standby: replay nothing until the block ends (a lag held still)."""
+        self.sql("SELECT pg_wal_replay_pause()")
+        try:
+            yield
+        finally:
+            self.sql("SELECT pg_wal_replay_resume()")
+
 
 def _configure(data_dir: Path, port: int, **extra: object) -> None:
     lines = {

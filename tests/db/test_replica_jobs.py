@@ -13,8 +13,7 @@ import pytest
 
 from spacekontext.ids import new_id
 from tests.db import servers
-from tests.db.conftest import url_for
-from tests.db.test_replicas import user_id_of, wait_for
+from tests.db.conftest import replayed, user_id_of
 from tests.unit import dxf_samples
 
 Auth = Callable[[str], dict[str, str]]
@@ -22,15 +21,8 @@ Auth = Callable[[str], dict[str, str]]
 pytestmark = pytest.mark.slow
 
 
-def replica_config(pg15: servers.Cluster, database: str, replica: servers.Cluster) -> Any:
-    return {
-        "database_url": url_for(pg15, database),
-        "database_read_urls": [url_for(replica, database)],
-        "max_replica_lag_s": 120,
-        "replica_check_interval_s": 0.1,
-        "public_base_url": "http://testserver",
-        "dxf_inline_max_bytes": 2048,  # the sample drawing goes through the job queue
-    }
+# The sample drawing goes through the job queue; signed URLs point at the test client.
+JOB_CONFIG = {"public_base_url": "http://testserver", "dxf_inline_max_bytes": 2048}
 
 
 async def project_of(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
@@ -40,15 +32,11 @@ async def project_of(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
 
 
 async def test_the_digest_job_sees_the_completed_upload(
-    pg15: servers.Cluster,
-    pg15_database: str,
-    replica: servers.Cluster,
-    make_app: Callable[..., Any],
-    auth: Auth,
+    replica: servers.Cluster, replica_app: Callable[..., Any], auth: Auth
 ) -> None:
     ann = auth(f"ann-{new_id()}@example.com")
     data = b"glTF" + bytes(range(256)) * 8
-    async with make_app(**replica_config(pg15, pg15_database, replica)) as (client, services):
+    async with replica_app(**JOB_CONFIG) as (client, services):
         ann_id = await user_id_of(client, ann)
         router = services.db.router
         project_id = await project_of(client, ann)
@@ -72,34 +60,26 @@ async def test_the_digest_job_sees_the_completed_upload(
         )
         assert put.status_code == 200, put.text
         # The replica has the pending row; from now on it replays nothing.
-        await wait_for(lambda: router.replicas[0].healthy and router.replayed_for(ann_id))
-        replica.sql("SELECT pg_wal_replay_pause()")
-        try:
+        await replayed(services, ann_id)
+        with replica.replay_paused():
             done = await client.post(f"/api/files/{presigned['fileId']}/complete", headers=ann)
             assert done.status_code == 200, done.text
             assert router.replicas[0].healthy  # reads without a user would go to it
             assert await services.worker.run_until_idle() == 1
             read = await client.get(f"/api/files/{presigned['fileId']}", headers=ann)
             assert read.json()["file"]["sha256"] == hashlib.sha256(data).hexdigest()
-        finally:
-            replica.sql("SELECT pg_wal_replay_resume()")
 
 
 async def test_the_import_job_sees_the_uploaded_file(
-    pg15: servers.Cluster,
-    pg15_database: str,
-    replica: servers.Cluster,
-    make_app: Callable[..., Any],
-    auth: Auth,
+    replica: servers.Cluster, replica_app: Callable[..., Any], auth: Auth
 ) -> None:
     ann = auth(f"ann-{new_id()}@example.com")
-    async with make_app(**replica_config(pg15, pg15_database, replica)) as (client, services):
+    async with replica_app(**JOB_CONFIG) as (client, services):
         ann_id = await user_id_of(client, ann)
         router = services.db.router
         project_id = await project_of(client, ann)
-        await wait_for(lambda: router.replicas[0].healthy and router.replayed_for(ann_id))
-        replica.sql("SELECT pg_wal_replay_pause()")
-        try:
+        await replayed(services, ann_id)
+        with replica.replay_paused():
             uploaded = await client.post(
                 "/api/files/upload",
                 headers=ann,
@@ -119,5 +99,3 @@ async def test_the_import_job_sees_the_uploaded_file(
             job = status.json()["job"]
             assert job["status"] == "done", job
             assert job["import"]["walls"] == 7
-        finally:
-            replica.sql("SELECT pg_wal_replay_resume()")

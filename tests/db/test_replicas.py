@@ -5,34 +5,19 @@ lags is skipped without failing a request."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
 from spacekontext.ids import new_id
-from spacekontext.ops import metrics
 from tests.db import servers
-from tests.db.conftest import url_for
+from tests.db.conftest import names, replayed, replica_reads, user_id_of, wait_for
 
 Auth = Callable[[str], dict[str, str]]
 
 pytestmark = pytest.mark.slow
-
-
-def replica_reads() -> float:
-    return metrics.DB_READ_ROUTING.labels("replica", "healthy")._value.get()
-
-
-async def wait_for(condition: Callable[[], bool], timeout_s: float = 10) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 def insert_project_directly(primary_url: str, user_id: str, name: str) -> None:
@@ -45,41 +30,18 @@ def insert_project_directly(primary_url: str, user_id: str, name: str) -> None:
         )
 
 
-async def names(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
-    response = await client.get("/api/projects", params={"limit": 100}, headers=headers)
-    assert response.status_code == 200, response.text
-    return [p["name"] for p in response.json()["projects"]]
-
-
-async def user_id_of(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
-    created = await client.post("/api/projects", json={"name": "first"}, headers=headers)
-    assert created.status_code == 201, created.text
-    return str(created.json()["project"]["userId"])
-
-
 async def test_read_your_writes_while_replay_is_paused(
-    pg15: servers.Cluster,
-    pg15_database: str,
-    replica: servers.Cluster,
-    make_app: Callable[..., Any],
-    auth: Auth,
+    primary_url: str, replica: servers.Cluster, replica_app: Callable[..., Any], auth: Auth
 ) -> None:
-    primary_url = url_for(pg15, pg15_database)
     ann, bob = auth(f"ann-{new_id()}@example.com"), auth(f"bob-{new_id()}@example.com")
-    async with make_app(
-        database_url=primary_url,
-        database_read_urls=[url_for(replica, pg15_database)],
-        max_replica_lag_s=120,
-        replica_check_interval_s=0.1,
-    ) as (client, services):
+    async with replica_app() as (client, services):
         ann_id = await user_id_of(client, ann)
         bob_id = await user_id_of(client, bob)
         router = services.db.router
         # Both users exist on the replica and their first writes have been replayed.
-        await wait_for(lambda: router.replicas[0].healthy and router.replayed_for(bob_id))
+        await replayed(services, bob_id)
 
-        replica.sql("SELECT pg_wal_replay_pause()")
-        try:
+        with replica.replay_paused():
             insert_project_directly(primary_url, bob_id, "written behind the app's back")
             before = replica_reads()
             for attempt in range(100):
@@ -93,8 +55,6 @@ async def test_read_your_writes_while_replay_is_paused(
                 assert "written behind the app's back" not in await names(client, bob)
             assert replica_reads() - before >= 100
             assert router.replicas[0].healthy
-        finally:
-            replica.sql("SELECT pg_wal_replay_resume()")
 
         # Once the replica has replayed everything, Bob sees the row and Ann reads from the
         # replica again (her recorded position has been passed).
@@ -106,19 +66,10 @@ async def test_read_your_writes_while_replay_is_paused(
 
 
 async def test_stopping_the_replica_fails_no_request(
-    pg15: servers.Cluster,
-    pg15_database: str,
-    replica: servers.Cluster,
-    make_app: Callable[..., Any],
-    auth: Auth,
+    replica: servers.Cluster, replica_app: Callable[..., Any], auth: Auth
 ) -> None:
     readers = [auth(f"reader-{i}-{new_id()}@example.com") for i in range(20)]
-    async with make_app(
-        database_url=url_for(pg15, pg15_database),
-        database_read_urls=[url_for(replica, pg15_database)],
-        replica_check_interval_s=0.1,
-        db_pool_size=25,
-    ) as (client, services):
+    async with replica_app(db_pool_size=25) as (client, services):
         for headers in readers:
             await user_id_of(client, headers)
         router = services.db.router
@@ -152,30 +103,17 @@ async def test_stopping_the_replica_fails_no_request(
 
 
 async def test_a_lagging_replica_is_skipped(
-    pg15: servers.Cluster,
-    pg15_database: str,
-    replica: servers.Cluster,
-    make_app: Callable[..., Any],
-    auth: Auth,
+    primary_url: str, replica: servers.Cluster, replica_app: Callable[..., Any], auth: Auth
 ) -> None:
-    primary_url = url_for(pg15, pg15_database)
     carol = auth(f"carol-{new_id()}@example.com")
-    async with make_app(
-        database_url=primary_url,
-        database_read_urls=[url_for(replica, pg15_database)],
-        max_replica_lag_s=0.5,
-        replica_check_interval_s=0.1,
-    ) as (client, services):
+    async with replica_app(max_replica_lag_s=0.5) as (client, services):
         carol_id = await user_id_of(client, carol)
         router = services.db.router
-        await wait_for(lambda: router.replicas[0].healthy and router.replayed_for(carol_id))
-        replica.sql("SELECT pg_wal_replay_pause()")
-        try:
+        await replayed(services, carol_id)
+        with replica.replay_paused():
             insert_project_directly(primary_url, carol_id, "fresh")
             await wait_for(lambda: not router.replicas[0].healthy, timeout_s=5)
             assert router.replicas[0].lag_s > 0.5
             # The stale replica is skipped: the primary answers, with the fresh row.
             assert "fresh" in await names(client, carol)
-        finally:
-            replica.sql("SELECT pg_wal_replay_resume()")
         await wait_for(lambda: router.replicas[0].healthy, timeout_s=5)

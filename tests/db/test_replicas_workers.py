@@ -16,8 +16,7 @@ from spacekontext.cache.redis import redis_client
 from spacekontext.db.routing import RedisPositions
 from spacekontext.ids import new_id
 from tests.db import servers
-from tests.db.conftest import url_for
-from tests.db.test_replicas import names, replica_reads, user_id_of, wait_for
+from tests.db.conftest import names, replica_reads, user_id_of, wait_for
 
 Auth = Callable[[str], dict[str, str]]
 
@@ -30,23 +29,14 @@ async def create(client: httpx.AsyncClient, headers: dict[str, str], name: str) 
 
 
 async def test_a_write_through_one_worker_is_read_back_through_another(
-    pg15: servers.Cluster,
-    pg15_database: str,
     replica: servers.Cluster,
     scale_redis_url: str,
-    make_app: Callable[..., Any],
+    replica_app: Callable[..., Any],
     auth: Auth,
 ) -> None:
     ann, bob = auth(f"ann-{new_id()}@example.com"), auth(f"bob-{new_id()}@example.com")
-    config = {
-        "database_url": url_for(pg15, pg15_database),
-        "database_read_urls": [url_for(replica, pg15_database)],
-        "max_replica_lag_s": 120,
-        "replica_check_interval_s": 0.1,
-        "redis_url": scale_redis_url,
-        "cache_key_prefix": f"rw{secrets.token_hex(3)}:",
-    }
-    async with make_app(**config) as (a, a_services), make_app(**config) as (b, b_services):
+    config = {"redis_url": scale_redis_url, "cache_key_prefix": f"rw{secrets.token_hex(3)}:"}
+    async with replica_app(**config) as (a, a_services), replica_app(**config) as (b, b_services):
         ann_id = await user_id_of(a, ann)
         await user_id_of(a, bob)
         routers = [a_services.db.router, b_services.db.router]
@@ -54,8 +44,7 @@ async def test_a_write_through_one_worker_is_read_back_through_another(
         # Both users' first writes replayed (A recorded them; B has no record of its own).
         await wait_for(lambda: routers[0].replayed_for(ann_id))
 
-        replica.sql("SELECT pg_wal_replay_pause()")
-        try:
+        with replica.replay_paused():
             before = replica_reads()
             for attempt in range(50):
                 await create(a, ann, f"ann-{attempt}")
@@ -65,38 +54,23 @@ async def test_a_write_through_one_worker_is_read_back_through_another(
                 assert await names(b, bob) == ["first"]
             assert replica_reads() - before >= 50
             assert b_services.db.router.replayed_for(ann_id)  # B holds no record of its own
-        finally:
-            replica.sql("SELECT pg_wal_replay_resume()")
 
 
 async def test_without_redis_the_other_worker_reads_the_lagging_replica(
-    pg15: servers.Cluster,
-    pg15_database: str,
-    replica: servers.Cluster,
-    make_app: Callable[..., Any],
-    auth: Auth,
+    replica: servers.Cluster, replica_app: Callable[..., Any], auth: Auth
 ) -> None:
     """The gap the shared positions close: in-process records only cover the worker that
     wrote (documented as one worker only)."""
     ann = auth(f"ann-{new_id()}@example.com")
-    config = {
-        "database_url": url_for(pg15, pg15_database),
-        "database_read_urls": [url_for(replica, pg15_database)],
-        "max_replica_lag_s": 120,
-        "replica_check_interval_s": 0.1,
-    }
-    async with make_app(**config) as (a, a_services), make_app(**config) as (b, b_services):
+    async with replica_app() as (a, a_services), replica_app() as (b, b_services):
         ann_id = await user_id_of(a, ann)
         routers = [a_services.db.router, b_services.db.router]
         await wait_for(lambda: all(r.replicas[0].healthy for r in routers))
         await wait_for(lambda: routers[0].replayed_for(ann_id))
-        replica.sql("SELECT pg_wal_replay_pause()")
-        try:
+        with replica.replay_paused():
             await create(a, ann, "unseen")
             assert "unseen" in await names(a, ann)  # the writing worker is exact
             assert "unseen" not in await names(b, ann)  # the other one is not
-        finally:
-            replica.sql("SELECT pg_wal_replay_resume()")
 
 
 async def test_shared_positions_keep_the_highest_and_expire(scale_redis_url: str) -> None:

@@ -199,3 +199,65 @@ async def test_someone_elses_models_and_massings_are_404(
             assert (await client.request(method, url, json=body, headers=bob)).status_code == 404
     for kind in ("models3d", "massings"):
         assert (await client.get(f"/api/projects/{pid}/{kind}", headers=bob)).status_code == 404
+
+
+async def test_massing_figures_follow_a_change_of_floor_to_floor_height(
+    client: httpx.AsyncClient, ann: Headers
+) -> None:
+    project = await make_project(client, ann, settings={"floorToFloorHeight": 4.0, "u": 1})
+    pid = project["id"]
+    side = 31.6227766 / 111_319.49  # a site of about 1000 m²
+    ring = [[0, 0], [side, 0], [side, side], [0, side], [0, 0]]
+    site = await client.post(
+        "/api/site-analysis",
+        json={
+            "projectId": pid,
+            "coordinates": {"lat": side / 2, "lng": side / 2},
+            "boundary": {"type": "Polygon", "coordinates": [ring]},
+            "date": "2026-03-20",
+        },
+        headers=ann,
+    )
+    area = site.json()["siteAnalysis"]["siteAreaM2"]
+    fixed = {
+        "blocks": [{"footprint": [[0, 0], [10, 0], [10, 10], [0, 10]], "height": 12, "floors": 2}]
+    }
+    ids = []
+    for name, data in (("by height", BLOCKS), ("fixed floors", fixed)):
+        created = await client.post(
+            f"/api/projects/{pid}/massings",
+            json={"name": name, "massingData": data},
+            headers=ann,
+        )
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["massing"]["id"])
+
+    async def figures(massing_id: str) -> tuple[float, float, int]:
+        got = (await client.get(f"/api/massings/{massing_id}", headers=ann)).json()["massing"]
+        return got["grossFloorAreaM2"], got["floorAreaRatio"], got["version"]
+
+    assert await figures(ids[0]) == (pytest.approx(600), pytest.approx(600 / area), 1)
+
+    # Only the setting changes (PATCH of the project): 4 floors of 3 m now fit in 12 m.
+    patched = await client.patch(
+        f"/api/projects/{pid}", json={"settings": {"floorToFloorHeight": 3.0}}, headers=ann
+    )
+    assert patched.status_code == 200, patched.text
+    assert await figures(ids[0]) == (pytest.approx(800), pytest.approx(800 / area), 1)
+    listing = (await client.get(f"/api/projects/{pid}/massings", headers=ann)).json()
+    by_id = {m["id"]: m for m in listing["massings"]}
+    assert by_id[ids[0]]["grossFloorAreaM2"] == pytest.approx(800)
+    # A block that names its floors does not depend on the height.
+    assert by_id[ids[1]]["grossFloorAreaM2"] == pytest.approx(200)
+
+    # Settings without the key: the 3.0 m default, so nothing to change; then 6 m: 2 floors.
+    await client.patch(f"/api/projects/{pid}", json={"settings": None}, headers=ann)
+    assert (await figures(ids[0]))[0] == pytest.approx(800)
+    await client.patch(
+        f"/api/projects/{pid}", json={"settings": {"floorToFloorHeight": 6}}, headers=ann
+    )
+    assert await figures(ids[0]) == (pytest.approx(400), pytest.approx(400 / area), 1)
+    # The next save of the document derives the same figures.
+    saved = await client.put(f"/api/massings/{ids[0]}", json={"massingData": BLOCKS}, headers=ann)
+    assert saved.json()["changed"] is False
+    assert saved.json()["massing"]["grossFloorAreaM2"] == pytest.approx(400)

@@ -1,7 +1,7 @@
 """Massings: volumetric studies, stored whole, listed by their derived figures, saved under the
-same version check as floorplans. Gross floor area uses the project's floor-to-floor height at
-the time of the save; the floor-area ratio is refreshed whenever the site's area changes
-(`site.service`)."""
+same version check as floorplans. Gross floor area uses the project's floor-to-floor height and
+the floor-area ratio the site's area; both are refreshed whenever either input changes
+(`massings.figures`, `site.service`)."""
 
 from __future__ import annotations
 
@@ -82,7 +82,9 @@ class MassingService(VersionedDocumentService[MassingSummary]):
         analysis = _analysis(body.analysis)
         async with self._db.unit_of_work() as uow:
             await owned_project_or_404(uow.session, user_id, project_id)
-            floor_to_floor, site_area = await _project_context(uow.session, project_id)
+            floor_to_floor, site_area = await _project_context(
+                uow.session, project_id, share_lock=True
+            )
             facts = derive(body.massing_data, floor_to_floor)
             row = (
                 await uow.session.execute(
@@ -207,14 +209,21 @@ class MassingService(VersionedDocumentService[MassingSummary]):
         return SavedDocument(MassingSummary.model_validate(row), data, changed=True)
 
 
-async def _project_context(session: AsyncSession, project_id: str) -> tuple[float, float | None]:
-    """The project's floor-to-floor height and its site's area (None without a site)."""
-    row = (
-        await session.execute(
-            select(Project.settings, SiteAnalysis.site_area_m2)
-            .select_from(Project)
-            .outerjoin(SiteAnalysis, SiteAnalysis.project_id == Project.id)
-            .where(Project.id == project_id)
-        )
-    ).one()
+async def _project_context(
+    session: AsyncSession, project_id: str, *, share_lock: bool = False
+) -> tuple[float, float | None]:
+    """The project's floor-to-floor height and its site's area (None without a site).
+
+    `share_lock` for a new massing: a concurrent change of either input, which locks the
+    project row before refreshing the project's massings, cannot miss the new row then (see
+    `massings.figures`)."""
+    query = (
+        select(Project.settings, SiteAnalysis.site_area_m2)
+        .select_from(Project)
+        .outerjoin(SiteAnalysis, SiteAnalysis.project_id == Project.id)
+        .where(Project.id == project_id)
+    )
+    if share_lock:
+        query = query.with_for_update(read=True, of=Project)
+    row = (await session.execute(query)).one()
     return floor_to_floor_height(row.settings), row.site_area_m2

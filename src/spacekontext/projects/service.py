@@ -19,6 +19,7 @@ from spacekontext.cache.aside import CacheAside, cache_key, owner_generation
 from spacekontext.db.engine import Database, ReadQuery, UnitOfWork
 from spacekontext.errors import Invalid, NotFound
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
+from spacekontext.massings.figures import refresh_floor_areas
 from spacekontext.projects.models import Project
 from spacekontext.projects.schemas import (
     ProjectCreate,
@@ -247,6 +248,16 @@ class ProjectService:
         if "settings" in changes and changes["settings"] is None:
             changes["settings"] = {}
         async with self._db.unit_of_work() as uow:
+            old_settings = None
+            if "settings" in changes:
+                # Locked before the massings it may refresh (see massings.figures).
+                old_settings = await uow.session.scalar(
+                    select(Project.settings)
+                    .where(Project.id == project_id, Project.user_id == user_id)
+                    .with_for_update(key_share=True)
+                )
+                if old_settings is None:
+                    raise NotFound("project not found")
             statement = (
                 update(Project)
                 .where(Project.id == project_id, Project.user_id == user_id)
@@ -256,6 +267,8 @@ class ProjectService:
             row = (await uow.session.execute(statement)).first()
             if row is None:
                 raise NotFound("project not found")
+            if "settings" in changes:
+                await refresh_floor_areas(uow.session, project_id, old_settings, row.settings)
             self._invalidate_after_commit(uow, user_id)
             await uow.commit()
         return ProjectRead.model_validate(row)

@@ -82,6 +82,14 @@ class SiteService:
 
         async with self._db.unit_of_work() as uow:
             await owned_project_or_404(uow.session, user_id, body.project_id)
+            if "boundary" in given:
+                # Before the massings are refreshed below, as every writer of a massing input
+                # does (see massings.figures).
+                await uow.session.execute(
+                    select(Project.id)
+                    .where(Project.id == body.project_id)
+                    .with_for_update(key_share=True)
+                )
             statement = (
                 insert(SiteAnalysis)
                 .values(id=new_id(), project_id=body.project_id, **values)

@@ -1,0 +1,61 @@
+"""Keeping a project's massing figures in step with the project's floor-to-floor height.
+
+Gross floor area (and with it the floor-area ratio) depends on two things besides the massing
+document: the project's `settings.floorToFloorHeight` and the site's area. A write that
+changes either refreshes the figures of every massing of the project in its own transaction.
+
+Ordering with concurrent massing writes: the writer of an input holds the project row (its
+UPDATE, or `FOR NO KEY UPDATE`) before it locks the massings; a massing create takes
+`FOR SHARE` on the project row, so it sees either the old value and is refreshed by the
+writer (which then sees the new row), or the new value. An update of an existing massing
+holds the massing's row lock, which the refresh waits for and then re-reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spacekontext.massings.geometry import derive, floor_to_floor_height
+from spacekontext.massings.models import Massing
+from spacekontext.site.models import SiteAnalysis
+
+
+async def refresh_floor_areas(
+    session: AsyncSession, project_id: str, old_settings: Any, new_settings: Any
+) -> int:
+    """Recompute GFA and FAR of the project's massings when the effective floor-to-floor
+    height differs between the two settings; returns how many massings changed. Like the
+    site's area, the height is not the massing's document: no version bump."""
+    floor_to_floor = floor_to_floor_height(new_settings)
+    if floor_to_floor == floor_to_floor_height(old_settings):
+        return 0
+    rows = (
+        await session.execute(
+            select(Massing.id, Massing.massing_data, Massing.gross_floor_area_m2)
+            .where(Massing.project_id == project_id)
+            .order_by(Massing.id)
+            .with_for_update()
+        )
+    ).all()
+    if not rows:
+        return 0
+    site_area = await session.scalar(
+        select(SiteAnalysis.site_area_m2).where(SiteAnalysis.project_id == project_id)
+    )
+    changes: list[dict[str, Any]] = []
+    for row in rows:
+        facts = derive(row.massing_data, floor_to_floor)
+        if facts.gross_floor_area_m2 != row.gross_floor_area_m2:
+            changes.append(
+                {
+                    "id": row.id,
+                    "gross_floor_area_m2": facts.gross_floor_area_m2,
+                    "floor_area_ratio": facts.floor_area_ratio(site_area),
+                }
+            )
+    if changes:
+        # One executemany keyed by primary key.
+        await session.execute(update(Massing), changes)
+    return len(changes)

@@ -1,5 +1,6 @@
-"""The parts of a versioned document's service that do not depend on its kind: reading the
-current version and the stored document, the row lock behind every write, and deletion.
+"""The parts of a versioned document's service that do not depend on its kind: the paginated
+list, reading the current version and the stored document, the row lock behind every write,
+and deletion.
 
 3D models and massings share them (floorplans keep their own, which also touch the history
 table). What differs between the kinds, namely how a write validates and derives its
@@ -13,16 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Row, Select, Text, cast, delete, select
+from sqlalchemy import Row, Select, Text, cast, delete, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database
 from spacekontext.documents import Precondition, StoredDocument
 from spacekontext.errors import NotFound
+from spacekontext.pagination import DEFAULT_PAGE, check_limit, decode_cursor, encode_cursor
 from spacekontext.projects.models import Project
+from spacekontext.projects.service import owned_project_or_404
 from spacekontext.settings import Settings
 
 Read = TypeVar("Read", bound=BaseModel)
+Summary = TypeVar("Summary", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +40,53 @@ class DocumentTable:
     # document, so a lock does not read a large JSON value it does not need.
     columns: tuple[Any, ...]
     document: Any
+    # What a list shows of each row (no JSON blobs).
+    summary_columns: tuple[Any, ...]
     # Further JSON columns a read shows beside the document, by response key.
     extra_json: Mapping[str, Any] = field(default_factory=dict)
 
 
-class VersionedDocumentService(Generic[Read]):
+class VersionedDocumentService(Generic[Read, Summary]):
     table: ClassVar[DocumentTable]
-    # Not a ClassVar (those cannot be generic); subclasses set it at class level all the same.
+    # Not ClassVars (those cannot be generic); subclasses set them at class level all the same.
     read_schema: type[Read]
+    summary_schema: type[Summary]
     kind: ClassVar[str]
     not_found_message: ClassVar[str]
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._max_bytes = settings.max_document_bytes
+
+    async def list_in_project(
+        self,
+        user_id: str,
+        project_id: str,
+        *,
+        limit: int = DEFAULT_PAGE,
+        cursor: str | None = None,
+    ) -> tuple[list[Summary], str | None]:
+        """A page of the project's documents, last changed first, and the cursor of the next
+        page (None on the last). An edit while a client pages moves that row to the front, where
+        the next look at the first page finds it."""
+        check_limit(limit)
+        model = self.table.model
+        query = select(*self.table.summary_columns).where(model.project_id == project_id)
+        if cursor:
+            after = decode_cursor(cursor)
+            query = query.where(
+                tuple_(model.updated_at, model.id)
+                < tuple_(literal(after.at), literal(after.row_id))
+            )
+        # Served by the (project_id, updated_at DESC, id DESC) index of each table.
+        query = query.order_by(model.updated_at.desc(), model.id.desc()).limit(limit + 1)
+        async with self._db.read(user_id=user_id) as session:
+            await owned_project_or_404(session, user_id, project_id)
+            rows = (await session.execute(query)).all()
+        next_cursor = None
+        if len(rows) > limit:
+            next_cursor = encode_cursor(rows[limit - 1].updated_at, rows[limit - 1].id)
+        return [self.summary_schema.model_validate(row) for row in rows[:limit]], next_cursor
 
     async def current_version(self, user_id: str, document_id: str) -> int:
         """The version alone (for If-None-Match), without touching the document."""

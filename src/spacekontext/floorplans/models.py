@@ -25,7 +25,13 @@ from spacekontext.db.base import Base, Timestamps, id_column
 class Floorplan(Timestamps, Base):
     __tablename__ = "floorplans"
     __table_args__ = (
-        Index("ix_floorplans_project_id_level", "project_id", "level"),
+        Index(
+            "ix_floorplans_project_id_level_created_at_id",
+            "project_id",
+            "level",
+            "created_at",
+            "id",
+        ),
         Index("ix_floorplans_project_id_updated_at", "project_id", text("updated_at DESC")),
     )
 

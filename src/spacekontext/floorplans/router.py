@@ -8,7 +8,9 @@ from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.floorplans.schemas import FloorplanCreate, FloorplanPatch, FloorplanReplace
 from spacekontext.http.conditional import IfMatch, IfNoneMatch, not_modified
 from spacekontext.http.documents import not_modified_response, saved_response, stored_response
+from spacekontext.http.pages import PageCursor, PageLimit
 from spacekontext.http.responses import JSONBytes
+from spacekontext.pagination import DEFAULT_PAGE
 
 router = APIRouter(tags=["floorplans"])
 
@@ -26,9 +28,15 @@ async def list_floorplans(
     user: CurrentUser,
     services: ServicesDep,
     level: Annotated[int | None, Query(ge=-100, le=1000)] = None,
+    limit: PageLimit = DEFAULT_PAGE,
+    cursor: PageCursor = None,
 ) -> JSONBytes:
-    rows = await services.floorplans.list_in_project(user.id, project_id, level=level)
-    return JSONBytes({"success": True, "floorplans": [_dump(row) for row in rows]})
+    rows, next_cursor = await services.floorplans.list_in_project(
+        user.id, project_id, level=level, limit=limit, cursor=cursor
+    )
+    return JSONBytes(
+        {"success": True, "floorplans": [_dump(row) for row in rows], "nextCursor": next_cursor}
+    )
 
 
 @router.post("/api/projects/{project_id}/floorplans", status_code=201, summary="Create a floorplan")

@@ -12,7 +12,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import Row, String, Text, cast, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    Row,
+    String,
+    Text,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database, UnitOfWork
@@ -35,6 +47,7 @@ from spacekontext.floorplans.schemas import (
     FloorplanVersionSummary,
 )
 from spacekontext.ids import new_id
+from spacekontext.pagination import DEFAULT_PAGE, check_limit, decode_cursor, encode_cursor
 from spacekontext.projects.models import Project
 from spacekontext.projects.service import owned_project_or_404
 from spacekontext.settings import Settings
@@ -103,17 +116,36 @@ class FloorplanService:
     # --- reads ----------------------------------------------------------------------------------
 
     async def list_in_project(
-        self, user_id: str, project_id: str, *, level: int | None = None
-    ) -> list[FloorplanSummary]:
+        self,
+        user_id: str,
+        project_id: str,
+        *,
+        level: int | None = None,
+        limit: int = DEFAULT_PAGE,
+        cursor: str | None = None,
+    ) -> tuple[list[FloorplanSummary], str | None]:
+        """A page of the project's floorplans by level, then creation, and the cursor of the
+        next page (None on the last)."""
+        check_limit(limit)
         query = select(*SUMMARY_COLUMNS).where(Floorplan.project_id == project_id)
         if level is not None:
             query = query.where(Floorplan.level == level)
-        # Served by ix_floorplans_project_id_level.
-        query = query.order_by(Floorplan.level, Floorplan.created_at, Floorplan.id)
+        if cursor:
+            after = decode_cursor(cursor, leading=1)
+            query = query.where(
+                tuple_(Floorplan.level, Floorplan.created_at, Floorplan.id)
+                > tuple_(literal(after.leading[0]), literal(after.at), literal(after.row_id))
+            )
+        # Served by ix_floorplans_project_id_level_created_at_id, with or without `level`.
+        query = query.order_by(Floorplan.level, Floorplan.created_at, Floorplan.id).limit(limit + 1)
         async with self._db.read(user_id=user_id) as session:
             await owned_project_or_404(session, user_id, project_id)
             rows = (await session.execute(query)).all()
-        return [FloorplanSummary.model_validate(row) for row in rows]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last.created_at, last.id, last.level)
+        return [FloorplanSummary.model_validate(row) for row in rows[:limit]], next_cursor
 
     async def current_version(self, user_id: str, floorplan_id: str) -> int:
         """The version alone (for If-None-Match), without touching the document."""

@@ -12,7 +12,12 @@ from spacekontext.db.base import Base, Timestamps, id_column
 class Massing(Timestamps, Base):
     __tablename__ = "massings"
     __table_args__ = (
-        Index("ix_massings_project_id_updated_at", "project_id", text("updated_at DESC")),
+        Index(
+            "ix_massings_project_id_updated_at_id",
+            "project_id",
+            text("updated_at DESC"),
+            text("id DESC"),
+        ),
     )
 
     id: Mapped[str] = id_column()

@@ -7,8 +7,10 @@ from fastapi import APIRouter, Header, Response
 from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.http.conditional import IfMatch, IfNoneMatch, not_modified
 from spacekontext.http.documents import not_modified_response, saved_response, stored_response
+from spacekontext.http.pages import PageCursor, PageLimit
 from spacekontext.http.responses import JSONBytes
 from spacekontext.massings.schemas import MassingCreate, MassingPatch, MassingReplace
+from spacekontext.pagination import DEFAULT_PAGE
 
 router = APIRouter(tags=["massings"])
 
@@ -22,9 +24,19 @@ def _dump(model: Any) -> Any:
 
 
 @router.get("/api/projects/{project_id}/massings", summary="List a project's massings")
-async def list_massings(project_id: str, user: CurrentUser, services: ServicesDep) -> JSONBytes:
-    rows = await services.massings.list_in_project(user.id, project_id)
-    return JSONBytes({"success": True, "massings": [_dump(row) for row in rows]})
+async def list_massings(
+    project_id: str,
+    user: CurrentUser,
+    services: ServicesDep,
+    limit: PageLimit = DEFAULT_PAGE,
+    cursor: PageCursor = None,
+) -> JSONBytes:
+    rows, next_cursor = await services.massings.list_in_project(
+        user.id, project_id, limit=limit, cursor=cursor
+    )
+    return JSONBytes(
+        {"success": True, "massings": [_dump(row) for row in rows], "nextCursor": next_cursor}
+    )
 
 
 @router.post("/api/projects/{project_id}/massings", status_code=201, summary="Create a massing")

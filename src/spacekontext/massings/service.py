@@ -56,24 +56,18 @@ def _analysis(value: Any) -> dict[str, Any] | None:
     return value
 
 
-class MassingService(VersionedDocumentService[MassingSummary]):
+class MassingService(VersionedDocumentService[MassingSummary, MassingSummary]):
     table = DocumentTable(
-        Massing, SUMMARY_COLUMNS, Massing.massing_data, extra_json={"analysis": Massing.analysis}
+        Massing,
+        columns=SUMMARY_COLUMNS,
+        document=Massing.massing_data,
+        summary_columns=SUMMARY_COLUMNS,
+        extra_json={"analysis": Massing.analysis},
     )
+    summary_schema = MassingSummary
     read_schema = MassingSummary
     kind = KIND
     not_found_message = "massing not found"
-
-    async def list_in_project(self, user_id: str, project_id: str) -> list[MassingSummary]:
-        query = (
-            select(*SUMMARY_COLUMNS)
-            .where(Massing.project_id == project_id)
-            .order_by(Massing.updated_at.desc(), Massing.id)
-        )
-        async with self._db.read(user_id=user_id) as session:
-            await owned_project_or_404(session, user_id, project_id)
-            rows = (await session.execute(query)).all()
-        return [MassingSummary.model_validate(row) for row in rows]
 
     async def create(
         self, user_id: str, project_id: str, body: MassingCreate

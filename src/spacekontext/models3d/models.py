@@ -12,7 +12,12 @@ from spacekontext.db.base import Base, Timestamps, id_column
 class Model3D(Timestamps, Base):
     __tablename__ = "models_3d"
     __table_args__ = (
-        Index("ix_models_3d_project_id_updated_at", "project_id", text("updated_at DESC")),
+        Index(
+            "ix_models_3d_project_id_updated_at_id",
+            "project_id",
+            text("updated_at DESC"),
+            text("id DESC"),
+        ),
         Index("ix_models_3d_floorplan_id", "floorplan_id"),
     )
 

@@ -7,8 +7,10 @@ from fastapi import APIRouter, Header, Response
 from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.http.conditional import IfMatch, IfNoneMatch, not_modified
 from spacekontext.http.documents import not_modified_response, saved_response, stored_response
+from spacekontext.http.pages import PageCursor, PageLimit
 from spacekontext.http.responses import JSONBytes
 from spacekontext.models3d.schemas import Model3DCreate, Model3DPatch, Model3DReplace
+from spacekontext.pagination import DEFAULT_PAGE
 
 router = APIRouter(tags=["models3d"])
 
@@ -22,9 +24,19 @@ def _dump(model: Any) -> Any:
 
 
 @router.get("/api/projects/{project_id}/models3d", summary="List a project's 3D models")
-async def list_models(project_id: str, user: CurrentUser, services: ServicesDep) -> JSONBytes:
-    rows = await services.models3d.list_in_project(user.id, project_id)
-    return JSONBytes({"success": True, "models3d": [_dump(row) for row in rows]})
+async def list_models(
+    project_id: str,
+    user: CurrentUser,
+    services: ServicesDep,
+    limit: PageLimit = DEFAULT_PAGE,
+    cursor: PageCursor = None,
+) -> JSONBytes:
+    rows, next_cursor = await services.models3d.list_in_project(
+        user.id, project_id, limit=limit, cursor=cursor
+    )
+    return JSONBytes(
+        {"success": True, "models3d": [_dump(row) for row in rows], "nextCursor": next_cursor}
+    )
 
 
 @router.post("/api/projects/{project_id}/models3d", status_code=201, summary="Create a 3D model")

@@ -56,22 +56,17 @@ def _settings(value: Any) -> dict[str, Any]:
     return value
 
 
-class Model3DService(VersionedDocumentService[Model3DRead]):
-    table = DocumentTable(Model3D, READ_COLUMNS, Model3D.model_data)
+class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary]):
+    table = DocumentTable(
+        Model3D,
+        columns=READ_COLUMNS,
+        document=Model3D.model_data,
+        summary_columns=SUMMARY_COLUMNS,
+    )
+    summary_schema = Model3DSummary
     read_schema = Model3DRead
     kind = KIND
     not_found_message = "3D model not found"
-
-    async def list_in_project(self, user_id: str, project_id: str) -> list[Model3DSummary]:
-        query = (
-            select(*SUMMARY_COLUMNS)
-            .where(Model3D.project_id == project_id)
-            .order_by(Model3D.updated_at.desc(), Model3D.id)
-        )
-        async with self._db.read(user_id=user_id) as session:
-            await owned_project_or_404(session, user_id, project_id)
-            rows = (await session.execute(query)).all()
-        return [Model3DSummary.model_validate(row) for row in rows]
 
     async def create(
         self, user_id: str, project_id: str, body: Model3DCreate

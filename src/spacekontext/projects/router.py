@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
 from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.responses import JSONBytes, success_json, success_with
+from spacekontext.pagination import DEFAULT_PAGE, MAX_PAGE
 from spacekontext.projects.schemas import ProjectCreate, ProjectUpdate
 from spacekontext.services import Services
 from spacekontext.users.service import CurrentUserInfo
@@ -18,7 +19,8 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 
 class ListQuery(BaseModel):
-    limit: int = Field(default=50, ge=1, le=100)
+    # The bounds of every paginated list (see http/pages.py).
+    limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(default=None, max_length=512)
 
 

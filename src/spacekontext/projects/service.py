@@ -5,8 +5,6 @@ generation; every write bumps it after its commit (see docs/caching.md)."""
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -20,6 +18,7 @@ from spacekontext.db.engine import Database, ReadQuery, UnitOfWork
 from spacekontext.errors import Invalid, NotFound
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
 from spacekontext.massings.figures import refresh_floor_areas
+from spacekontext.pagination import check_limit, decode_cursor, encode_cursor
 from spacekontext.projects.models import Project
 from spacekontext.projects.schemas import (
     ProjectCreate,
@@ -30,8 +29,6 @@ from spacekontext.projects.schemas import (
     ProjectUpdate,
 )
 from spacekontext.storage.keys import project_prefix
-
-MAX_PAGE = 100
 
 _SUMMARY_COLUMNS = (
     Project.id,
@@ -53,20 +50,6 @@ _PAGE_AFTER = ReadQuery(
     "WHERE user_id = :user_id AND (created_at, id) < (:created_at, :last_id) "
     "ORDER BY created_at DESC, id DESC LIMIT :limit"
 )
-
-
-def encode_cursor(created_at: datetime, project_id: str) -> str:
-    raw = f"{created_at.isoformat()}|{project_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, project_id = raw.split("|", 1)
-        return datetime.fromisoformat(stamp), project_id
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("malformed cursor", code="invalid_cursor") from exc
 
 
 async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: str) -> None:
@@ -106,8 +89,7 @@ class ProjectService:
     async def list_json(self, user_id: str, *, limit: int, cursor: str | None) -> bytes:
         """The page as JSON (`{"projects": [...], "nextCursor": ...}`), from the cache when
         current."""
-        if not 1 <= limit <= MAX_PAGE:
-            raise Invalid(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
+        check_limit(limit)
 
         async def load() -> bytes:
             if self._full_lists:
@@ -152,11 +134,11 @@ class ProjectService:
     async def _page_rows(
         self, user_id: str, *, limit: int, cursor: str | None
     ) -> tuple[list[Any], str | None]:
-        if not 1 <= limit <= MAX_PAGE:
-            raise Invalid(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
+        check_limit(limit)
         params: dict[str, Any] = {"user_id": user_id, "limit": limit + 1}
         if cursor:
-            params["created_at"], params["last_id"] = decode_cursor(cursor)
+            after = decode_cursor(cursor)
+            params["created_at"], params["last_id"] = after.at, after.row_id
             query = _PAGE_AFTER
         else:
             query = _FIRST_PAGE
@@ -193,8 +175,7 @@ class ProjectService:
     async def list(
         self, user_id: str, *, limit: int, cursor: str | None
     ) -> ProjectPage | ProjectFullPage:
-        if not 1 <= limit <= MAX_PAGE:
-            raise Invalid(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
+        check_limit(limit)
         if self._full_lists:
             return await self._list_full(user_id)
         rows, next_cursor = await self._page_rows(user_id, limit=limit, cursor=cursor)

@@ -1,0 +1,13 @@
+"""Query parameters of every keyset-paginated list (see `spacekontext.pagination`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+
+from spacekontext.pagination import MAX_PAGE
+
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+# A cursor is a few dozen characters; the bound keeps garbage out of the decoder.
+PageCursor = Annotated[str | None, Query(max_length=512)]

@@ -1,0 +1,46 @@
+"""Keyset pagination shared by every list: a page of at most `limit` rows (1..MAX_PAGE) and
+an opaque cursor that holds the last row's sort key, so the next page starts after it with an
+index range scan, however deep the client pages.
+
+A cursor is the URL-safe base64 of `[k|…|]timestamp|id`: the row's timestamp and id, after
+any leading integer keys of the order (a floorplan's level). Projects' cursors have none."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import NamedTuple
+
+from spacekontext.errors import Invalid
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 50
+
+
+class Cursor(NamedTuple):
+    at: datetime
+    row_id: str
+    leading: tuple[int, ...] = ()
+
+
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
+
+
+def encode_cursor(at: datetime, row_id: str, *leading: int) -> str:
+    raw = "|".join([*(str(key) for key in leading), at.isoformat(), row_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, leading: int = 0) -> Cursor:
+    """The cursor's keys; `leading` says how many integer keys the list's order puts first (a
+    cursor of another list is malformed here)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        *keys, stamp, row_id = raw.split("|", leading + 1)
+        if len(keys) != leading or not row_id:
+            raise ValueError("wrong number of keys")
+        return Cursor(datetime.fromisoformat(stamp), row_id, tuple(int(key) for key in keys))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid("malformed cursor", code="invalid_cursor") from exc

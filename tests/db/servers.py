@@ -167,8 +167,11 @@ class Bouncer:
 
 
 @contextlib.contextmanager
-def pgbouncer(target: Cluster, *, server_pool: int, max_clients: int = 2000) -> Iterator[Bouncer]:
-    """PgBouncer in transaction mode with at most `server_pool` server connections."""
+def pgbouncer(
+    target: Cluster, *, server_pool: int, max_clients: int = 2000, pool_mode: str = "transaction"
+) -> Iterator[Bouncer]:
+    """PgBouncer (transaction mode unless told) with at most `server_pool` server connections
+    per database."""
     base = _private_dir("skb-")
     port = free_port()
     ini = base / "pgbouncer.ini"
@@ -180,7 +183,7 @@ def pgbouncer(target: Cluster, *, server_pool: int, max_clients: int = 2000) -> 
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir = {base}\n"
         f"auth_type = trust\nauth_file = {base / 'userlist.txt'}\n"
         "admin_users = postgres\n"
-        "pool_mode = transaction\n"
+        f"pool_mode = {pool_mode}\n"
         f"default_pool_size = {server_pool}\nmax_db_connections = {server_pool}\n"
         "min_pool_size = 0\nreserve_pool_size = 0\n"
         f"max_client_conn = {max_clients}\n"

@@ -281,6 +281,100 @@ def _pgbouncer_pools(ctx: Context) -> list[dict[str, Any]] | None:
         return None
 
 
+# A pool mode other than transaction, and what it means for this app.
+_POOL_MODE_PROBLEMS = {
+    "session": (
+        Severity.WARNING,
+        "each client connection keeps a server connection for its whole session, so the pooler "
+        "multiplies nothing: the app's pools still need as many server processes",
+    ),
+    "statement": (
+        Severity.CRITICAL,
+        "a transaction of more than one statement is refused, and every write of the app is one",
+    ),
+}
+
+
+def _pooler_finding(
+    ctx: Context,
+    pools: list[dict[str, Any]] | None,
+    base_evidence: tuple[str, ...],
+    server_port: Any,
+) -> Finding:
+    """What is in front of the database, judged for this app: clients waiting for a server
+    connection, the pool mode, and whether the app is configured for PgBouncer."""
+    evidence = list(base_evidence)
+    # (severity, title, fix lines) of each problem; the worst names the finding.
+    problems: list[tuple[Severity, str, tuple[str, ...]]] = []
+    if pools is not None:
+        # The console lists every pool it keeps (other databases', its own admin pool): only
+        # this database's clients wait for this database's server connections.
+        database = ctx.conn.info.dbname
+        mine = [p for p in pools if p.get("database") == database]
+        others = len(pools) - len(mine)
+        for p in mine:
+            evidence.append(
+                f"PgBouncer pool {p.get('database')}/{p.get('user')} "
+                f"({p.get('pool_mode')}): cl_active {p.get('cl_active')}, "
+                f"cl_waiting {p.get('cl_waiting')}, sv_active {p.get('sv_active')}, "
+                f"sv_idle {p.get('sv_idle')}."
+            )
+        if others:
+            evidence.append(f"{others} pools of other databases not counted.")
+        waiting = sum(int(p.get("cl_waiting") or 0) for p in mine)
+        if waiting:
+            evidence.append(f"{waiting} clients are waiting for a server connection.")
+            problems.append(
+                (
+                    Severity.WARNING,
+                    "Clients are waiting for a server connection at the pooler",
+                    ("-- raise PgBouncer's default_pool_size or max_db_connections",),
+                )
+            )
+        for mode in sorted({str(p.get("pool_mode")) for p in mine} & _POOL_MODE_PROBLEMS.keys()):
+            severity, why = _POOL_MODE_PROBLEMS[mode]
+            evidence.append(f"pool_mode {mode}: {why}.")
+            problems.append(
+                (
+                    severity,
+                    f"PgBouncer pools this database in {mode} mode",
+                    ("# in pgbouncer.ini, then reload PgBouncer:", "pool_mode = transaction"),
+                )
+            )
+    else:
+        evidence.append(
+            f"Connected on port {ctx.port}, the server listens on {server_port}: "
+            "a pooler or proxy is in between (its console did not answer SHOW POOLS)."
+        )
+    if ctx.app.is_app_database and ctx.app.pooler_configured != "pgbouncer":
+        # The app's direct mode sends its timeouts as startup parameters, which PgBouncer
+        # refuses, and asyncpg's prepared statements do not survive transaction pooling.
+        evidence.append(
+            f"The app is configured with DATABASE_POOLER={ctx.app.pooler_configured}: it sends "
+            "its timeouts as startup parameters, which PgBouncer refuses, and keeps "
+            "prepared statements that another client's server connection does not have."
+        )
+        problems.append(
+            (
+                Severity.CRITICAL,
+                "A pooler is in front, but the app is not configured for it",
+                ("DATABASE_POOLER=pgbouncer",),
+            )
+        )
+    severity, title = Severity.OK, "A pooler is in front of the database"
+    if problems:
+        severity, title, _ = max(problems, key=lambda p: p[0].rank)
+    return Finding(
+        "pooling.pooler",
+        POOLING,
+        severity,
+        title,
+        tuple(evidence),
+        tuple(line for p in problems for line in p[2]),
+        subject="pooler",
+    )
+
+
 def pooling(ctx: Context) -> list[Finding]:
     check = "pooling.pooler"
     app = ctx.app
@@ -313,38 +407,7 @@ def pooling(ctx: Context) -> list[Finding]:
     )
     findings: list[Finding] = []
     if pools is not None or proxied:
-        evidence = list(base_evidence)
-        severity = Severity.OK
-        if pools is not None:
-            waiting = sum(int(p.get("cl_waiting") or 0) for p in pools)
-            for p in pools:
-                evidence.append(
-                    f"PgBouncer pool {p.get('database')}/{p.get('user')} "
-                    f"({p.get('pool_mode')}): cl_active {p.get('cl_active')}, "
-                    f"cl_waiting {p.get('cl_waiting')}, sv_active {p.get('sv_active')}, "
-                    f"sv_idle {p.get('sv_idle')}."
-                )
-            if waiting:
-                severity = Severity.WARNING
-                evidence.append(f"{waiting} clients are waiting for a server connection.")
-        else:
-            evidence.append(
-                f"Connected on port {ctx.port}, the server listens on {limits['server_port']}: "
-                "a pooler or proxy is in between (its console did not answer SHOW POOLS)."
-            )
-        findings.append(
-            Finding(
-                check,
-                POOLING,
-                severity,
-                "A pooler is in front of the database",
-                tuple(evidence),
-                ("-- raise PgBouncer's default_pool_size or max_db_connections",)
-                if severity is Severity.WARNING
-                else (),
-                subject="pooler",
-            )
-        )
+        findings.append(_pooler_finding(ctx, pools, base_evidence, limits["server_port"]))
     else:
         demand = app.connection_demand
         per_worker = max(app.connections_per_worker, 1)

@@ -11,6 +11,7 @@ Markdown table. Needs wrk, pgbouncer and postgresql-15 (apt)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -25,12 +26,21 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.cache.redisproc import RedisProcess
 from tests.db import servers
 
 from spacekontext.auth.tokens import DevTokens
 from spacekontext.db.migrate import upgrade
 
 DATABASE = "bench"
+
+
+class _Killer:
+    def __init__(self, redis: RedisProcess) -> None:
+        self.redis = redis
+
+    def close(self) -> None:
+        self.redis.kill()
 
 
 def seed(url: str, users: int, projects: int) -> None:
@@ -148,7 +158,10 @@ def main() -> None:
             script, [tokens.mint(f"bench-{i}@example.com") for i in range(0, args.users, 10)]
         )
 
+        redis = RedisProcess(home / "redis")
+        redis.start()
         with (
+            contextlib.closing(_Killer(redis)),
             servers.replica_of(primary) as replica,
             servers.pgbouncer(primary, server_pool=20) as bouncer,
         ):
@@ -163,15 +176,24 @@ def main() -> None:
                 "RATE_LIMIT_READ_BURST": "1000000",
                 "DB_POOL_SIZE": str(args.pool),
                 "DB_MAX_OVERFLOW": "0",
-                "CACHE_ENABLED": "false",
             }
+            direct = {"DATABASE_URL": primary_url}
+            # Nothing cached: the user lookup and the list are two queries per request.
+            off = direct | {"CACHE_ENABLED": "false"}
+            # The list from PostgreSQL every time; the user record (and the rate-limit bucket)
+            # from Redis, in one round trip: the like-for-like comparison with the bare route.
+            uncached = direct | {"CACHE_RESPONSES": "false", "REDIS_URL": redis.url}
+            bounced = {"DATABASE_URL": bouncer.url(DATABASE), "DATABASE_POOLER": "pgbouncer"}
             configs = [
-                ("app, direct, 1 worker", 1, {"DATABASE_URL": primary_url}),
-                ("app, direct, 2 workers", 2, {"DATABASE_URL": primary_url}),
-                ("app, PgBouncer, 2 workers", 2,
-                 {"DATABASE_URL": bouncer.url(DATABASE), "DATABASE_POOLER": "pgbouncer"}),
-                ("app, direct + replica routing, 2 workers", 2,
-                 {"DATABASE_URL": primary_url, "DATABASE_READ_URLS": replica_url}),
+                ("app, cache off, direct, 1 worker", 1, off),
+                ("app, cache off, direct, 2 workers", 2, off),
+                ("app, list uncached, direct, 1 worker", 1, uncached),
+                ("app, list uncached, direct, 2 workers", 2, uncached),
+                ("app, list uncached, PgBouncer, 2 workers", 2, uncached | bounced),
+                ("app, list uncached, direct + replica routing, 2 workers", 2,
+                 uncached | {"DATABASE_READ_URLS": replica_url}),
+                ("app, list cached in Redis, direct, 2 workers", 2,
+                 direct | {"REDIS_URL": redis.url}),
             ]  # fmt: skip
             for name, workers, extra in configs:
                 port = servers.free_port()
@@ -200,10 +222,17 @@ def main() -> None:
     shutil.rmtree(home, ignore_errors=True)
 
     print(f"\n{args.projects:,} projects, {args.users:,} users; wrk -t2 -c100 -d{args.duration}s")
-    print("| configuration | req/s | p50 ms | p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---:|")
+    bare = {
+        1 if "1 worker" in name else 2: r["rps"]
+        for name, r in results
+        if name.startswith("bare FastAPI projects")
+    }
+    print("| configuration | req/s | p50 ms | p99 ms | non-2xx | vs bare asyncpg route |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, r in results:
-        print(f"| {name} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['non2xx']:.0f} |")
+        ratio = r["rps"] / bare[1 if "1 worker" in name else 2] if bare else float("nan")
+        print(f"| {name} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
+              f"| {r['non2xx']:.0f} | {ratio:.0%} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -138,6 +138,7 @@ async def test_massing_figures_use_project_height_and_site_area(
     url = f"/api/massings/{meta['id']}"
     got = (await client.get(url, headers=ann)).json()["massing"]
     assert got["floorAreaRatio"] == pytest.approx(600 / area)
+    assert got["version"] == 2  # the site gave it a ratio: a new representation
     assert got["massingData"] == BLOCKS
     assert got["analysis"] == {"notes": "first"}
 
@@ -150,16 +151,16 @@ async def test_massing_figures_use_project_height_and_site_area(
                 ]
             }
         },
-        headers=ann | {"If-Match": '"1"'},
+        headers=ann | {"If-Match": '"2"'},
     )
     assert patched.status_code == 200, patched.text
     after = patched.json()["massing"]
-    assert after["version"] == 2
+    assert after["version"] == 3
     assert after["grossFloorAreaM2"] == pytest.approx(200)  # 2 floors of 4 m
     assert after["floorAreaRatio"] == pytest.approx(200 / area)
 
     analysis = await client.patch(url, json={"analysis": {"shadow": True}}, headers=ann)
-    assert analysis.json()["massing"]["version"] == 3
+    assert analysis.json()["massing"]["version"] == 4
     got = (await client.get(url, headers=ann)).json()["massing"]
     assert got["analysis"] == {"notes": "first", "shadow": True}
 
@@ -178,9 +179,9 @@ async def test_massing_figures_use_project_height_and_site_area(
     )
     assert bad.status_code == 422
     assert bad.json()["details"]["problems"][0]["path"] == "/blocks/0/footprint"
-    assert (await client.get(url, headers=ann)).json()["massing"]["version"] == 3
+    assert (await client.get(url, headers=ann)).json()["massing"]["version"] == 4
     assert (
-        await client.put(url, json={"massingData": {}}, headers=ann | {"If-Match": '"2"'})
+        await client.put(url, json={"massingData": {}}, headers=ann | {"If-Match": '"3"'})
     ).status_code == 412
 
 
@@ -243,7 +244,10 @@ async def test_massing_figures_follow_a_change_of_floor_to_floor_height(
         f"/api/projects/{pid}", json={"settings": {"floorToFloorHeight": 3.0}}, headers=ann
     )
     assert patched.status_code == 200, patched.text
-    assert await figures(ids[0]) == (pytest.approx(800), pytest.approx(800 / area), 1)
+    # New figures, new version: a client's cached copy (ETag "1") is no longer current.
+    assert await figures(ids[0]) == (pytest.approx(800), pytest.approx(800 / area), 2)
+    stale = await client.get(f"/api/massings/{ids[0]}", headers=ann | {"If-None-Match": '"1"'})
+    assert stale.status_code == 200
     listing = (await client.get(f"/api/projects/{pid}/massings", headers=ann)).json()
     by_id = {m["id"]: m for m in listing["massings"]}
     assert by_id[ids[0]]["grossFloorAreaM2"] == pytest.approx(800)
@@ -252,12 +256,18 @@ async def test_massing_figures_follow_a_change_of_floor_to_floor_height(
 
     # Settings without the key: the 3.0 m default, so nothing to change; then 6 m: 2 floors.
     await client.patch(f"/api/projects/{pid}", json={"settings": None}, headers=ann)
-    assert (await figures(ids[0]))[0] == pytest.approx(800)
+    assert await figures(ids[0]) == (pytest.approx(800), pytest.approx(800 / area), 2)
     await client.patch(
         f"/api/projects/{pid}", json={"settings": {"floorToFloorHeight": 6}}, headers=ann
     )
-    assert await figures(ids[0]) == (pytest.approx(400), pytest.approx(400 / area), 1)
+    assert await figures(ids[0]) == (pytest.approx(400), pytest.approx(400 / area), 3)
+    # The fixed-floors block did not change: same figures, same version.
+    assert (await client.get(f"/api/massings/{ids[1]}", headers=ann)).json()["massing"][
+        "version"
+    ] == 1
     # The next save of the document derives the same figures.
-    saved = await client.put(f"/api/massings/{ids[0]}", json={"massingData": BLOCKS}, headers=ann)
+    saved = await client.put(
+        f"/api/massings/{ids[0]}", json={"massingData": BLOCKS}, headers=ann | {"If-Match": '"3"'}
+    )
     assert saved.json()["changed"] is False
     assert saved.json()["massing"]["grossFloorAreaM2"] == pytest.approx(400)

@@ -50,6 +50,7 @@ async def authenticate(
         guess = services.users.remembered_id(identity.subject)
         if guess is not None:
             keys = services.users.cache_keys(identity.subject)
+            keys += services.db.router.read_ahead_keys(guess)
             if read_ahead is not None:
                 keys += read_ahead(guess)
             await services.read_ahead.fetch(keys, services.limiter.bucket_for(guess, limit_class))

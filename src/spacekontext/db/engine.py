@@ -237,24 +237,32 @@ def _conflict_from(exc: IntegrityError) -> Conflict:
 _RETRYABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "40001", "08000", "08003", "08006"})
 
 
+_REPLICA_GONE = (
+    "ConnectionDoesNotExistError",
+    "InterfaceError",
+    # asyncpg's state machine after the server vanished mid-operation.
+    "InternalClientError",
+)
+
+
 def replica_failed(exc: BaseException) -> bool:
-    """True when `exc` says the replica (not the query) is the problem."""
+    """True when `exc` says the replica (not the query) is the problem. `exc` is SQLAlchemy's
+    wrapper (sessions) or the driver's own error (`Database.fetch`'s direct path)."""
     if isinstance(exc, PoolTimeout | OSError | ConnectionError):
         return True
+    driver_error: BaseException | None = exc
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
-        cause = getattr(exc.orig, "__cause__", None)
-        if isinstance(cause, OSError | ConnectionError):
+        driver_error = getattr(exc.orig, "__cause__", None)
+        if isinstance(driver_error, OSError | ConnectionError):
             return True
-        sqlstate = getattr(cause, "sqlstate", None) or getattr(exc.orig, "sqlstate", None)
-        return sqlstate in _RETRYABLE_SQLSTATES or type(cause).__name__ in (
-            "ConnectionDoesNotExistError",
-            "InterfaceError",
-            # asyncpg's state machine after the server vanished mid-operation.
-            "InternalClientError",
-        )
-    return False
+        if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+            return True
+    return (
+        getattr(driver_error, "sqlstate", None) in _RETRYABLE_SQLSTATES
+        or type(driver_error).__name__ in _REPLICA_GONE
+    )
 
 
 class ReadSession(AsyncSession):
@@ -376,8 +384,13 @@ class Database:
         self._raw_read: AsyncEngine | None = None
         slow_query_ms = settings.slow_query_ms if settings else 200.0
         self._slow_s = slow_query_ms / 1000
-        self._histogram = metrics.DB_STATEMENT_DURATION.labels("primary")
-        self._slow_counter = metrics.DB_SLOW_STATEMENTS.labels("primary")
+        self._statement_metrics = {
+            role: (
+                metrics.DB_STATEMENT_DURATION.labels(role),
+                metrics.DB_SLOW_STATEMENTS.labels(role),
+            )
+            for role in ("primary", "replica")
+        }
         if bind is not None:
             self._sessions = async_sessionmaker(
                 bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
@@ -507,17 +520,36 @@ class Database:
     ) -> list[Any]:
         """The rows (mappings: `row["column"]`) of one read-only statement.
 
-        Without replicas the statement goes straight to the driver on a connection checked out
-        of the same pool (its size, timeout and 503 apply): no SQLAlchemy execution context,
-        result proxy or greenlet hop, one round trip, no BEGIN. Its timing is accounted like
-        every other statement (histogram, Server-Timing, slow-query log). With replicas, in
-        tests (one bound connection) or behind PgBouncer it takes the `read()` path."""
-        if self._raw_read is None or self.router.replicas:
+        The statement goes straight to the driver on a connection checked out of the pool of
+        the server it is routed to (sizes, timeouts and the 503 apply): no SQLAlchemy execution
+        context, result proxy or greenlet hop, one round trip, no BEGIN. Its timing is
+        accounted like every other statement (histogram, Server-Timing, slow-query log). With
+        replicas it goes where `read()` would send it (a healthy replica that has replayed the
+        user's last write), and to the primary when that replica fails. In tests (one bound
+        connection) or behind PgBouncer it takes the `read()` path."""
+        if self._raw_read is None:
             async with self.read(user_id=user_id) as session:
                 return list((await session.execute(query.clause, params)).mappings().all())
+        if self.router.replicas:
+            replica = await self.router.choose(user_id or acting_user.get())
+            if replica is not None:
+                try:
+                    return await self._fetch_on(
+                        await replica.engine.connect(), query, params, "replica"
+                    )
+                except Exception as exc:
+                    if not replica_failed(exc):
+                        raise
+                    self.router.mark_failed(replica, exc)
         connection = await checked_out(
             self._raw_read.connect(), pool="primary", retry_after_s=self._retry_after_s
         )
+        return await self._fetch_on(connection, query, params, "primary")
+
+    async def _fetch_on(
+        self, connection: AsyncConnection, query: ReadQuery, params: dict[str, Any], role: str
+    ) -> list[Any]:
+        histogram, slow_counter = self._statement_metrics[role]
         try:
             raw = await connection.get_raw_connection()
             driver: Any = raw.driver_connection
@@ -532,9 +564,9 @@ class Database:
                 record(
                     time.perf_counter() - started,
                     query.sql,
-                    "primary",
-                    self._histogram,
-                    self._slow_counter,
+                    role,
+                    histogram,
+                    slow_counter,
                     self._slow_s,
                 )
         finally:

@@ -38,6 +38,7 @@ from spacekontext.cache.metrics import ThrottledWarning
 from spacekontext.cache.redis import CircuitBreaker
 from spacekontext.cache.resp import RespClient
 from spacekontext.ops import metrics
+from spacekontext.ops.request_context import read_ahead_answers
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,13 @@ class RedisPositions:
         self._script = client.register_script(_RECORD_MAX)
         self.local = LocalPositions(ttl_s)
 
+    @staticmethod
+    def unprefixed_key(user_id: str) -> str:
+        """The key without the deployment prefix, as the cache names its keys (read-ahead)."""
+        return f"rw:{user_id}"
+
     def _key(self, user_id: str) -> str:
-        return f"{self._prefix}rw:{user_id}"
+        return self._prefix + self.unprefixed_key(user_id)
 
     async def record(self, user_id: str, lsn: int) -> None:
         await self.local.record(user_id, lsn)
@@ -159,8 +165,15 @@ class RedisPositions:
 
     async def get(self, user_id: str) -> int | None:
         local = self.local.peek(user_id)
+        answers = read_ahead_answers()
+        # Read ahead with the request's other Redis reads (cache/readahead.py). A write of
+        # this request since then is in `local`, and the higher of the two wins below.
+        key = self.unprefixed_key(user_id)
         try:
-            raw = await self._breaker.call(lambda: self._redis.get(self._key(user_id)))
+            if answers and key in answers:
+                raw = answers.pop(key)
+            else:
+                raw = await self._breaker.call(lambda: self._redis.get(self._key(user_id)))
         except CacheUnavailable as exc:
             self._warning.warn("read-your-writes positions unavailable (redis): %s", exc)
             metrics.DB_READ_ROUTING.labels("primary", "positions_unavailable").inc()
@@ -224,6 +237,14 @@ class ReadRouter:
                 return None
         metrics.DB_READ_ROUTING.labels("replica", "healthy").inc()
         return healthy[next(self._turn) % len(healthy)]
+
+    def read_ahead_keys(self, user_id: str) -> list[str]:
+        """What a read of this user will ask Redis for, to be read ahead with the request's
+        other Redis reads: the user's last write position, when positions are shared and a
+        replica could take the read."""
+        if isinstance(self.positions, RedisPositions) and any(r.healthy for r in self.replicas):
+            return [RedisPositions.unprefixed_key(user_id)]
+        return []
 
     def share_positions(
         self, client: RespClient, *, prefix: str, warning: ThrottledWarning | None = None

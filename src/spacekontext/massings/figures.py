@@ -12,9 +12,9 @@ holds the massing's row lock, which the refresh waits for and then re-reads."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.massings.geometry import derive, floor_to_floor_height
@@ -26,8 +26,9 @@ async def refresh_floor_areas(
     session: AsyncSession, project_id: str, old_settings: Any, new_settings: Any
 ) -> int:
     """Recompute GFA and FAR of the project's massings when the effective floor-to-floor
-    height differs between the two settings; returns how many massings changed. Like the
-    site's area, the height is not the massing's document: no version bump."""
+    height differs between the two settings; returns how many massings changed. A massing
+    whose figures change gets a new version: its representation (and so its ETag) changed, and
+    a client holding the old one must not be told 304, nor overwrite the new figures."""
     floor_to_floor = floor_to_floor_height(new_settings)
     if floor_to_floor == floor_to_floor_height(old_settings):
         return 0
@@ -57,5 +58,18 @@ async def refresh_floor_areas(
             )
     if changes:
         # One executemany keyed by primary key.
-        await session.execute(update(Massing), changes)
+        table = cast(Table, Massing.__table__)  # Core: executemany with a computed version
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                gross_floor_area_m2=bindparam("b_gfa"),
+                floor_area_ratio=bindparam("b_far"),
+                version=table.c.version + 1,
+            ),
+            [
+                {"b_id": c["id"], "b_gfa": c["gross_floor_area_m2"], "b_far": c["floor_area_ratio"]}
+                for c in changes
+            ],
+        )
     return len(changes)

@@ -101,17 +101,19 @@ class SiteService:
             )
             row = (await uow.session.execute(statement)).one()
             if "boundary" in given:
-                # The floor-area ratio of every massing follows the site's area.
+                # The floor-area ratio of every massing follows the site's area; a massing whose
+                # ratio changes gets a new version (its ETag must change with it).
                 area = row.site_area_m2
+                ratio = case(
+                    (func.coalesce(area, 0) > 0, Massing.gross_floor_area_m2 / area), else_=None
+                )
                 await uow.session.execute(
                     update(Massing)
-                    .where(Massing.project_id == body.project_id)
-                    .values(
-                        floor_area_ratio=case(
-                            (func.coalesce(area, 0) > 0, Massing.gross_floor_area_m2 / area),
-                            else_=None,
-                        )
+                    .where(
+                        Massing.project_id == body.project_id,
+                        Massing.floor_area_ratio.is_distinct_from(ratio),
                     )
+                    .values(floor_area_ratio=ratio, version=Massing.version + 1)
                 )
             await uow.commit()
         return SiteAnalysisRead.model_validate(row)

@@ -91,6 +91,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
         cache_enabled=args.cache != "off",
         redis_url=args.redis_url if args.cache == "redis" else None,
         cache_key_prefix=f"prof{random.randrange(1 << 30)}:",
+        cache_responses=not args.no_response_cache,
         rate_limit_enabled=True,
         rate_limit_read_per_s=1e6,
         rate_limit_read_burst=1_000_000,
@@ -113,7 +114,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
         profiler.disable()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     print(
-        f"cache={args.cache}: {args.requests} requests, "
+        f"cache={args.cache}{' (responses not cached)' if args.no_response_cache else ''}: "
+        f"{args.requests} requests, "
         f"{cpu / args.requests * 1e6:.0f} µs CPU and {wall / args.requests * 1e6:.0f} µs wall "
         "per request (this process; PostgreSQL's CPU not included)"
     )
@@ -129,6 +131,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cache", choices=["off", "memory", "redis"], default="off")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--no-response-cache",
+        action="store_true",
+        help="CACHE_RESPONSES=false: the list query runs",
+    )
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--profile", action="store_true")

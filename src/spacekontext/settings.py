@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     database_pooler: Literal["none", "pgbouncer"] = "none"
     db_pool_size: int = Field(default=10, ge=1, le=500)
     db_max_overflow: int = Field(default=5, ge=0, le=500)
+    # The driver's own pool for the hottest one-statement reads (db/driverpool.py), per process
+    # and server, on top of DB_POOL_SIZE + DB_MAX_OVERFLOW in the connection budget.
+    db_read_pool_size: int = Field(default=5, ge=1, le=500)
     db_pool_timeout_s: float = Field(default=5.0, gt=0, le=120)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     db_idle_in_transaction_timeout_ms: int = Field(default=30_000, ge=0)

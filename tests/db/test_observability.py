@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 import pytest
@@ -20,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from spacekontext.app import create_app
 from spacekontext.auth.deps import ServicesDep
-from spacekontext.db.engine import Database
+from spacekontext.db.engine import Database, ReadQuery
 from spacekontext.db.observe import normalize_statement
 from spacekontext.http.responses import JSONBytes
 from spacekontext.ops.logging import configure_logging
@@ -75,6 +76,34 @@ async def test_exhausted_pool_answers_503_with_retry_after_within_the_timeout(
         assert 'spacekontext_db_pool_timeouts_total{role="primary"}' in metrics_text
 
 
+async def test_the_driver_pool_is_bounded_and_answers_503_within_the_timeout(
+    home: Path, database_url: str, auth: Auth
+) -> None:
+    """The hot reads' own pool (db/driverpool.py) has its size and timeout too: with its only
+    connection held by a slow read, the next read is a 503, not a hang."""
+    async with app_on(home, database_url, db_read_pool_size=1, db_pool_timeout_s=0.4) as (
+        client,
+        services,
+    ):
+        headers = auth("driver-busy@example.com")
+        assert (await client.get("/api/projects", headers=headers)).status_code == 200
+        slow = asyncio.ensure_future(
+            services.db.fetch(ReadQuery("SELECT pg_sleep(:s)"), {"s": 1.5})
+        )
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        response = await client.get("/api/projects", headers=headers)
+        elapsed = time.monotonic() - started
+        await slow
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "database_busy"
+        assert response.headers["retry-after"] == "1"
+        assert 0.3 < elapsed < 1.2
+        assert (await client.get("/api/projects", headers=headers)).status_code == 200
+        metrics_text = (await client.get("/metrics")).text
+        assert 'spacekontext_db_pool_timeouts_total{role="primary-driver"}' in metrics_text
+
+
 async def test_every_connection_carries_name_and_timeouts(home: Path, database_url: str) -> None:
     async with app_on(
         home,
@@ -97,6 +126,18 @@ async def test_every_connection_carries_name_and_timeouts(home: Path, database_u
         async with services.db.read() as session:
             with pytest.raises(DBAPIError, match="statement timeout"):
                 await session.execute(text("SELECT pg_sleep(1)"))
+        # The driver's own pool (the hot reads) carries the same settings.
+        rows = await services.db.fetch(
+            ReadQuery(
+                "SELECT current_setting('application_name') AS a, "
+                "current_setting('statement_timeout') AS s, "
+                "current_setting('idle_in_transaction_session_timeout') AS i"
+            ),
+            {},
+        )
+        assert tuple(rows[0].values()) == ("sk-settings-test:primary", "150ms", "7s")
+        with pytest.raises(asyncpg.QueryCanceledError, match="statement timeout"):
+            await services.db.fetch(ReadQuery("SELECT pg_sleep(1)"), {})
 
 
 async def test_slow_statement_is_logged_with_route_and_request_id(

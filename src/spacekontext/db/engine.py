@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from spacekontext.db.driverpool import DriverPool
 from spacekontext.db.observe import instrument, record
 from spacekontext.db.routing import ReadRouter, Replica
 from spacekontext.db.urls import async_url
@@ -63,6 +64,21 @@ def connect_args_for(settings: Settings, *, role: str = "primary") -> dict[str, 
         )
     args["server_settings"] = server_settings
     return args
+
+
+def driver_pool_for(
+    engine: AsyncEngine, settings: Settings, *, role: str, name: str | None = None
+) -> DriverPool:
+    """The driver's own pool (db/driverpool.py) for the server of `engine`."""
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return DriverPool(
+        dsn,
+        role=role,
+        name=name or f"{role}-driver",
+        size=settings.db_read_pool_size,
+        timeout_s=settings.db_pool_timeout_s,
+        server_settings=connect_args_for(settings, role=role)["server_settings"],
+    )
 
 
 def create_engine_for(
@@ -143,13 +159,17 @@ async def checked_out(opening: Awaitable[T], *, pool: str, retry_after_s: float)
         return await opening
     except PoolTimeout as exc:
         metrics.DB_POOL_TIMEOUTS.labels(pool).inc()
-        raise Unavailable(
-            "the database is saturated; retry shortly",
-            code="database_busy",
-            headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))},
-        ) from exc
+        raise database_busy(retry_after_s) from exc
     finally:
         waiting.dec()
+
+
+def database_busy(retry_after_s: float) -> Unavailable:
+    return Unavailable(
+        "the database is saturated; retry shortly",
+        code="database_busy",
+        headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))},
+    )
 
 
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
@@ -379,9 +399,10 @@ class Database:
         # Tests bind every session to one connection inside an outer transaction that is rolled
         # back at the end; service commits become savepoint releases.
         # The hot reads' shortcuts: Core on a pooled connection, no ORM session (`read_rows`),
-        # or the driver's own connection (`fetch`).
+        # or the driver's own pool (`fetch`).
         self._core_read: AsyncEngine | None = None
-        self._raw_read: AsyncEngine | None = None
+        self._driver_pool: DriverPool | None = None
+        self._replica_pools: dict[str, DriverPool] = {}
         slow_query_ms = settings.slow_query_ms if settings else 200.0
         self._slow_s = slow_query_ms / 1000
         self._statement_metrics = {
@@ -402,9 +423,20 @@ class Database:
                 bind=_read_bind(engine, settings), class_=ReadSession, expire_on_commit=False
             )
             self._core_read = _read_bind(engine, settings)
-            # Behind PgBouncer reads need their transaction (see `_read_bind`): no shortcut.
-            if settings is None or settings.database_pooler != "pgbouncer":
-                self._raw_read = engine
+            # Behind PgBouncer reads need their transaction (see `_read_bind`), and the naive
+            # profile opens a connection per unit of work: no shortcut there.
+            if (
+                settings is not None
+                and settings.database_pooler != "pgbouncer"
+                and settings.profile == "tuned"
+            ):
+                self._driver_pool = driver_pool_for(engine, settings, role="primary")
+                self._replica_pools = {
+                    replica.name: driver_pool_for(
+                        replica.engine, settings, role="replica", name=f"{replica.name}-driver"
+                    )
+                    for replica in replicas or []
+                }
         self.router = ReadRouter(
             engine,
             replicas or [],
@@ -520,57 +552,48 @@ class Database:
     ) -> list[Any]:
         """The rows (mappings: `row["column"]`) of one read-only statement.
 
-        The statement goes straight to the driver on a connection checked out of the pool of
-        the server it is routed to (sizes, timeouts and the 503 apply): no SQLAlchemy execution
-        context, result proxy or greenlet hop, one round trip, no BEGIN. Its timing is
-        accounted like every other statement (histogram, Server-Timing, slow-query log). With
-        replicas it goes where `read()` would send it (a healthy replica that has replayed the
-        user's last write), and to the primary when that replica fails. In tests (one bound
-        connection) or behind PgBouncer it takes the `read()` path."""
-        if self._raw_read is None:
+        The statement goes straight to the driver, on a connection of the driver's own pool
+        for the server it is routed to (db/driverpool.py: its size, the checkout timeout and
+        the 503 apply): no SQLAlchemy execution context, result proxy or greenlet hop, one
+        round trip, no BEGIN. Its timing is accounted like every other statement (histogram,
+        Server-Timing, slow-query log). With replicas it goes where `read()` would send it (a
+        healthy replica that has replayed the user's last write), and to the primary when that
+        replica fails. In tests (one bound connection), behind PgBouncer or in the naive
+        profile it takes the `read()` path."""
+        if self._driver_pool is None:
             async with self.read(user_id=user_id) as session:
                 return list((await session.execute(query.clause, params)).mappings().all())
+        args = tuple(params[name] for name in query.names)
         if self.router.replicas:
             replica = await self.router.choose(user_id or acting_user.get())
             if replica is not None:
                 try:
-                    return await self._fetch_on(
-                        await replica.engine.connect(), query, params, "replica"
-                    )
+                    return await self._fetch_on(self._replica_pools[replica.name], query, args)
                 except Exception as exc:
                     if not replica_failed(exc):
                         raise
                     self.router.mark_failed(replica, exc)
-        connection = await checked_out(
-            self._raw_read.connect(), pool="primary", retry_after_s=self._retry_after_s
-        )
-        return await self._fetch_on(connection, query, params, "primary")
+        try:
+            return await self._fetch_on(self._driver_pool, query, args)
+        except PoolTimeout as exc:
+            raise database_busy(self._retry_after_s) from exc
 
     async def _fetch_on(
-        self, connection: AsyncConnection, query: ReadQuery, params: dict[str, Any], role: str
+        self, pool: DriverPool, query: ReadQuery, args: tuple[Any, ...]
     ) -> list[Any]:
-        histogram, slow_counter = self._statement_metrics[role]
+        histogram, slow_counter = self._statement_metrics[pool.role]
+        started = time.perf_counter()
         try:
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            started = time.perf_counter()
-            try:
-                return list(await driver.fetch(query.native, *(params[n] for n in query.names)))
-            except BaseException:
-                # The pool cannot tell what a driver error left behind: never reuse it.
-                await connection.invalidate()
-                raise
-            finally:
-                record(
-                    time.perf_counter() - started,
-                    query.sql,
-                    role,
-                    histogram,
-                    slow_counter,
-                    self._slow_s,
-                )
+            return await pool.fetch(query.native, args)
         finally:
-            await connection.close()
+            record(
+                time.perf_counter() - started,
+                query.sql,
+                pool.role,
+                histogram,
+                slow_counter,
+                self._slow_s,
+            )
 
     async def current_wal_lsn(self) -> str:
         async with self.engine.connect() as conn:
@@ -578,6 +601,9 @@ class Database:
 
     async def dispose(self) -> None:
         await self.router.stop()
+        for pool in (self._driver_pool, *self._replica_pools.values()):
+            if pool is not None:
+                await pool.close()
         for replica in self.router.replicas:
             await replica.engine.dispose()
         await self.engine.dispose()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import re
 import secrets
@@ -47,6 +48,9 @@ INSTALL_GRACE_S = 1.0
 FLIGHT_GRACE_S = 1.0
 
 
+# Pure, and asked for the same few keys per request several times over (read-ahead, the reader,
+# the generation): remembered.
+@functools.lru_cache(maxsize=65_536)
 def cache_key(namespace: str, *parts: str | int | None) -> str:
     """`cache_key("projects:list", user_id, 50, cursor)` → `projects:list:<user>:50:<cursor>`."""
     rendered = []

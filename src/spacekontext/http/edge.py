@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-import structlog
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -90,8 +89,6 @@ class EdgeMiddleware:
         stats = RequestStats(request_id=request_id, method=method, scope=scope)
         stats_token = current_request.set(stats)
         user_token = acting_user.set(None)
-        # Every log line written while this request runs carries its id.
-        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
 
         async def edge_send(message: Message) -> None:
@@ -123,7 +120,6 @@ class EdgeMiddleware:
             counter, latency = _series_for(stats.route or UNMATCHED_ROUTE, method, status)
             counter.inc()
             latency.observe(elapsed)
-            structlog.contextvars.reset_contextvars(**bound)
             acting_user.reset(user_token)
             current_request.reset(stats_token)
 

@@ -13,6 +13,7 @@ falls through to FastAPI unchanged."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl
@@ -33,16 +34,12 @@ QueryModel = TypeVar("QueryModel", bound=BaseModel)
 
 
 class HotRequest:
-    __slots__ = ("params", "scope")
+    __slots__ = ("params", "scope", "services")
 
     def __init__(self, scope: Scope, params: dict[str, str]) -> None:
         self.scope = scope
         self.params = params
-
-    @property
-    def services(self) -> Services:
-        services: Services = self.scope["app"].state.services
-        return services
+        self.services: Services = scope["app"].state.services
 
     @property
     def method(self) -> str:
@@ -64,14 +61,22 @@ class HotRequest:
 
     def query(self, model: type[QueryModel]) -> QueryModel:
         """The query string validated by `model`, with FastAPI's rules (the last of repeated
-        keys wins, blank values are kept) and its 422 error shape (`query.<field>`)."""
-        raw = self.scope.get("query_string", b"").decode("latin-1")
-        values = dict(parse_qsl(raw, keep_blank_values=True)) if raw else {}
-        try:
-            return model.model_validate(values)
-        except ValidationError as exc:
-            errors = [{**error, "loc": ("query", *error["loc"])} for error in exc.errors()]
-            raise RequestValidationError(errors) from exc
+        keys wins, blank values are kept) and its 422 error shape (`query.<field>`). The model
+        must be frozen: validated queries are remembered and shared."""
+        return _validated_query(model, self.scope.get("query_string", b""))  # type: ignore[return-value]
+
+
+# The same few query strings come again and again (`limit=20`); a validated model is not changed
+# by its readers, so it is remembered. Failures are not (lru_cache keeps no exceptions).
+@functools.lru_cache(maxsize=4096)
+def _validated_query(model: type[BaseModel], query_string: bytes) -> BaseModel:
+    raw = query_string.decode("latin-1")
+    values = dict(parse_qsl(raw, keep_blank_values=True)) if raw else {}
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("query", *error["loc"])} for error in exc.errors()]
+        raise RequestValidationError(errors) from exc
 
 
 HotHandler = Callable[[HotRequest], Awaitable[Response]]

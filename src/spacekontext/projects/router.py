@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
 from spacekontext.http.hot import HotRequest, HotRoute
@@ -19,6 +19,9 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 
 class ListQuery(BaseModel):
+    # Frozen: the hot route remembers validated queries (http/hot.py) and shares them.
+    model_config = ConfigDict(frozen=True)
+
     # The bounds of every paginated list (see http/pages.py).
     limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(default=None, max_length=512)

@@ -2,7 +2,7 @@
 (-t2 -c100, a random user per request) — direct PostgreSQL vs PgBouncer, 1 vs 2 workers,
 replica routing — next to the bare asyncpg route and the fixed-JSON route, in one run.
 
-    python bench/scale_db.py --projects 1000000 --users 10000 --duration 10
+    python bench/scale_db.py --projects 1000000 --users 10000 --duration 10 --repeat 3
 
 Starts its own PostgreSQL 15 primary (and replica) and PgBouncer on free loopback ports (the
 helpers of tests/db/servers.py), seeds with generate_series, runs each configuration, prints a
@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -142,6 +143,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--pool", type=int, default=20, help="app pool per worker")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; figures are medians")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="skbench-"))
@@ -195,16 +197,15 @@ def main() -> None:
                 ("app, list cached in Redis, direct, 2 workers", 2,
                  direct | {"REDIS_URL": redis.url}),
             ]  # fmt: skip
+            # (label, command, env, readiness probe, target, wrk script)
+            jobs: list[tuple[str, list[str], dict[str, str], str, str, Path | None]] = []
             for name, workers, extra in configs:
                 port = servers.free_port()
                 command = [sys.executable, "-m", "spacekontext.cli", "serve",
                            "--workers", str(workers), "--port", str(port)]  # fmt: skip
                 base = f"http://127.0.0.1:{port}"
-                results.append(
-                    (name, run(command, base_env | extra, f"{base}/healthz",
-                               f"{base}/api/projects", args, script))
-                )  # fmt: skip
-                print(name, results[-1][1], flush=True)
+                jobs.append((name, command, base_env | extra, f"{base}/healthz",
+                             f"{base}/api/projects", script))  # fmt: skip
             for workers in (1, 2):
                 port = servers.free_port()
                 command = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port",
@@ -214,14 +215,26 @@ def main() -> None:
                 base = f"http://127.0.0.1:{port}"
                 for route in ("projects", "fixed"):
                     label = f"bare FastAPI {route}, {workers} worker{'s' if workers > 1 else ''}"
-                    results.append(
-                        (label, run(command, env, f"{base}/bare/fixed", f"{base}/bare/{route}",
-                                    args, None))
-                    )  # fmt: skip
-                    print(label, results[-1][1], flush=True)
+                    jobs.append((label, command, env, f"{base}/bare/fixed",
+                                 f"{base}/bare/{route}", None))  # fmt: skip
+            # Rounds interleave the configurations, so that a slow spell of the machine does
+            # not land on one of them only; each figure is the median of its rounds.
+            rounds: dict[str, list[dict[str, float]]] = {}
+            for round_ in range(args.repeat):
+                for label, command, env, probe, target, wrk_script in jobs:
+                    measured = run(command, env, probe, target, args, wrk_script)
+                    rounds.setdefault(label, []).append(measured)
+                    print(f"round {round_ + 1}: {label} {measured}", flush=True)
+            for label, measured_rounds in rounds.items():
+                median = {
+                    key: statistics.median(m[key] for m in measured_rounds)
+                    for key in measured_rounds[0]
+                }
+                results.append((label, median))
     shutil.rmtree(home, ignore_errors=True)
 
-    print(f"\n{args.projects:,} projects, {args.users:,} users; wrk -t2 -c100 -d{args.duration}s")
+    print(f"\n{args.projects:,} projects, {args.users:,} users; wrk -t2 -c100 -d{args.duration}s; "
+          f"median of {args.repeat} rounds")  # fmt: skip
     bare = {
         1 if "1 worker" in name else 2: r["rps"]
         for name, r in results

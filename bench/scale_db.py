@@ -144,6 +144,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--pool", type=int, default=20, help="app pool per worker")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; figures are medians")
+    parser.add_argument("--only", default="", help="measure only labels containing this text")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="skbench-"))
@@ -220,6 +221,7 @@ def main() -> None:
             # Rounds interleave the configurations, so that a slow spell of the machine does
             # not land on one of them only; each figure is the median of its rounds.
             rounds: dict[str, list[dict[str, float]]] = {}
+            jobs = [job for job in jobs if args.only in job[0] or job[0].startswith("bare")]
             for round_ in range(args.repeat):
                 for label, command, env, probe, target, wrk_script in jobs:
                     measured = run(command, env, probe, target, args, wrk_script)

@@ -8,11 +8,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from spacekontext.db.engine import ReadQuery
 from tests.db import servers
 
 SERVER_POOL = 5
@@ -66,6 +68,22 @@ async def test_timeouts_are_set_per_transaction_and_do_not_leak(
         async with services.db.unit_of_work() as uow:
             with pytest.raises(DBAPIError, match="statement timeout"):
                 await uow.session.execute(text("SELECT pg_sleep(2)"))
+        # The hot reads' driver pool: each read in its own transaction with the same settings,
+        # and many of them in a row, so that they land on several server connections.
+        settings_query = ReadQuery(
+            "SELECT current_setting('statement_timeout') AS s, "
+            "current_setting('idle_in_transaction_session_timeout') AS i, "
+            "current_setting('application_name') AS a, :n::int AS n"
+        )
+        rows = await asyncio.gather(
+            *(services.db.fetch(settings_query, {"n": n}) for n in range(SERVER_POOL * 4))
+        )
+        assert {tuple(r[0].values())[:3] for r in rows} == {
+            ("1234ms", "4321ms", "sk-bouncer-test:primary")
+        }
+        assert sorted(r[0]["n"] for r in rows) == list(range(SERVER_POOL * 4))
+        with pytest.raises(asyncpg.QueryCanceledError, match="statement timeout"):
+            await services.db.fetch(ReadQuery("SELECT pg_sleep(2)"), {})
     # SET LOCAL ended with each transaction: a plain client of the same server pool sees the
     # server's defaults.
     engine = create_async_engine(
@@ -89,8 +107,10 @@ async def test_200_concurrent_clients_through_pgbouncer_without_errors(
     async with make_app(
         database_url=bouncer.url(pg15_database),
         database_pooler="pgbouncer",
-        # One app-side connection per client, so PgBouncer really multiplexes 200 clients.
+        # One app-side connection per client (in the main pool and in the driver pool of the
+        # hot reads), so PgBouncer really multiplexes 200 clients.
         db_pool_size=CLIENTS,
+        db_read_pool_size=CLIENTS,
         db_max_overflow=0,
         db_pool_timeout_s=60,
     ) as (client, _):

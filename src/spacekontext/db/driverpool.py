@@ -17,6 +17,7 @@ transaction (there is none) would still be rolled back by the driver."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from typing import Any
 
@@ -40,14 +41,22 @@ class DriverPool:
         size: int,
         timeout_s: float,
         server_settings: dict[str, str],
+        transaction_prefix: str | None = None,
     ) -> None:
-        """`role` (primary or replica) labels the statement metrics, `name` the pool's."""
+        """`role` (primary or replica) labels the statement metrics, `name` the pool's.
+
+        `transaction_prefix` is for PgBouncer in transaction mode: each statement then runs in
+        its own transaction, opened by this simple-protocol text (`BEGIN; SET LOCAL …`, one
+        round trip), and no prepared statement outlives it (the driver's statement cache is
+        off, so statements are prepared unnamed inside the transaction). Four round trips
+        instead of one, but none of the ORM session's cost (docs/database.md)."""
         self.role = role
         self.name = name
         self.size = size
         self.timeout_s = timeout_s
         self._dsn = dsn
         self._server_settings = server_settings
+        self._transaction_prefix = transaction_prefix
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Future[asyncpg.Pool] | None = None
         self._waiting = metrics.DB_POOL_WAITING.labels(name)
@@ -71,7 +80,19 @@ class DriverPool:
         finally:
             self._waiting.dec()
         try:
-            return list(await connection.fetch(sql, *args))
+            if self._transaction_prefix is None:
+                return list(await connection.fetch(sql, *args))
+            await connection.execute(self._transaction_prefix)
+            try:
+                rows = list(await connection.fetch(sql, *args))
+            except BaseException:
+                # The original error is the one to report; a connection the rollback cannot
+                # reach is closed, and the pool drops it on release.
+                with contextlib.suppress(Exception):
+                    await connection.execute("ROLLBACK")
+                raise
+            await connection.execute("COMMIT")
+            return rows
         finally:
             await pool.release(connection)
 
@@ -98,6 +119,8 @@ class DriverPool:
             min_size=0,
             max_size=self.size,
             server_settings=self._server_settings,
+            # Behind PgBouncer a named statement could outlive its server connection.
+            statement_cache_size=0 if self._transaction_prefix is not None else 100,
             reset=_nothing_to_reset,
             # Connecting counts against the checkout timeout, not asyncpg's 60 s default: a
             # replica that drops packets must not hold a read for a minute.

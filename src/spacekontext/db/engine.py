@@ -71,6 +71,15 @@ def driver_pool_for(
 ) -> DriverPool:
     """The driver's own pool (db/driverpool.py) for the server of `engine`."""
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    prefix = None
+    if settings.database_pooler == "pgbouncer":
+        # Plain integers from validated settings: safe to inline in the simple-protocol text.
+        prefix = (
+            "BEGIN; SELECT set_config('statement_timeout', "
+            f"'{int(settings.db_statement_timeout_ms)}', true), "
+            "set_config('idle_in_transaction_session_timeout', "
+            f"'{int(settings.db_idle_in_transaction_timeout_ms)}', true)"
+        )
     return DriverPool(
         dsn,
         role=role,
@@ -78,6 +87,7 @@ def driver_pool_for(
         size=settings.db_read_pool_size,
         timeout_s=settings.db_pool_timeout_s,
         server_settings=connect_args_for(settings, role=role)["server_settings"],
+        transaction_prefix=prefix,
     )
 
 
@@ -423,13 +433,9 @@ class Database:
                 bind=_read_bind(engine, settings), class_=ReadSession, expire_on_commit=False
             )
             self._core_read = _read_bind(engine, settings)
-            # Behind PgBouncer reads need their transaction (see `_read_bind`), and the naive
-            # profile opens a connection per unit of work: no shortcut there.
-            if (
-                settings is not None
-                and settings.database_pooler != "pgbouncer"
-                and settings.profile == "tuned"
-            ):
+            # The naive profile opens a connection per unit of work: no shortcut there. Behind
+            # PgBouncer the driver pool runs each read in its own transaction.
+            if settings is not None and settings.profile == "tuned":
                 self._driver_pool = driver_pool_for(engine, settings, role="primary")
                 self._replica_pools = {
                     replica.name: driver_pool_for(

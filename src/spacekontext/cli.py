@@ -107,6 +107,9 @@ def serve(
                 port=ready.port,
                 workers=workers,
                 log_config=None,
+                # As with one worker: client addresses are the peer's unless run behind a
+                # proxy with --proxy-headers (docs/caching.md, "Rate limits").
+                proxy_headers=False,
                 server_header=False,
             )
         console.print(f"serving on http://{ready.host}:{ready.port}  (docs: /docs)")

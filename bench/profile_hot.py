@@ -131,6 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cache", choices=["off", "memory", "redis"], default="off")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop, as uvicorn does")
     parser.add_argument(
         "--no-response-cache",
         action="store_true",
@@ -145,7 +146,12 @@ def main() -> None:
     with database_url() as url:
         upgrade(url)
         seed(url, args.users)
-        asyncio.run(run(url, args))
+        if args.uvloop:  # as uvicorn runs the app
+            import uvloop
+
+            uvloop.run(run(url, args))
+        else:
+            asyncio.run(run(url, args))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ connection — and nothing else (no cluster, no pub/sub, no RESP3). redis-py sta
 the tests and tools.
 
 Many requests share the one connection: commands are written in the order they are issued and
-Redis answers in that order, so each waiter is a future in a FIFO. A caller that times out
+Redis answers in that order, so each waiter is a future in a FIFO. Commands issued in one turn
+of the event loop are written together, in one system call. A caller that times out
 leaves its future in the queue; its reply, when it comes, is dropped, and the stream stays in
 step. Errors that mean "Redis is not there" are `OSError`s (`ConnectionError`, `TimeoutError`),
 as the callers' circuit breakers expect; an error reply is a `RespError`."""
@@ -44,6 +45,7 @@ class _Connection(asyncio.Protocol):
         self._reader = hiredis.Reader()
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._transport: asyncio.WriteTransport | None = None
+        self._outgoing: list[bytes] = []
         self.lost: BaseException | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -67,8 +69,19 @@ class _Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         waiters = [loop.create_future() for _ in range(count)]
         self._waiting.extend(waiters)
-        self._transport.write(payload)
+        # Written once per turn of the event loop: the commands of every request that runs in
+        # this turn go out in one system call (about 30 µs each on this machine, the largest
+        # single cost of a cached request). Order is kept: the buffer is in issue order, as
+        # the waiters are.
+        if not self._outgoing:
+            loop.call_soon(self._flush)
+        self._outgoing.append(payload)
         return waiters
+
+    def _flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        if self._transport is not None and self.lost is None and outgoing:
+            self._transport.write(b"".join(outgoing) if len(outgoing) > 1 else outgoing[0])
 
     def close(self) -> None:
         if self._transport is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -49,6 +50,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         built = build_services(settings, Database.from_settings(settings))
         app.state.services = built
         await built.db.start()
+        # Everything loaded so far (the app, SQLAlchemy's metadata, numpy, pvlib, ezdxf…) lives
+        # as long as the process: about 280,000 tracked objects, which every full collection
+        # of the garbage collector would walk again — a pause of about 140 ms on this machine,
+        # the p99 of a cached read. Frozen, they are left out of collections.
+        gc.collect()
+        gc.freeze()
         worker = (
             asyncio.create_task(built.worker.run_forever(), name="jobs-worker")
             if settings.jobs_in_process

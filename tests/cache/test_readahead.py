@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -32,23 +33,31 @@ def round_trips(response: httpx.Response) -> int:
     return int(found.group(1))
 
 
+def start(
+    settings: Settings, engine: AsyncEngine, **overrides: Any
+) -> tuple[httpx.AsyncClient, Services]:
+    """An app instance on real commits; the caller closes the client and the services."""
+    configured = settings.model_copy(update=overrides)
+    services = build_services(configured, Database(engine))
+    app = create_app(configured, services=services)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://t"), services
+
+
 @pytest.fixture
 async def instance(
     settings: Settings, engine: AsyncEngine, redis_url: str, key_prefix: str
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
-    configured = settings.model_copy(
-        update={
-            "redis_url": redis_url,
-            "cache_key_prefix": key_prefix,
-            "rate_limit_enabled": True,
-            "rate_limit_read_per_s": 0.01,
-            "rate_limit_read_burst": 6,
-        }
+    client, services = start(
+        settings,
+        engine,
+        redis_url=redis_url,
+        cache_key_prefix=key_prefix,
+        rate_limit_enabled=True,
+        rate_limit_read_per_s=0.01,
+        rate_limit_read_burst=6,
     )
-    services = build_services(configured, Database(engine))
-    app = create_app(configured, services=services)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with client:
         yield client, services
     await services.aclose()
 
@@ -168,17 +177,13 @@ async def test_responses_off_reads_the_database_and_still_bumps(
 ) -> None:
     """CACHE_RESPONSES=false: lists come from PostgreSQL every time, the user lookup stays
     cached, and a write still bumps the generation that other processes' cached pages hang on."""
-    clients, opened = [], []
-    for responses in (False, True):
-        configured = settings.model_copy(
-            update={"redis_url": redis_url, "cache_key_prefix": key_prefix,
-                    "cache_responses": responses}
-        )  # fmt: skip
-        services = build_services(configured, Database(engine))
-        app = create_app(configured, services=services)
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        clients.append(httpx.AsyncClient(transport=transport, base_url="http://t"))
-        opened.append(services)
+    started = [
+        start(settings, engine, redis_url=redis_url, cache_key_prefix=key_prefix,
+              cache_responses=responses)
+        for responses in (False, True)
+    ]  # fmt: skip
+    clients = [client for client, _ in started]
+    opened = [services for _, services in started]
     uncached, cached = clients
     cleanup.append("ra-off@example.com")
     ann = auth("ra-off@example.com")

@@ -100,6 +100,27 @@ async def test_model3d_refuses_a_floorplan_of_another_project(
     assert listing.json()["models3d"] == []
 
 
+async def site_of_1000_m2(client: httpx.AsyncClient, ann: Headers, project_id: str) -> float:
+    """Give the project a site of about 1000 m² (a ~31.6 m square near the equator); returns
+    its computed area."""
+    side = 31.6227766 / 111_319.49
+    ring = [[0, 0], [side, 0], [side, side], [0, side], [0, 0]]
+    site = await client.post(
+        "/api/site-analysis",
+        json={
+            "projectId": project_id,
+            "coordinates": {"lat": side / 2, "lng": side / 2},
+            "boundary": {"type": "Polygon", "coordinates": [ring]},
+            "date": "2026-03-20",
+        },
+        headers=ann,
+    )
+    assert site.status_code == 200, site.text
+    area: float = site.json()["siteAnalysis"]["siteAreaM2"]
+    assert area == pytest.approx(1000, rel=0.01)
+    return area
+
+
 async def test_massing_figures_use_project_height_and_site_area(
     client: httpx.AsyncClient, ann: Headers
 ) -> None:
@@ -118,22 +139,7 @@ async def test_massing_figures_use_project_height_and_site_area(
     assert meta["grossFloorAreaM2"] == pytest.approx(600)  # 3 floors of 4 m
     assert meta["floorAreaRatio"] is None  # no site yet
 
-    # A site of about 1000 m²: a ~31.6 m square near the equator.
-    side = 31.6227766 / 111_319.49
-    ring = [[0, 0], [side, 0], [side, side], [0, side], [0, 0]]
-    site = await client.post(
-        "/api/site-analysis",
-        json={
-            "projectId": pid,
-            "coordinates": {"lat": side / 2, "lng": side / 2},
-            "boundary": {"type": "Polygon", "coordinates": [ring]},
-            "date": "2026-03-20",
-        },
-        headers=ann,
-    )
-    assert site.status_code == 200, site.text
-    area = site.json()["siteAnalysis"]["siteAreaM2"]
-    assert area == pytest.approx(1000, rel=0.01)
+    area = await site_of_1000_m2(client, ann, pid)
 
     url = f"/api/massings/{meta['id']}"
     got = (await client.get(url, headers=ann)).json()["massing"]
@@ -207,19 +213,7 @@ async def test_massing_figures_follow_a_change_of_floor_to_floor_height(
 ) -> None:
     project = await make_project(client, ann, settings={"floorToFloorHeight": 4.0, "u": 1})
     pid = project["id"]
-    side = 31.6227766 / 111_319.49  # a site of about 1000 m²
-    ring = [[0, 0], [side, 0], [side, side], [0, side], [0, 0]]
-    site = await client.post(
-        "/api/site-analysis",
-        json={
-            "projectId": pid,
-            "coordinates": {"lat": side / 2, "lng": side / 2},
-            "boundary": {"type": "Polygon", "coordinates": [ring]},
-            "date": "2026-03-20",
-        },
-        headers=ann,
-    )
-    area = site.json()["siteAnalysis"]["siteAreaM2"]
+    area = await site_of_1000_m2(client, ann, pid)
     fixed = {
         "blocks": [{"footprint": [[0, 0], [10, 0], [10, 10], [0, 10]], "height": 12, "floors": 2}]
     }

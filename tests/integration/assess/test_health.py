@@ -199,16 +199,18 @@ def test_app_pools_beyond_max_connections_red_then_green(fresh_db: str) -> None:
         ).fetchone()
     assert row is not None
     available = row[0]
-    workers = available // 15 + 1  # 15 connections each: one worker too many
+    # 20 connections each (pool 10 + overflow 5 + 5 for the hot reads): one worker too many.
+    workers = available // 20 + 1
     report = assess(fresh_db, shape(fresh_db, workers=workers), schema="public")
     [finding] = problems(report, "pooling.pooler")
     assert finding.severity is Severity.CRITICAL
-    assert finding.data == {"demand": workers * 15, "available": available}
+    assert finding.data == {"demand": workers * 20, "available": available}
     settings = dict(line.split("=", 1) for line in finding.fix if line.startswith("DB_"))
     fixed = shape(
         fresh_db,
         workers=workers,
         pool_size=int(settings["DB_POOL_SIZE"]),
         max_overflow=int(settings["DB_MAX_OVERFLOW"]),
+        read_pool_size=int(settings["DB_READ_POOL_SIZE"]),
     )
     assert passed(assess(fresh_db, fixed, schema="public"), "pooling.pooler")

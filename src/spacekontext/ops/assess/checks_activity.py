@@ -417,7 +417,8 @@ def pooling(ctx: Context) -> list[Finding]:
             *base_evidence,
             "No pooler answered (no PgBouncer console on this address, client and server "
             "ports agree): every app connection is a server process.",
-            f"The app opens up to {app.pool_size} + {app.max_overflow} overflow = {per_worker} "
+            f"The app opens up to {app.pool_size} + {app.max_overflow} overflow "
+            f"+ {app.read_pool_size} for the hot reads = {per_worker} "
             f"per worker × {app.workers} workers × {app.hosts} hosts = {demand}.",
             f"{fit_safe} workers in all fit within {t.connections_warning_pct:g}% of {available}.",
         ]
@@ -432,13 +433,16 @@ def pooling(ctx: Context) -> list[Finding]:
             fitting = max(
                 1, math.floor(available * t.connections_warning_pct / 100 / max(processes, 1))
             )
+            # The hot reads' pool keeps a third of what fits (at least one connection).
+            read = max(1, fitting // 3) if app.read_pool_size else 0
             fix = (
                 "# put PgBouncer (pool_mode = transaction) in front and point the app at it:",
                 "DATABASE_URL=postgresql://USER:PASSWORD@PGBOUNCER_HOST:6432/DB",
                 "DATABASE_POOLER=pgbouncer",
                 f"# or, without a pooler, cap each worker so that all {processes} fit:",
-                f"DB_POOL_SIZE={fitting}",
+                f"DB_POOL_SIZE={max(1, fitting - read)}",
                 "DB_MAX_OVERFLOW=0",
+                *((f"DB_READ_POOL_SIZE={read}",) if read else ()),
             )
         title = {
             Severity.OK: "Direct connections, within the server's limit",

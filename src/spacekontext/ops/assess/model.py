@@ -122,10 +122,12 @@ class AppShape:
     app_idle_in_transaction_timeout_ms: int
     is_app_database: bool
     target_users: int = 1_000
+    # The driver's own pool of the hot reads (db/driverpool.py), per worker and server.
+    read_pool_size: int = 0
 
     @property
     def connections_per_worker(self) -> int:
-        return self.pool_size + self.max_overflow
+        return self.pool_size + self.max_overflow + self.read_pool_size
 
     @property
     def connection_demand(self) -> int:

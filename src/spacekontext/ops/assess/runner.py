@@ -84,6 +84,8 @@ def app_shape(
     return AppShape(
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        # Opened only by the tuned profile (the naive one reads through the main pool).
+        read_pool_size=settings.db_read_pool_size if settings.profile == "tuned" else 0,
         workers=workers,
         hosts=hosts,
         pooler_configured=settings.database_pooler,

@@ -259,3 +259,19 @@ async def test_redis_down_requests_succeed_and_owed_bumps_are_settled(
         await asyncio.sleep(0.05)
     assert a.services.cache.owed_generations == 0
     assert await names(b, ann) == ["While down"]
+
+
+async def test_readyz_reports_redis_as_degraded_not_failing(
+    start_instance: Callable[..., Awaitable[Instance]], private_redis: RedisProcess
+) -> None:
+    instance = await start_instance(private_redis.url)
+    up = await instance.http.get("/readyz")
+    assert up.status_code == 200
+    assert up.json()["status"] == "ready"
+    assert up.json()["checks"]["redis"] == "ok"
+
+    private_redis.kill()
+    down = await instance.http.get("/readyz")
+    assert down.status_code == 200  # still serving: the cache is bypassed without Redis
+    assert down.json()["status"] == "degraded"
+    assert down.json()["checks"]["redis"].startswith("degraded: unreachable")

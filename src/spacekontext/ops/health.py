@@ -24,7 +24,10 @@ async def prometheus_metrics() -> Response:
     return Response(body, media_type=content_type)
 
 
-@router.get("/readyz", summary="Readiness: primary reachable and migrations at head")
+@router.get(
+    "/readyz",
+    summary="Readiness: primary reachable and migrations at head; replicas and Redis reported",
+)
 async def readyz(services: ServicesDep) -> JSONBytes:
     checks: dict[str, str] = {}
     ready = True
@@ -47,6 +50,14 @@ async def readyz(services: ServicesDep) -> JSONBytes:
     degraded = [name for name, state in replicas.items() if not state["healthy"]]
     if replicas:
         checks["replicas"] = "ok" if not degraded else "degraded: " + ", ".join(degraded)
+    # Nor does Redis: without it the cache is bypassed and rate limits are kept per process.
+    if services.redis is not None:
+        try:
+            await services.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:  # readiness reports, it does not raise
+            checks["redis"] = f"degraded: unreachable: {type(exc).__name__}"
+            degraded.append("redis")
     status = "ready" if ready else "not_ready"
     if ready and degraded:
         status = "degraded"

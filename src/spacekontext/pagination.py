@@ -15,6 +15,8 @@ from spacekontext.errors import Invalid
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
+# A cursor is a few dozen characters; the bound keeps garbage out of the decoder.
+MAX_CURSOR_CHARS = 512
 
 
 class Cursor(NamedTuple):

@@ -29,26 +29,23 @@ from spacekontext.ratelimit.buckets import READ_AHEAD_MARK, Limit, RedisBuckets
 
 
 class ReadAhead:
-    def __init__(self, cache: RedisCache | None, buckets: RedisBuckets | None) -> None:
-        """Either may be None (no Redis cache, or rate limits in process only): its reads are
-        then not read ahead."""
+    def __init__(self, cache: RedisCache, buckets: RedisBuckets | None) -> None:
+        """`buckets` is None when rate limits are kept in process: the bucket is then not read
+        ahead."""
         self._cache = cache
         self._buckets = buckets
-        self._client = cache.client if cache is not None else None
 
     async def fetch(self, keys: Sequence[str], bucket: tuple[str, Limit] | None) -> None:
         """Read `keys` from the cache and take a token from `bucket` (key, limit) in one round
         trip; leave the answers in the request's buffer for the readers that follow."""
         answers = read_ahead_answers()
-        if answers is None or self._client is None or self._cache is None:
-            return
-        if self._cache.breaker.is_open:
+        if answers is None or self._cache.breaker.is_open:
             return
         commands: list[tuple[Any, ...]] = [("MGET", *(self._cache.full_key(k) for k in keys))]
         if bucket is not None and self._buckets is not None:
             commands.append(self._buckets.command(*bucket))
         try:
-            replies = await self._client.pipeline(commands)
+            replies = await self._cache.client.pipeline(commands)
         except OSError:
             return  # the normal reads meet the outage themselves
         values = replies[0]

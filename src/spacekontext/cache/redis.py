@@ -89,10 +89,8 @@ class RedisCache:
     def full_key(self, key: str) -> str:
         return self._prefix + key
 
-    _key = full_key
-
     async def get(self, key: str) -> bytes | None:
-        return await self._breaker.call(lambda: self._redis.get(self._key(key)))
+        return await self._breaker.call(lambda: self._redis.get(self.full_key(key)))
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
@@ -103,22 +101,22 @@ class RedisCache:
             found = [answers.pop(key, _MISSING) for key in keys]
             if _MISSING not in found:
                 return found
-        full = [self._key(key) for key in keys]
+        full = [self.full_key(key) for key in keys]
         return await self._breaker.call(lambda: self._redis.mget(full))
 
     async def set(self, key: str, value: bytes, *, ttl_s: int) -> None:
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
         _forget_read_ahead()
-        await self._breaker.call(lambda: self._redis.set(self._key(key), value, ex=ttl_s))
+        await self._breaker.call(lambda: self._redis.set(self.full_key(key), value, ex=ttl_s))
 
     async def delete(self, key: str) -> None:
         _forget_read_ahead()
-        await self._breaker.call(lambda: self._redis.delete(self._key(key)))
+        await self._breaker.call(lambda: self._redis.delete(self.full_key(key)))
 
     async def incr(self, key: str) -> int:
         _forget_read_ahead()
-        return await self._breaker.call(lambda: self._redis.incr(self._key(key)))
+        return await self._breaker.call(lambda: self._redis.incr(self.full_key(key)))
 
     async def get_int(self, key: str) -> int:
         value = await self.get(key)

@@ -73,13 +73,7 @@ def driver_pool_for(
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     prefix = None
     if settings.database_pooler == "pgbouncer":
-        # Plain integers from validated settings: safe to inline in the simple-protocol text.
-        prefix = (
-            "BEGIN; SELECT set_config('statement_timeout', "
-            f"'{int(settings.db_statement_timeout_ms)}', true), "
-            "set_config('idle_in_transaction_session_timeout', "
-            f"'{int(settings.db_idle_in_transaction_timeout_ms)}', true)"
-        )
+        prefix = "BEGIN; " + _local_timeouts_sql(settings)
     return DriverPool(
         dsn,
         role=role,
@@ -113,22 +107,25 @@ def create_engine_for(
     return engine
 
 
+def _local_timeouts_sql(settings: Settings) -> str:
+    """`set_config(..., true)` is SET LOCAL: it ends with the transaction, so the next client
+    PgBouncer hands this server connection to starts from the server's defaults. One statement
+    for both settings. The values are integers from validated settings, safe to inline, which
+    lets the driver pool send it after BEGIN in one simple-protocol round trip."""
+    return (
+        "SELECT set_config('statement_timeout', "
+        f"'{int(settings.db_statement_timeout_ms)}', true), "
+        "set_config('idle_in_transaction_session_timeout', "
+        f"'{int(settings.db_idle_in_transaction_timeout_ms)}', true)"
+    )
+
+
 def _set_timeouts_per_transaction(engine: AsyncEngine, settings: Settings) -> None:
-    # `set_config(..., true)` is SET LOCAL: it ends with the transaction, so the next client
-    # PgBouncer hands this server connection to starts from the server's defaults. One round
-    # trip for both settings.
-    statement = (
-        "SELECT set_config('statement_timeout', $1, true), "
-        "set_config('idle_in_transaction_session_timeout', $2, true)"
-    )
-    values = (
-        str(settings.db_statement_timeout_ms),
-        str(settings.db_idle_in_transaction_timeout_ms),
-    )
+    statement = _local_timeouts_sql(settings)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql(statement, values)
+        conn.exec_driver_sql(statement)
 
 
 def _track_pool(engine: AsyncEngine, name: str, size: int) -> None:

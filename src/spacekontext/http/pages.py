@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from spacekontext.pagination import MAX_PAGE
+from spacekontext.pagination import MAX_CURSOR_CHARS, MAX_PAGE
 
 PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-# A cursor is a few dozen characters; the bound keeps garbage out of the decoder.
-PageCursor = Annotated[str | None, Query(max_length=512)]
+PageCursor = Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS)]

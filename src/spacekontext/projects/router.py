@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
 from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.responses import JSONBytes, success_json, success_with
-from spacekontext.pagination import DEFAULT_PAGE, MAX_PAGE
+from spacekontext.pagination import DEFAULT_PAGE, MAX_CURSOR_CHARS, MAX_PAGE
 from spacekontext.projects.schemas import ProjectCreate, ProjectUpdate
 from spacekontext.services import Services
 from spacekontext.users.service import CurrentUserInfo
@@ -24,7 +24,7 @@ class ListQuery(BaseModel):
 
     # The bounds of every paginated list (see http/pages.py).
     limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
-    cursor: str | None = Field(default=None, max_length=512)
+    cursor: str | None = Field(default=None, max_length=MAX_CURSOR_CHARS)
 
 
 def _dump(model: Any) -> Any:

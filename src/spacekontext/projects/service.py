@@ -67,6 +67,16 @@ def projects_generation(user_id: str) -> str:
     return owner_generation("projects", user_id)
 
 
+def _list_keys(user_id: str, limit: int, cursor: str | None) -> tuple[str, str]:
+    """The generation and the key of a cached list page."""
+    return projects_generation(user_id), cache_key("projects:list", user_id, limit, cursor)
+
+
+def _detail_keys(user_id: str, project_id: str) -> tuple[str, str]:
+    """The generation and the key of a cached project."""
+    return projects_generation(user_id), cache_key("projects:detail", user_id, project_id)
+
+
 def _json(model: BaseModel) -> bytes:
     return orjson.dumps(model.model_dump(mode="json", by_alias=True))
 
@@ -96,18 +106,13 @@ class ProjectService:
                 return _json(await self.list(user_id, limit=limit, cursor=cursor))
             return await self._list_bytes(user_id, limit=limit, cursor=cursor)
 
-        return await self._cache.cached_bytes(
-            cache_key("projects:list", user_id, limit, cursor),
-            load,
-            generation=projects_generation(user_id),
-        )
+        generation, key = _list_keys(user_id, limit, cursor)
+        return await self._cache.cached_bytes(key, load, generation=generation)
 
     def list_cache_keys(self, user_id: str, *, limit: int, cursor: str | None) -> list[str]:
         """The generation and the key of a cached list page, for reading ahead (none when
         responses are not cached)."""
-        if not self._cache.enabled:
-            return []
-        return [projects_generation(user_id), cache_key("projects:list", user_id, limit, cursor)]
+        return list(_list_keys(user_id, limit, cursor)) if self._cache.enabled else []
 
     async def get_json(self, user_id: str, project_id: str) -> bytes:
         """One project as JSON, from the cache when current."""
@@ -115,18 +120,13 @@ class ProjectService:
         async def load() -> bytes:
             return _json(await self.get(user_id, project_id))
 
-        return await self._cache.cached_bytes(
-            cache_key("projects:detail", user_id, project_id),
-            load,
-            generation=projects_generation(user_id),
-        )
+        generation, key = _detail_keys(user_id, project_id)
+        return await self._cache.cached_bytes(key, load, generation=generation)
 
     def detail_cache_keys(self, user_id: str, project_id: str) -> list[str]:
         """The generation and the key of a cached project, for reading ahead (none when
         responses are not cached)."""
-        if not self._cache.enabled:
-            return []
-        return [projects_generation(user_id), cache_key("projects:detail", user_id, project_id)]
+        return list(_detail_keys(user_id, project_id)) if self._cache.enabled else []
 
     def _invalidate_after_commit(self, uow: UnitOfWork, user_id: str) -> None:
         uow.after_commit(partial(self._cache.bump, projects_generation(user_id)))

@@ -121,18 +121,18 @@ class RedisBuckets:
             decision: Decision | None = answers.pop(READ_AHEAD_MARK + key, None)
             if decision is not None:
                 return decision
-        result = await self._breaker.call(
-            lambda: self._script(
-                keys=[self._prefix + key], args=[repr(limit.rate_per_s), limit.burst]
-            )
-        )
+        full_key, args = self._arguments(key, limit)
+        result = await self._breaker.call(lambda: self._script(keys=[full_key], args=args))
         return self.decision(result)
 
     def command(self, key: str, limit: Limit) -> tuple[str | int, ...]:
         """The take as a command for a pipeline (cache/readahead.py); `decision` reads its
         reply."""
-        return ("EVALSHA", self._script.sha, 1, self._prefix + key, repr(limit.rate_per_s),
-                limit.burst)  # fmt: skip
+        full_key, args = self._arguments(key, limit)
+        return ("EVALSHA", self._script.sha, 1, full_key, *args)
+
+    def _arguments(self, key: str, limit: Limit) -> tuple[str, tuple[str, int]]:
+        return self._prefix + key, (repr(limit.rate_per_s), limit.burst)
 
     @staticmethod
     def decision(reply: list[Any]) -> Decision:

@@ -51,6 +51,10 @@ def limits_from(settings: Settings) -> dict[LimitClass, Limit]:
     }
 
 
+def _bucket_key(subject: str, limit_class: LimitClass) -> str:
+    return f"rl:{limit_class.value}:{subject}"
+
+
 class RateLimiter:
     def __init__(
         self,
@@ -74,7 +78,7 @@ class RateLimiter:
         limits are off or kept in process."""
         if not self.enabled or self._shared is None:
             return None
-        return f"rl:{limit_class.value}:{subject}", self.limits[limit_class]
+        return _bucket_key(subject, limit_class), self.limits[limit_class]
 
     async def check(self, subject: str, limit_class: LimitClass) -> None:
         """Take a token for `subject` (a user id, or `ip:<address>`); raise RateLimited with
@@ -82,7 +86,7 @@ class RateLimiter:
         if not self.enabled:
             return
         limit = self.limits[limit_class]
-        key = f"rl:{limit_class.value}:{subject}"
+        key = _bucket_key(subject, limit_class)
         if self._shared is None:
             decision = self._local.take_now(key, limit)
         else:

@@ -1,6 +1,6 @@
 """The parts of a versioned document's service that do not depend on its kind: the paginated
 list, reading the current version and the stored document, the row lock behind every write,
-and deletion.
+the versioned update that ends one, and deletion.
 
 3D models and massings share them (floorplans keep their own, which also touch the history
 table). What differs between the kinds, namely how a write validates and derives its
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Row, Select, Text, cast, delete, literal, select, tuple_
+from sqlalchemy import Row, Select, Text, cast, delete, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database
@@ -142,6 +142,26 @@ class VersionedDocumentService(Generic[Read, Summary]):
             raise self._not_found()
         pre.check(row.version, self.kind)
         return row
+
+    async def _stored_document(self, session: AsyncSession, document_id: str) -> Any:
+        """The document as stored (the base of a merge patch), under the lock of `_lock`."""
+        return await session.scalar(
+            select(self.table.document).where(self.table.model.id == document_id)
+        )
+
+    async def _save(
+        self, session: AsyncSession, document_id: str, version: int, changes: dict[str, Any]
+    ) -> Row[Any]:
+        """Write `changes` as the version after `version` (the locked row's); the metadata
+        columns of the result."""
+        model = self.table.model
+        statement = (
+            update(model)
+            .where(model.id == document_id)
+            .values(**changes, version=version + 1, updated_at=func.now())
+            .returning(*self.table.columns)
+        )
+        return (await session.execute(statement)).one()
 
     def _meta(self, row: Any) -> Read:
         return self.read_schema.model_validate(row)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.documents import (
@@ -157,10 +157,7 @@ class MassingService(VersionedDocumentService[MassingSummary, MassingSummary]):
             if name is not None and name != current.name:
                 changes["name"] = name
             if data_patch is not None:
-                stored = await uow.session.scalar(
-                    select(Massing.massing_data).where(Massing.id == massing_id)
-                )
-                data = merge_patch(stored, data_patch)
+                data = merge_patch(await self._stored_document(uow.session, massing_id), data_patch)
             if data is not None:
                 encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
                 floor_to_floor, site_area = await _project_context(uow.session, current.project_id)
@@ -191,14 +188,7 @@ class MassingService(VersionedDocumentService[MassingSummary, MassingSummary]):
                     changes["analysis"] = analysis
             if not changes:
                 return SavedDocument(self._meta(current), data, changed=False)
-            row = (
-                await uow.session.execute(
-                    update(Massing)
-                    .where(Massing.id == massing_id)
-                    .values(**changes, version=current.version + 1, updated_at=func.now())
-                    .returning(*SUMMARY_COLUMNS)
-                )
-            ).one()
+            row = await self._save(uow.session, massing_id, current.version, changes)
             await uow.commit()
         return SavedDocument(MassingSummary.model_validate(row), data, changed=True)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.documents import (
@@ -164,10 +164,7 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary]):
         async with self._db.unit_of_work() as uow:
             current = await self._lock(uow.session, user_id, model_id, pre)
             if data_patch is not None:
-                stored = await uow.session.scalar(
-                    select(Model3D.model_data).where(Model3D.id == model_id)
-                )
-                data = merge_patch(stored, data_patch)
+                data = merge_patch(await self._stored_document(uow.session, model_id), data_patch)
                 objects, encoded = await self._validate(data)
                 changes |= {
                     "model_data": data,
@@ -188,14 +185,7 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary]):
             )
             if unchanged:
                 return SavedDocument(self._meta(current), data, changed=False)
-            row = (
-                await uow.session.execute(
-                    update(Model3D)
-                    .where(Model3D.id == model_id)
-                    .values(**changes, version=current.version + 1, updated_at=func.now())
-                    .returning(*READ_COLUMNS)
-                )
-            ).one()
+            row = await self._save(uow.session, model_id, current.version, changes)
             await uow.commit()
         return SavedDocument(Model3DRead.model_validate(row), data, changed=True)
 

@@ -27,6 +27,12 @@ KIND = "floorplan"
 OPENING_TYPES = frozenset({"door", "window"})
 # Openings may touch the wall's ends; allow for float noise in coordinates typed by hand.
 EPSILON_M = 1e-6
+# Every length and coordinate of a drawing, in metres. A plan spans metres to kilometres:
+# numbers past this are typos or probes, and areas or sums of them would overflow to infinity.
+MAX_LENGTH_M = 1_000_000.0
+
+
+NUMBER_PAIR = "must be an [x, y] pair of numbers within ±1,000,000 m"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,14 +46,18 @@ class FloorplanFacts:
 
 
 def is_number(value: Any) -> TypeGuard[float]:
+    """A finite number within ±MAX_LENGTH_M (NaN fails the comparison)."""
     # Exact types first: a 200 KB plan asks this ~9,000 times per save.
     kind = type(value)
-    if kind is float:
-        return math.isfinite(value)
-    if kind is int:
-        return True
+    if kind is float or kind is int:
+        number: float = value
+        return -MAX_LENGTH_M <= number <= MAX_LENGTH_M
     # bool is an int in Python but not a number in a drawing.
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and -MAX_LENGTH_M <= value <= MAX_LENGTH_M
+    )
 
 
 def _point(value: Any) -> tuple[float, float] | None:
@@ -92,7 +102,7 @@ class Checker:
         for i, raw in enumerate(value):
             point = _point(raw)
             if point is None:
-                self.fail(f"{path}/{i}", "must be an [x, y] pair of finite numbers")
+                self.fail(f"{path}/{i}", NUMBER_PAIR)
                 return None
             points.append(point)
         ring = _open_ring(points)
@@ -135,7 +145,7 @@ def derive(document: Any) -> FloorplanFacts:
             continue
         point = _point(node.get("position"))
         if point is None:
-            check.fail(f"{path}/position", "must be an [x, y] pair of finite numbers")
+            check.fail(f"{path}/position", NUMBER_PAIR)
             continue
         positions[node_id] = point
         xs.append(point[0])

@@ -74,12 +74,20 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
-        request_id = getattr(request.state, "request_id", None)
-        log.exception("unhandled error", extra={"request_id": request_id})
-        # Sent by the outermost error middleware, past the request-id middleware: add the
-        # header here so the client can quote it.
-        return JSONBytes(
-            error_body("internal error", "internal_error", {"requestId": request_id}),
-            status_code=500,
-            headers={"x-request-id": request_id} if request_id else None,
-        )
+        # Only what escapes the edge layer itself comes here (the edge answers the rest).
+        return unexpected_error_response(exc, getattr(request.state, "request_id", None))
+
+
+def unexpected_error_response(
+    exc: Exception, request_id: str | None, *, id_header: bool = True
+) -> JSONBytes:
+    """The answer to an exception no handler turned into a response: a 500 that names the
+    request id and nothing of the exception. The edge layer (http/edge.py) sends it, so the
+    connection stays open."""
+    log.exception("unhandled error", exc_info=exc, extra={"request_id": request_id})
+    return JSONBytes(
+        error_body("internal error", "internal_error", {"requestId": request_id}),
+        status_code=500,
+        # Sent from outside the edge layer, the response needs the header the edge adds.
+        headers={"x-request-id": request_id} if request_id and id_header else None,
+    )

@@ -19,6 +19,8 @@ from spacekontext.users.service import delete_user, subject_generation, upsert_u
 from spacekontext.webhooks.models import WebhookEvent
 
 HANDLED_EVENTS = ("user.created", "user.updated", "user.deleted")
+# The column that records a delivery (`webhook_events.svix_id`).
+MAX_MESSAGE_ID = 128
 
 
 def _primary_email(data: Mapping[str, Any]) -> str | None:
@@ -32,6 +34,23 @@ def _primary_email(data: Mapping[str, Any]) -> str | None:
         value = addresses[0].get("email_address")
         return value if isinstance(value, str) else None
     return None
+
+
+def _text(data: Mapping[str, Any], key: str, max_chars: int) -> str | None:
+    """An optional text field of the event's `data`: absent, null or empty is None."""
+    return _checked(key, data.get(key), max_chars)
+
+
+def _checked(key: str, value: Any, max_chars: int) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > max_chars:
+        raise Invalid(
+            f"webhook `data.{key}` must be text of at most {max_chars} characters",
+            code="invalid_payload",
+            details={"field": f"data.{key}"},
+        )
+    return value
 
 
 class ClerkWebhookService:
@@ -59,15 +78,29 @@ class ClerkWebhookService:
         """Apply one delivery. Returns (event type, whether it changed anything)."""
         payload = self.verify(body, headers)
         message_id = headers.get("svix-id") or headers.get("webhook-id") or ""
+        if len(message_id) > MAX_MESSAGE_ID:
+            raise Invalid(
+                f"the message id is longer than {MAX_MESSAGE_ID} characters",
+                code="invalid_payload",
+            )
         event_type = payload.get("type")
         data = payload.get("data")
         if not isinstance(event_type, str) or not isinstance(data, dict):
             raise Invalid("webhook payload needs `type` and `data`", code="invalid_payload")
         if event_type not in HANDLED_EVENTS:
             return event_type, False
-        subject = data.get("id")
-        if not isinstance(subject, str) or not subject:
+        subject = _text(data, "id", 255)
+        if subject is None:
             raise Invalid("webhook `data.id` is missing", code="invalid_payload")
+        # Checked before anything is recorded: a refused delivery leaves no trace, and Svix
+        # retries it once the sender is fixed.
+        identity = Identity(
+            subject=subject,
+            email=_checked("email_addresses", _primary_email(data), 320),
+            first_name=_text(data, "first_name", 255),
+            last_name=_text(data, "last_name", 255),
+            image_url=_text(data, "image_url", 2048),
+        )
 
         async with self._db.unit_of_work() as uow:
             recorded = await uow.session.execute(
@@ -84,16 +117,7 @@ class ClerkWebhookService:
                 if deleted_id is not None:
                     stale.append(projects_generation(deleted_id))  # gone by cascade
             else:
-                await upsert_user(
-                    uow.session,
-                    Identity(
-                        subject=subject,
-                        email=_primary_email(data),
-                        first_name=data.get("first_name") or None,
-                        last_name=data.get("last_name") or None,
-                        image_url=data.get("image_url") or None,
-                    ),
-                )
+                await upsert_user(uow.session, identity)
             uow.after_commit(partial(self._cache.bump, *stale))
             await uow.commit()
         return event_type, True

@@ -46,4 +46,4 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 def base_url() -> None:
     """The tests address the server they start by its full URL. (pytest-playwright's own
     `base_url` is a session fixture written as a method, which pytest deprecates.)"""
-    return None
+    return

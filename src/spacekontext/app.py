@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 
 from spacekontext.cadblocks import router as cadblocks
@@ -31,6 +32,7 @@ from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.site import router as site
 from spacekontext.storage import router as storage
+from spacekontext.web import router as web
 from spacekontext.webhooks import router as webhooks
 
 # A web app on another origin (CORS_ORIGINS) calls with credentials: the session cookie or a
@@ -132,6 +134,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(search.router)
     app.include_router(cadblocks.router)
     app.include_router(dxf.router)
+    app.include_router(web.router)
+    app.mount("/app/static", StaticFiles(directory=web.HERE / "static"), name="console-static")
     return app
 
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from spacekontext.cadblocks import router as cadblocks
 from spacekontext.db.engine import Database
@@ -30,6 +31,7 @@ from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.site import router as site
 from spacekontext.storage import router as storage
+from spacekontext.web import router as web
 from spacekontext.webhooks import router as webhooks
 
 # Routes that stream their bodies and enforce their own limit (MAX_UPLOAD_BYTES).
@@ -108,6 +110,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(search.router)
     app.include_router(cadblocks.router)
     app.include_router(dxf.router)
+    app.include_router(web.router)
+    app.mount("/app/static", StaticFiles(directory=web.HERE / "static"), name="console-static")
     return app
 
 

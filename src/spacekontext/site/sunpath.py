@@ -118,3 +118,25 @@ def sun_path(latitude: float, longitude: float, timezone: str, day: date) -> dic
         "dayLengthHours": _round(day_length) if math.isfinite(day_length) else None,
         "seasons": seasons,
     }
+
+
+def day_track(latitude: float, longitude: float, timezone: str, day: date) -> list[dict[str, Any]]:
+    """The sun's position at each hour of one day (local time), in the shape of a season's
+    `hourly` list: the console draws the chosen date over the stored solstices and equinoxes."""
+    hours = pd.DatetimeIndex(
+        [
+            pd.Timestamp(year=day.year, month=day.month, day=day.day, hour=hour).tz_localize(
+                timezone, nonexistent="shift_forward", ambiguous=False
+            )
+            for hour in range(24)
+        ]
+    )
+    positions = pvlib.solarposition.get_solarposition(hours, latitude, longitude)
+    return [
+        {
+            "time": _iso(stamp),
+            "azimuthDeg": _round(row["azimuth"]),
+            "elevationDeg": _round(row["apparent_elevation"]),
+        }
+        for stamp, row in positions.iterrows()
+    ]

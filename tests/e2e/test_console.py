@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 ADMIN = "admin@example.com"
 MAX_UPLOAD_BYTES = 256 * 1024
+PDF = b"%PDF-1.4\n% a glass box on a meadow\n%%EOF\n"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -112,6 +113,7 @@ def sign_in(page: Page, server: Server, email: str) -> None:
     page.get_by_role("button", name="Sign in as this address").click()
     expect(page).to_have_url(f"{server.base}/app")
     expect(page.get_by_role("heading", name="My projects")).to_be_visible()
+    page.wait_for_load_state("load")  # the page's scripts are listening
 
 
 def check_page(page: Page, name: str) -> None:
@@ -156,18 +158,18 @@ def test_sign_in_create_project_and_upload(page: Page, server: Server) -> None:
 
     # Upload: chosen through the file input (the drop zone's own control); listed after.
     page.locator("#upload-input").set_input_files(
-        files=[{"name": "brief.txt", "mimeType": "text/plain", "buffer": b"a glass box" * 100}]
+        files=[{"name": "brief.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
-    expect(page.locator("#file-table")).to_contain_text("brief.txt")
-    expect(page.locator("#upload-status")).to_contain_text("Uploaded “brief.txt”")
+    expect(page.locator("#file-table")).to_contain_text("brief.pdf")
+    expect(page.locator("#upload-status")).to_contain_text("Uploaded “brief.pdf”")
 
     # Over the limit: said in words, and nothing is stored.
     page.locator("#upload-input").set_input_files(
         files=[
             {
-                "name": "huge.txt",
-                "mimeType": "text/plain",
-                "buffer": b"x" * (MAX_UPLOAD_BYTES + 1),
+                "name": "huge.pdf",
+                "mimeType": "application/pdf",
+                "buffer": PDF + b"0" * MAX_UPLOAD_BYTES,
             }
         ]
     )
@@ -176,7 +178,7 @@ def test_sign_in_create_project_and_upload(page: Page, server: Server) -> None:
         names = [
             f["originalName"] for f in api.get(f"/api/projects/{project}/files").json()["files"]
         ]
-    assert names == ["brief.txt"]
+    assert names == ["brief.pdf"]
     check_page(page, "project-files")
 
     # Back on the grid: the card with its counts.

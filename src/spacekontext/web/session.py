@@ -42,13 +42,12 @@ def session_token(request: Request) -> str | None:
 
 async def page_user(request: Request) -> CurrentUserInfo:
     services: Services = request.app.state.services
-    token = session_token(request)
-    if token is None:
-        raise SignInRequired("missing")
     try:
-        return await authenticate(services, f"Bearer {token}", "GET", request.url.path)
+        # The API's own reading of the session (auth/session.py): cookie or bearer token.
+        return await authenticate(services, request.scope)
     except Unauthenticated as exc:
-        raise SignInRequired("expired" if exc.error_code == "token_expired" else "invalid") from exc
+        reasons: dict[str, Reason] = {"missing_token": "missing", "token_expired": "expired"}
+        raise SignInRequired(reasons.get(exc.error_code, "invalid")) from exc
 
 
 def is_admin(services: Services, user: CurrentUserInfo) -> bool:

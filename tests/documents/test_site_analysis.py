@@ -173,3 +173,38 @@ async def test_bad_sites_are_400_and_change_nothing(
     assert response.status_code == 400, response.text
     assert response.json()["code"] == code
     assert (await client.get(f"/api/site-analysis/{project['id']}", headers=ann)).status_code == 404
+
+
+async def test_sun_path_of_any_date_every_ten_minutes_on_request(
+    client: httpx.AsyncClient, ann: Headers, project: dict
+) -> None:
+    pid = project["id"]
+    body = {"projectId": pid, "coordinates": {"lat": ZURICH[0], "lng": ZURICH[1]}}
+    body["date"] = "2026-04-02"
+    created = (await client.post("/api/site-analysis", json=body, headers=ann)).json()
+    stored = created["siteAnalysis"]["sunPath"]
+    assert stored["day"]["date"] == "2026-04-02"
+    assert stored["day"]["intervalMinutes"] == 60
+    assert len(stored["day"]["positions"]) == 24
+    assert stored["polarDay"] is False and stored["polarNight"] is False
+
+    fine = await client.get(f"/api/site-analysis/{pid}?date=2026-10-13&interval=10", headers=ann)
+    assert fine.status_code == 200, fine.text
+    path = fine.json()["siteAnalysis"]["sunPath"]
+    assert path["day"]["date"] == "2026-10-13"
+    assert path["day"]["intervalMinutes"] == 10
+    assert len(path["day"]["positions"]) == 144
+    assert path["day"]["positions"][0]["time"] == "2026-10-13T00:00:00+02:00"
+    assert set(path["seasons"]) == {
+        "marchEquinox",
+        "juneSolstice",
+        "septemberEquinox",
+        "decemberSolstice",
+    }
+    # The interval alone: the stored date, finer.
+    same_day = await client.get(f"/api/site-analysis/{pid}?interval=30", headers=ann)
+    assert same_day.json()["siteAnalysis"]["sunPath"]["day"]["date"] == "2026-04-02"
+    assert len(same_day.json()["siteAnalysis"]["sunPath"]["day"]["positions"]) == 48
+    refused = await client.get(f"/api/site-analysis/{pid}?interval=7", headers=ann)
+    assert refused.status_code in (400, 422)
+    assert refused.json()["success"] is False

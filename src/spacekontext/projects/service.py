@@ -5,6 +5,8 @@ generation; every write bumps it after its commit (see docs/caching.md)."""
 
 from __future__ import annotations
 
+import builtins
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -60,6 +62,31 @@ async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: 
     )
     if found is None:
         raise NotFound("project not found")
+
+
+# What a project card shows beside its name: how many documents of each kind it holds and its
+# first floorplan (lowest level, then oldest), whose preview stands for the project. One
+# statement for a page of projects; each count is an index range scan on (project_id, ...).
+_OVERVIEWS = ReadQuery(
+    "SELECT p.id,"
+    " (SELECT count(*) FROM app.floorplans f WHERE f.project_id = p.id) AS floorplans,"
+    " (SELECT count(*) FROM app.models_3d m WHERE m.project_id = p.id) AS models3d,"
+    " (SELECT count(*) FROM app.massings s WHERE s.project_id = p.id) AS massings,"
+    " (SELECT count(*) FROM app.files fi WHERE fi.project_id = p.id"
+    "    AND fi.status = 'ready') AS files,"
+    " (SELECT f.id FROM app.floorplans f WHERE f.project_id = p.id"
+    "    ORDER BY f.level, f.created_at, f.id LIMIT 1) AS first_floorplan_id"
+    " FROM app.projects p WHERE p.user_id = :user_id AND p.id = ANY(:project_ids)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectOverview:
+    floorplans: int
+    models3d: int
+    massings: int
+    files: int
+    first_floorplan_id: str | None
 
 
 def projects_generation(user_id: str) -> str:
@@ -191,6 +218,27 @@ class ProjectService:
         async with self._db.read(user_id=user_id) as session:
             rows = (await session.execute(query)).all()
         return ProjectFullPage(projects=[ProjectRead.model_validate(row) for row in rows])
+
+    async def overviews(
+        self, user_id: str, project_ids: builtins.list[str]
+    ) -> dict[str, ProjectOverview]:
+        """Document counts and the first floorplan of each of the caller's projects named;
+        projects of other users are left out."""
+        if not project_ids:
+            return {}
+        rows = await self._db.fetch(
+            _OVERVIEWS, {"user_id": user_id, "project_ids": project_ids}, user_id=user_id
+        )
+        return {
+            row["id"]: ProjectOverview(
+                floorplans=row["floorplans"],
+                models3d=row["models3d"],
+                massings=row["massings"],
+                files=row["files"],
+                first_floorplan_id=row["first_floorplan_id"],
+            )
+            for row in rows
+        }
 
     async def get(self, user_id: str, project_id: str) -> ProjectRead:
         async with self._db.read(user_id=user_id) as session:

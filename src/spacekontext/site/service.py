@@ -118,7 +118,14 @@ class SiteService:
             await uow.commit()
         return SiteAnalysisRead.model_validate(row)
 
-    async def get(self, user_id: str, project_id: str, *, day: date | None) -> SiteAnalysisRead:
+    async def get(
+        self,
+        user_id: str,
+        project_id: str,
+        *,
+        day: date | None,
+        interval_minutes: int | None = None,
+    ) -> SiteAnalysisRead:
         async with self._db.read(user_id=user_id) as session:
             row = (
                 await session.execute(
@@ -130,11 +137,16 @@ class SiteService:
         if row is None:
             raise NotFound("site analysis not found")
         site = SiteAnalysisRead.model_validate(row)
-        if day is not None:
-            # Another date than the stored one: computed for this answer, not stored.
+        if day is not None or interval_minutes is not None:
+            # Another date or interval than the stored ones: computed for this answer only.
             zone = site.timezone
             if zone is None:
                 zone = await asyncio.to_thread(timezone_for, site.latitude, site.longitude)
-            path = await asyncio.to_thread(sun_path, site.latitude, site.longitude, zone, day)
+            stored = (site.sun_path or {}).get("date")
+            if day is None:
+                day = date.fromisoformat(stored) if isinstance(stored, str) else today_in(zone)
+            path = await asyncio.to_thread(
+                sun_path, site.latitude, site.longitude, zone, day, interval_minutes or 60
+            )
             site = site.model_copy(update={"sun_path": path})
         return site

@@ -141,7 +141,7 @@ class ProjectService:
         self._db = db
         self._cache = cache or CacheAside(None)
         self._late_sweep_delay_s = late_sweep_delay_s
-        # The naive profile's lists: whole rows, unbounded (see ops/profiles.py).
+        # The naive profile's lists: whole rows, unbounded (see tools/profiles.py).
         self._full_lists = full_lists
 
     async def list_json(self, user_id: str, *, limit: int, cursor: str | None) -> bytes:

@@ -23,15 +23,15 @@ from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.hot import HotRoutes
 from spacekontext.massings import router as massings
 from spacekontext.models3d import router as models3d
-from spacekontext.ops import health
-from spacekontext.ops.assess import router as assess
-from spacekontext.ops.profiles import profile_settings
 from spacekontext.projects import router as projects
 from spacekontext.search import router as search
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.site import router as site
 from spacekontext.storage import router as storage
+from spacekontext.tools import health
+from spacekontext.tools.assess import router as assess
+from spacekontext.tools.profiles import profile_settings
 from spacekontext.web import router as web
 from spacekontext.webhooks import router as webhooks
 

@@ -8,7 +8,7 @@ import sys
 
 import structlog
 
-from spacekontext.ops.request_context import current_request
+from spacekontext.observability.request_context import current_request
 
 
 def add_request_id(

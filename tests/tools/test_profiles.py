@@ -15,14 +15,14 @@ from spacekontext.app import create_app
 from spacekontext.db.engine import Database, create_engine_for
 from spacekontext.db.migrate import head_revision, upgrade
 from spacekontext.db.urls import libpq_dsn
-from spacekontext.ops.profiles import (
+from spacekontext.services import build_services
+from spacekontext.settings import Settings
+from spacekontext.tools.profiles import (
     NAIVE_DROPPED_INDEXES,
     apply_index_profile,
     index_status,
     profile_settings,
 )
-from spacekontext.services import build_services
-from spacekontext.settings import Settings
 
 LIST_QUERY = (
     "EXPLAIN SELECT id FROM app.projects WHERE user_id = 'u1'"

@@ -20,17 +20,17 @@ from spacekontext.auth.tokens import DevTokens
 from spacekontext.cli import cli
 from spacekontext.db.migrate import upgrade
 from spacekontext.db.urls import libpq_dsn
-from spacekontext.ops.loadtest.guard import NotLoopback, ensure_loopback
-from spacekontext.ops.loadtest.monitor import parse_prometheus
-from spacekontext.ops.loadtest.report import write_outputs
-from spacekontext.ops.loadtest.runner import (
+from spacekontext.tools.loadtest.guard import NotLoopback, ensure_loopback
+from spacekontext.tools.loadtest.monitor import parse_prometheus
+from spacekontext.tools.loadtest.report import write_outputs
+from spacekontext.tools.loadtest.runner import (
     LoadTestConfig,
     percentile,
     run_loadtest,
     verdict,
 )
-from spacekontext.ops.loadtest.scenario import ACTIONS, available_actions
-from spacekontext.ops.seed.writer import SeedPlan, run_seed, seed_email
+from spacekontext.tools.loadtest.scenario import ACTIONS, available_actions
+from spacekontext.tools.seed.writer import SeedPlan, run_seed, seed_email
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_prometheus_series_are_summed_by_name() -> None:
 
 
 def test_cache_hit_ratio_reads_the_lookup_counter_split_by_result() -> None:
-    from spacekontext.ops.loadtest.monitor import StepWindow
+    from spacekontext.tools.loadtest.monitor import StepWindow
 
     def exposition(hit: float, miss: float, bypass: float) -> str:
         return (

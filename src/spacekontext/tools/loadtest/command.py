@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 
 from spacekontext.auth.tokens import DevTokens
+from spacekontext.db.attach import running_embedded_uri
 from spacekontext.db.urls import libpq_dsn
-from spacekontext.ops.attach import running_embedded_uri
 from spacekontext.settings import Settings
 
 
@@ -38,7 +38,7 @@ def seeded_emails(dsn: str | None, count: int, seed: int) -> list[str]:
                 return [str(row[0]) for row in rows]
         except psycopg.Error:
             pass
-    from spacekontext.ops.seed.writer import seed_email
+    from spacekontext.tools.seed.writer import seed_email
 
     return [seed_email(seed, index) for index in range(count)]
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.http.responses import JSONBytes
-from spacekontext.ops.assess.render import to_json, to_markdown
-from spacekontext.ops.assess.service import AssessService
+from spacekontext.tools.assess.render import to_json, to_markdown
+from spacekontext.tools.assess.service import AssessService
 
 router = APIRouter(prefix="/api/ops", tags=["ops"])
 

@@ -16,7 +16,7 @@ from rich.progress import (
 from rich.table import Table
 
 from spacekontext.db.urls import libpq_dsn
-from spacekontext.ops.seed.writer import (
+from spacekontext.tools.seed.writer import (
     ObjectSinkFactory,
     SeedPlan,
     SeedReport,

@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 from spacekontext.db.catalog import quote_always, unindexed_foreign_keys_sync, unique_identifier
-from spacekontext.ops.assess.context import Context
-from spacekontext.ops.assess.model import Finding, Severity
-from spacekontext.ops.assess.statements import statements
+from spacekontext.tools.assess.context import Context
+from spacekontext.tools.assess.model import Finding, Severity
+from spacekontext.tools.assess.statements import statements
 
 CONCERN = "Indexes"
 

@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 import aiohttp
 import orjson
 
-from spacekontext.ops.loadtest.guard import ensure_loopback
-from spacekontext.ops.loadtest.monitor import Monitor, StepWindow
-from spacekontext.ops.loadtest.scenario import Action, Sample, Session, available_actions
+from spacekontext.tools.loadtest.guard import ensure_loopback
+from spacekontext.tools.loadtest.monitor import Monitor, StepWindow
+from spacekontext.tools.loadtest.scenario import Action, Sample, Session, available_actions
 
 # A step breaks at the first of: more than 0.1% errors, or a p99 above one second.
 MAX_ERROR_RATE = 0.001

@@ -25,8 +25,8 @@ import psycopg
 
 from spacekontext.massings.geometry import derive as derive_massing
 from spacekontext.models3d.objects import count_objects
-from spacekontext.ops.seed import documents as docs
-from spacekontext.ops.seed.derive import content_hash, floorplan_figures, serialized
+from spacekontext.tools.seed import documents as docs
+from spacekontext.tools.seed.derive import content_hash, floorplan_figures, serialized
 
 # Seeded time line: a year of activity ending at a fixed instant, so that ids (which embed
 # their creation time) and every timestamp are reproducible too.

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 
 from spacekontext.errors import NotFound, Unavailable
-from spacekontext.ops.assess.model import Report
-from spacekontext.ops.assess.runner import app_shape, assess
 from spacekontext.settings import Settings
+from spacekontext.tools.assess.model import Report
+from spacekontext.tools.assess.runner import app_shape, assess
 from spacekontext.users.service import CurrentUserInfo
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from spacekontext.ops.assess.checks_indexes import _pretty_bytes
-from spacekontext.ops.assess.context import Context
-from spacekontext.ops.assess.model import Finding, Severity
+from spacekontext.tools.assess.checks_indexes import _pretty_bytes
+from spacekontext.tools.assess.context import Context
+from spacekontext.tools.assess.model import Finding, Severity
 
 JSON = "Large JSON columns"
 STORAGE = "File storage"

@@ -13,14 +13,14 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from spacekontext.errors import Invalid, Unavailable
-from spacekontext.ops.assess import checks_activity as activity
-from spacekontext.ops.assess import checks_health as health
-from spacekontext.ops.assess import checks_indexes as indexes
-from spacekontext.ops.assess import checks_platform as platform
-from spacekontext.ops.assess.context import SYSTEM_SCHEMAS_SQL, Context
-from spacekontext.ops.assess.model import AppShape, Finding, Report, Severity, Thresholds
-from spacekontext.ops.assess.projections import project
 from spacekontext.settings import Settings
+from spacekontext.tools.assess import checks_activity as activity
+from spacekontext.tools.assess import checks_health as health
+from spacekontext.tools.assess import checks_indexes as indexes
+from spacekontext.tools.assess import checks_platform as platform
+from spacekontext.tools.assess.context import SYSTEM_SCHEMAS_SQL, Context
+from spacekontext.tools.assess.model import AppShape, Finding, Report, Severity, Thresholds
+from spacekontext.tools.assess.projections import project
 
 Check = Callable[[Context], list[Finding]]
 

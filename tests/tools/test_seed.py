@@ -18,19 +18,19 @@ from spacekontext.documents import encode
 from spacekontext.floorplans import geometry
 from spacekontext.massings import geometry as massing_geometry
 from spacekontext.models3d.objects import count_objects
-from spacekontext.ops.seed import documents
-from spacekontext.ops.seed.derive import floorplan_figures
-from spacekontext.ops.seed.objects import store_sink_factory
-from spacekontext.ops.seed.writer import (
+from spacekontext.settings import Settings
+from spacekontext.site.geodesy import site_area_m2
+from spacekontext.storage.factory import build_object_store
+from spacekontext.tools.seed import documents
+from spacekontext.tools.seed.derive import floorplan_figures
+from spacekontext.tools.seed.objects import store_sink_factory
+from spacekontext.tools.seed.writer import (
     SeedConflict,
     SeedPlan,
     expected_rows,
     projects_per_user,
     run_seed,
 )
-from spacekontext.settings import Settings
-from spacekontext.site.geodesy import site_area_m2
-from spacekontext.storage.factory import build_object_store
 
 SMALL = SeedPlan(users=4, projects_per_user=2.5, files_per_project=3, cad_blocks=12, seed=7)
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from spacekontext.db.catalog import quote_always
-from spacekontext.ops.assess.checks_indexes import _pretty_bytes
-from spacekontext.ops.assess.context import Context
-from spacekontext.ops.assess.model import Finding, Severity
+from spacekontext.tools.assess.checks_indexes import _pretty_bytes
+from spacekontext.tools.assess.context import Context
+from spacekontext.tools.assess.model import Finding, Severity
 
 CONCERN = "Database health"
 

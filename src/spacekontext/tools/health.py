@@ -8,7 +8,7 @@ from spacekontext.auth.deps import ServicesDep
 from spacekontext.db.base import SCHEMA
 from spacekontext.db.migrate import head_revision
 from spacekontext.http.responses import JSONBytes
-from spacekontext.ops import metrics
+from spacekontext.observability import metrics
 
 router = APIRouter(tags=["ops"])
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from spacekontext.ops.assess.context import Context
+from spacekontext.tools.assess.context import Context
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from spacekontext.ops.assess.checks_indexes import _pretty_bytes
-from spacekontext.ops.assess.context import Context
-from spacekontext.ops.assess.model import ProjectionRow
-from spacekontext.ops.assess.statements import statements
+from spacekontext.tools.assess.checks_indexes import _pretty_bytes
+from spacekontext.tools.assess.context import Context
+from spacekontext.tools.assess.model import ProjectionRow
+from spacekontext.tools.assess.statements import statements
 
 
 def tenant_table(ctx: Context) -> tuple[str | None, set[str]]:

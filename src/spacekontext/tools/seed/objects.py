@@ -7,8 +7,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from spacekontext.ops.seed.writer import ObjectSinkFactory, StoredObjectRef
 from spacekontext.settings import Settings
+from spacekontext.tools.seed.writer import ObjectSinkFactory, StoredObjectRef
 
 
 @dataclass

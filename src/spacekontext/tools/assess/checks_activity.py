@@ -8,9 +8,9 @@ from typing import Any
 
 import psycopg
 
-from spacekontext.ops.assess.context import Context
-from spacekontext.ops.assess.model import Finding, Severity
-from spacekontext.ops.assess.statements import statements
+from spacekontext.tools.assess.context import Context
+from spacekontext.tools.assess.model import Finding, Severity
+from spacekontext.tools.assess.statements import statements
 
 QUERIES = "Queries and sessions"
 POOLING = "Connection pooling"

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from spacekontext.ops.assess.model import AppShape, Thresholds
+from spacekontext.tools.assess.model import AppShape, Thresholds
 
 # Each catalog query runs in its own short transaction with a local timeout: an assessment must
 # never become the long-running query it warns about, and SET LOCAL is safe through PgBouncer's

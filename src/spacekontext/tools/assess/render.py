@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spacekontext.ops.assess.model import CONCERNS, Finding, Report, Severity, worst
+from spacekontext.tools.assess.model import CONCERNS, Finding, Report, Severity, worst
 
 _VERDICT = {
     Severity.OK: "ready",

@@ -58,7 +58,7 @@ class Case:
 
 
 def _floorplan(size: int) -> dict[str, Any]:
-    from spacekontext.ops.seed.documents import floorplan
+    from spacekontext.tools.seed.documents import floorplan
 
     return floorplan(random.Random(size), target_bytes=size)
 
@@ -72,13 +72,13 @@ def _wall_variants(doc: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
 
 
 def _model(plan: dict[str, Any]) -> dict[str, Any]:
-    from spacekontext.ops.seed.documents import model_3d
+    from spacekontext.tools.seed.documents import model_3d
 
     return model_3d(random.Random(7), plan)
 
 
 def _massing(blocks: int) -> dict[str, Any]:
-    from spacekontext.ops.seed.documents import massing
+    from spacekontext.tools.seed.documents import massing
 
     doc = massing(random.Random(3))
     rng = random.Random(blocks)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from spacekontext.errors import ValidationFailed
 from spacekontext.floorplans.geometry import derive, derive_arrays, derive_checked
-from spacekontext.ops.seed.documents import floorplan as seed_floorplan
+from spacekontext.tools.seed.documents import floorplan as seed_floorplan
 
 # Coordinates from a small set, so that points repeat (closed rings, duplicates, degenerate
 # rings, shared corners), with the signed zero, ints, and now and then anything at all.

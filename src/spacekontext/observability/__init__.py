@@ -1,0 +1,1 @@
+"""Metrics, logs, request context, timing and error tracking: the ground floor."""

@@ -24,7 +24,7 @@ from typing import Any
 
 from spacekontext.cache.redis import RedisCache
 from spacekontext.cache.resp import RespError
-from spacekontext.ops.request_context import read_ahead_answers
+from spacekontext.observability.request_context import read_ahead_answers
 from spacekontext.ratelimit.buckets import READ_AHEAD_MARK, Limit, RedisBuckets
 
 

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from spacekontext.cache.base import CacheUnavailable
 from spacekontext.cache.resp import RespClient
-from spacekontext.ops.request_context import read_ahead_answers
+from spacekontext.observability.request_context import read_ahead_answers
 
 T = TypeVar("T")
 

@@ -34,8 +34,8 @@ from spacekontext.db.observe import instrument, record
 from spacekontext.db.routing import ReadRouter, Replica
 from spacekontext.db.urls import async_url
 from spacekontext.errors import Conflict, Unavailable
-from spacekontext.ops import metrics
-from spacekontext.ops.request_context import acting_user
+from spacekontext.observability import metrics
+from spacekontext.observability.request_context import acting_user
 from spacekontext.settings import Settings
 
 T = TypeVar("T")
@@ -89,7 +89,7 @@ def create_engine_for(
     url: str, settings: Settings, *, role: str = "primary", pool: str | None = None
 ) -> AsyncEngine:
     """`role` is primary or replica (statement metrics); `pool` names the pool in metrics."""
-    from spacekontext.ops.profiles import engine_options
+    from spacekontext.tools.profiles import engine_options
 
     engine = create_async_engine(
         async_url(url),

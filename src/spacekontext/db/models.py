@@ -1,8 +1,9 @@
 """Imports every domain's models so that `Base.metadata` knows the whole schema (Alembic)."""
 
 from spacekontext.cadblocks.models import CadBlock
+from spacekontext.compat.models import RenderTask, SketchfabToken
 from spacekontext.db.base import Base
-from spacekontext.files.models import StoredFile
+from spacekontext.files.models import ProjectFile, StoredFile
 from spacekontext.floorplans.models import Floorplan, floorplan_versions
 from spacekontext.jobs.models import Job
 from spacekontext.massings.models import Massing
@@ -20,7 +21,10 @@ __all__ = [
     "Massing",
     "Model3D",
     "Project",
+    "ProjectFile",
+    "RenderTask",
     "SiteAnalysis",
+    "SketchfabToken",
     "StoredFile",
     "User",
     "WebhookEvent",

@@ -37,8 +37,8 @@ from spacekontext.cache.base import CacheUnavailable
 from spacekontext.cache.metrics import ThrottledWarning
 from spacekontext.cache.redis import CircuitBreaker
 from spacekontext.cache.resp import RespClient
-from spacekontext.ops import metrics
-from spacekontext.ops.request_context import read_ahead_answers
+from spacekontext.observability import metrics
+from spacekontext.observability.request_context import read_ahead_answers
 
 log = logging.getLogger(__name__)
 

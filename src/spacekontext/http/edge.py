@@ -27,9 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spacekontext.http.errors import error_body
 from spacekontext.http.hot import HotRoutes
-from spacekontext.observability import error_tracking
-from spacekontext.ops import metrics
-from spacekontext.ops.request_context import RequestStats, acting_user, current_request
+from spacekontext.observability import error_tracking, metrics
+from spacekontext.observability.request_context import RequestStats, acting_user, current_request
 
 UNMATCHED_ROUTE = "unmatched"
 

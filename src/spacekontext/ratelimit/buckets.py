@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from spacekontext.cache.redis import CircuitBreaker
 from spacekontext.cache.resp import RespClient
-from spacekontext.ops.request_context import read_ahead_answers
+from spacekontext.observability.request_context import read_ahead_answers
 
 # Decisions read ahead (cache/readahead.py) sit in the request's buffer under this mark, apart
 # from cache keys.

@@ -3,8 +3,9 @@ beside the migrations, rather than in db/: the database layer sits below the dom
 none of them."""
 
 from spacekontext.cadblocks.models import CadBlock
+from spacekontext.compat.models import RenderTask, SketchfabToken
 from spacekontext.db.base import Base
-from spacekontext.files.models import StoredFile
+from spacekontext.files.models import ProjectFile, StoredFile
 from spacekontext.floorplans.models import Floorplan, floorplan_versions
 from spacekontext.jobs.models import Job
 from spacekontext.massings.models import Massing
@@ -22,7 +23,10 @@ __all__ = [
     "Massing",
     "Model3D",
     "Project",
+    "ProjectFile",
+    "RenderTask",
     "SiteAnalysis",
+    "SketchfabToken",
     "StoredFile",
     "User",
     "WebhookEvent",

@@ -510,6 +510,39 @@ def assess(
         raise typer.Exit(1)
 
 
+@cli.command()
+def backup(
+    target: Annotated[str, typer.Argument(help="A new or empty directory, or s3://bucket/prefix.")],
+) -> None:
+    """Back up the database (pg_dump) and every stored object, with a manifest of row counts,
+    object keys, sizes and sha256 (docs/backups.md)."""
+    from spacekontext.db.attach import attached_database
+    from spacekontext.tools.backup.command import run_backup
+
+    settings = load_settings()
+    with attached_database(settings) as (url, _started):
+        code = run_backup(console, settings, url, target)
+    raise typer.Exit(code)
+
+
+@cli.command()
+def restore(
+    source: Annotated[str, typer.Argument(help="A backup directory, or s3://bucket/prefix.")],
+    verify: Annotated[
+        bool, typer.Option(help="Then compare every table's row count and object's sha256.")
+    ] = False,
+) -> None:
+    """Restore a backup into an empty database and an empty object store (exit 1 when objects
+    could not be restored or the verification differs, 2 when refused)."""
+    from spacekontext.db.attach import attached_database
+    from spacekontext.tools.backup.command import run_restore
+
+    settings = load_settings()
+    with attached_database(settings) as (url, _started):
+        code = run_restore(console, settings, url, source, verify=verify)
+    raise typer.Exit(code)
+
+
 library_cli = typer.Typer(no_args_is_help=True, help="The CAD block library.")
 cli.add_typer(library_cli, name="library")
 

@@ -235,7 +235,7 @@ async def test_jwks_token_whose_alg_does_not_fit_the_key_is_401(
 ) -> None:
     """An EC algorithm named on an RSA key's kid, without any credentials: PyJWT raised a
     TypeError on it (a 500); it is an invalid token."""
-    jwks, url = jwks_server
+    _, url = jwks_server
     configured = settings.model_copy(
         update={"auth_jwks_url": url, "auth_issuer": ISSUER, "auth_audience": AUDIENCE}
     )

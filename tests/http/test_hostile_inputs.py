@@ -196,10 +196,8 @@ async def test_site_numbers_must_be_finite_and_sane(
     raw: str,
     status: int,
 ) -> None:
-    body = (
-        '{"projectId": "%s", "coordinates": {"lat": 47.37, "lng": 8.54}, "%s": %s}'
-        % (project["id"], field, raw)
-    ).encode()
+    start = json.dumps({"projectId": project["id"], "coordinates": {"lat": 47.37, "lng": 8.54}})
+    body = (start[:-1] + f', "{field}": {raw}}}').encode()
     headers = ann | {"content-type": "application/json"}
     response = await client.post("/api/site-analysis", content=body, headers=headers)
     refused(response, status, "malformed_json" if status == 400 else "validation_error")

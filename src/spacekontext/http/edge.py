@@ -29,8 +29,8 @@ from spacekontext.errors import Invalid
 from spacekontext.http.errors import domain_error_response, error_body, unexpected_error_response
 from spacekontext.http.hot import HotRoutes
 from spacekontext.http.jsonbody import check_json_body
-from spacekontext.ops import metrics
-from spacekontext.ops.request_context import RequestStats, acting_user, current_request
+from spacekontext.observability import error_tracking, metrics
+from spacekontext.observability.request_context import RequestStats, acting_user, current_request
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -114,6 +114,7 @@ class EdgeMiddleware:
                 headers.append((b"server-timing", timing.encode()))
             await send(message)
 
+        reported = False
         try:
             refusal = _refused_target(scope)
             hot = self.hot_routes.match(method, scope["path"]) if self.hot_routes else None
@@ -126,6 +127,14 @@ class EdgeMiddleware:
             else:
                 await self._limited(scope, receive, edge_send, length, content_type)
         except Exception as exc:
+            reported = True
+            error_tracking.report_exception(
+                exc,
+                request_id=request_id,
+                route=stats.route or UNMATCHED_ROUTE,
+                method=method,
+                status=status,
+            )
             # Answered here rather than by Starlette's outermost error middleware, which sends
             # the 500 and then re-raises: the server then closes the client's connection. An
             # error is an answer, not a reason to drop a keep-alive connection. Once the
@@ -135,6 +144,13 @@ class EdgeMiddleware:
             response = unexpected_error_response(exc, request_id, id_header=False)
             await response(scope, receive, edge_send)
         finally:
+            if status >= 500 and not reported:
+                error_tracking.report_server_error(
+                    request_id=request_id,
+                    route=stats.route or UNMATCHED_ROUTE,
+                    method=method,
+                    status=status,
+                )
             elapsed = time.perf_counter() - started
             counter, latency = _series_for(stats.route or UNMATCHED_ROUTE, method, status)
             counter.inc()

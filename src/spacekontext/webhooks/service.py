@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy.dialects.postgresql import insert
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from spacekontext.auth.tokens import Identity
+from spacekontext.auth.clerk import identity_from_clerk_user
 from spacekontext.cache.aside import CacheAside
 from spacekontext.db.engine import Database
 from spacekontext.errors import Invalid, Unavailable
@@ -21,19 +21,6 @@ from spacekontext.webhooks.models import WebhookEvent
 HANDLED_EVENTS = ("user.created", "user.updated", "user.deleted")
 # The column that records a delivery (`webhook_events.svix_id`).
 MAX_MESSAGE_ID = 128
-
-
-def _primary_email(data: Mapping[str, Any]) -> str | None:
-    addresses = data.get("email_addresses") or []
-    primary_id = data.get("primary_email_address_id")
-    for address in addresses:
-        if isinstance(address, dict) and address.get("id") == primary_id:
-            value = address.get("email_address")
-            return value if isinstance(value, str) else None
-    if addresses and isinstance(addresses[0], dict):
-        value = addresses[0].get("email_address")
-        return value if isinstance(value, str) else None
-    return None
 
 
 def _text(data: Mapping[str, Any], key: str, max_chars: int) -> str | None:
@@ -94,13 +81,10 @@ class ClerkWebhookService:
             raise Invalid("webhook `data.id` is missing", code="invalid_payload")
         # Checked before anything is recorded: a refused delivery leaves no trace, and Svix
         # retries it once the sender is fixed.
-        identity = Identity(
-            subject=subject,
-            email=_checked("email_addresses", _primary_email(data), 320),
-            first_name=_text(data, "first_name", 255),
-            last_name=_text(data, "last_name", 255),
-            image_url=_text(data, "image_url", 2048),
-        )
+        for key, max_chars in (("first_name", 255), ("last_name", 255), ("image_url", 2048)):
+            _text(data, key, max_chars)
+        identity = identity_from_clerk_user(subject, data)
+        _checked("email_addresses", identity.email, 320)
 
         async with self._db.unit_of_work() as uow:
             recorded = await uow.session.execute(

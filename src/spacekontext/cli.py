@@ -391,11 +391,13 @@ def worker() -> None:
     Run any number of them; set JOBS_IN_PROCESS=false on the API processes then."""
     import asyncio
 
+    from spacekontext.app import configure_error_tracking
     from spacekontext.db.engine import Database
     from spacekontext.observability.logging import configure_logging
     from spacekontext.services import build_services
 
     settings = load_settings()
+    configure_error_tracking(settings)
     configure_logging(settings.log_level, json=settings.log_json)
     signal.signal(signal.SIGTERM, _exit_cleanly)
 

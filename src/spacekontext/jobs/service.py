@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spacekontext.db.engine import Database
 from spacekontext.ids import new_id
 from spacekontext.jobs.models import Job
+from spacekontext.observability import error_tracking
 
 log = logging.getLogger("spacekontext.jobs")
 
@@ -173,6 +174,10 @@ class JobWorker:
             if not final:
                 values["run_after"] = func.now() + timedelta(seconds=backoff_s(job.attempts))
             await self._finish(job.id, values)
+            if final:
+                error_tracking.report_job_failure(
+                    exc, kind=job.kind, job_id=job.id, attempts=job.attempts
+                )
             return
         await self._finish(
             job.id,

@@ -41,7 +41,7 @@ def attached_database(settings: Settings) -> Iterator[tuple[str, bool]]:
     if uri is not None:
         yield uri, False
         return
-    from spacekontext.db.embedded import embedded_database
+    from spacekontext.db.embedded import attached
 
-    with embedded_database(pgdata) as started:
+    with attached(settings.data_dir, "tool") as started:
         yield started, True

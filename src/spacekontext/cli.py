@@ -485,6 +485,8 @@ def partitions_ensure(
 def worker() -> None:
     """Run the background job worker (object deletion, digests, sweeping stale uploads).
     Run any number of them; set JOBS_IN_PROCESS=false on the API processes then."""
+    # First: a SIGTERM during start-up must still detach from the database cleanly.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     import asyncio
 
     from spacekontext.db.engine import Database
@@ -493,7 +495,6 @@ def worker() -> None:
 
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    signal.signal(signal.SIGTERM, _exit_cleanly)
 
     async def run(ready: Settings) -> None:
         services = build_services(ready, Database.from_settings(ready))

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.cors import CORSMiddleware
 
 from spacekontext.cadblocks import router as cadblocks
 from spacekontext.db.engine import Database
@@ -21,16 +23,30 @@ from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.hot import HotRoutes
 from spacekontext.massings import router as massings
 from spacekontext.models3d import router as models3d
-from spacekontext.ops import health
-from spacekontext.ops.assess import router as assess
-from spacekontext.ops.profiles import profile_settings
+from spacekontext.observability.error_tracking import default_release, init_error_tracking
 from spacekontext.projects import router as projects
 from spacekontext.search import router as search
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.site import router as site
 from spacekontext.storage import router as storage
+from spacekontext.tools import health
+from spacekontext.tools.assess import router as assess
+from spacekontext.tools.profiles import profile_settings
+from spacekontext.web import router as web
 from spacekontext.webhooks import router as webhooks
+
+# A web app on another origin (CORS_ORIGINS) calls with credentials: the session cookie or a
+# bearer token (docs/deployment.md).
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "X-Request-ID",
+)
+CORS_EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID", "Content-Disposition")
 
 # Routes that stream their bodies and enforce their own limit (MAX_UPLOAD_BYTES).
 STREAMED_PATHS = ("/api/files/upload",)
@@ -40,6 +56,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     """`services` is injected by tests (a database bound to a rolled-back transaction);
     otherwise it is built from `settings` when the app starts."""
     settings = profile_settings(settings)
+    if settings.sentry_dsn:
+        init_error_tracking(
+            settings.sentry_dsn,
+            release=settings.sentry_release or default_release(),
+            environment=settings.sentry_environment or settings.env,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,6 +116,17 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
 
     hot = HotRoutes(projects.hot_routes) if settings.hot_routes else None
     app.add_middleware(EdgeMiddleware, limit_for=body_limit, hot_routes=hot)
+    if settings.cors_origins:
+        # Outside the edge layer, so that the hot routes it serves get CORS headers too.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=list(CORS_METHODS),
+            allow_headers=list(CORS_REQUEST_HEADERS),
+            expose_headers=list(CORS_EXPOSED_HEADERS),
+            max_age=600,
+        )
 
     app.include_router(health.router)
     app.include_router(projects.router)
@@ -108,6 +141,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(search.router)
     app.include_router(cadblocks.router)
     app.include_router(dxf.router)
+    app.include_router(web.router)
+    app.mount("/app/static", StaticFiles(directory=web.HERE / "static"), name="console-static")
     return app
 
 

@@ -82,7 +82,7 @@ def serve(
 
     from spacekontext.app import create_app
     from spacekontext.db.migrate import upgrade
-    from spacekontext.ops.logging import configure_logging
+    from spacekontext.observability.logging import configure_logging
 
     settings = load_settings(host=host, port=port, profile=profile)
     configure_logging(settings.log_level, json=settings.log_json)
@@ -192,7 +192,7 @@ def _holder_of(port: int) -> str:
 def _serving_record(settings: Settings) -> Iterator[None]:
     """`run/serve.json` tells `spacekontext status` where the API listens; it counts only
     while this process holds its lock."""
-    from spacekontext.status import serving
+    from spacekontext.tools.status import serving
 
     with serving(settings.data_dir, f"http://{_url_host(settings.host)}:{settings.port}"):
         yield
@@ -280,9 +280,9 @@ def seed(
 ) -> None:
     """Generate a realistic, reproducible data set of any size (COPY, parallel generation)."""
     from spacekontext.db.migrate import upgrade
-    from spacekontext.ops.seed.command import seed_with_progress, summary_table
-    from spacekontext.ops.seed.objects import store_sink_factory
-    from spacekontext.ops.seed.writer import SeedConflict, SeedPlan
+    from spacekontext.tools.seed.command import seed_with_progress, summary_table
+    from spacekontext.tools.seed.objects import store_sink_factory
+    from spacekontext.tools.seed.writer import SeedConflict, SeedPlan
 
     settings = load_settings()
     plan = SeedPlan(
@@ -339,10 +339,10 @@ def loadtest(
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from spacekontext.ops.loadtest.command import prepare_run
-    from spacekontext.ops.loadtest.guard import NotLoopback
-    from spacekontext.ops.loadtest.report import markdown, write_outputs
-    from spacekontext.ops.loadtest.runner import LoadTestConfig, run_loadtest
+    from spacekontext.tools.loadtest.command import prepare_run
+    from spacekontext.tools.loadtest.guard import NotLoopback
+    from spacekontext.tools.loadtest.report import markdown, write_outputs
+    from spacekontext.tools.loadtest.runner import LoadTestConfig, run_loadtest
 
     settings = load_settings()
     try:
@@ -377,7 +377,7 @@ def loadtest(
 
 def _apply_index_profile(url: str, profile: str) -> None:
     from spacekontext.db.urls import libpq_dsn
-    from spacekontext.ops.profiles import apply_index_profile
+    from spacekontext.tools.profiles import apply_index_profile
 
     changed = apply_index_profile(libpq_dsn(url), profile)
     if changed:
@@ -395,7 +395,7 @@ def indexes(
     a migration. `serve --profile` applies its profile's set at start."""
     from spacekontext.db.migrate import upgrade
     from spacekontext.db.urls import libpq_dsn
-    from spacekontext.ops.profiles import index_status
+    from spacekontext.tools.profiles import index_status
 
     if action not in ("status", "naive", "tuned"):
         console.print("[red]ACTION must be status, naive or tuned")
@@ -490,7 +490,7 @@ def worker() -> None:
     import asyncio
 
     from spacekontext.db.engine import Database
-    from spacekontext.ops.logging import configure_logging
+    from spacekontext.observability.logging import configure_logging
     from spacekontext.services import build_services
 
     settings = load_settings()
@@ -579,8 +579,8 @@ def assess(
     import orjson
 
     from spacekontext.errors import DomainError
-    from spacekontext.ops.assess import app_shape, to_json, to_markdown
-    from spacekontext.ops.assess import assess as run_assessment
+    from spacekontext.tools.assess import app_shape, to_json, to_markdown
+    from spacekontext.tools.assess import assess as run_assessment
 
     settings = load_settings()
     try:
@@ -608,6 +608,39 @@ def assess(
         typer.echo(to_markdown(report))
     if report.fails(level):
         raise typer.Exit(1)
+
+
+@cli.command()
+def backup(
+    target: Annotated[str, typer.Argument(help="A new or empty directory, or s3://bucket/prefix.")],
+) -> None:
+    """Back up the database (pg_dump) and every stored object, with a manifest of row counts,
+    object keys, sizes and sha256 (docs/backups.md)."""
+    from spacekontext.tools.backup.command import run_backup
+
+    settings = load_settings()
+    with database(settings, "backup") as ready:
+        assert ready.database_url is not None
+        code = run_backup(console, settings, ready.database_url, target)
+    raise typer.Exit(code)
+
+
+@cli.command()
+def restore(
+    source: Annotated[str, typer.Argument(help="A backup directory, or s3://bucket/prefix.")],
+    verify: Annotated[
+        bool, typer.Option(help="Then compare every table's row count and object's sha256.")
+    ] = False,
+) -> None:
+    """Restore a backup into an empty database and an empty object store (exit 1 when objects
+    could not be restored or the verification differs, 2 when refused)."""
+    from spacekontext.tools.backup.command import run_restore
+
+    settings = load_settings()
+    with database(settings, "restore") as ready:
+        assert ready.database_url is not None
+        code = run_restore(console, settings, ready.database_url, source, verify=verify)
+    raise typer.Exit(code)
 
 
 library_cli = typer.Typer(no_args_is_help=True, help="The CAD block library.")
@@ -657,7 +690,7 @@ def status(
 
     import orjson
 
-    from spacekontext.status import gather, render
+    from spacekontext.tools.status import gather, render
 
     settings = load_settings()
     report = gather(settings)

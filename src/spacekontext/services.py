@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from spacekontext.auth.clerk import ClerkBackend
+from spacekontext.auth.session import SessionPolicy
 from spacekontext.auth.tokens import CompositeVerifier, DevTokens, JwksVerifier
 from spacekontext.cache.aside import CacheAside
 from spacekontext.cache.factory import build_cache
 from spacekontext.cache.metrics import ThrottledWarning
+from spacekontext.cache.positions import RedisPositions
 from spacekontext.cache.readahead import ReadAhead
 from spacekontext.cache.redis import RedisCache, redis_client
 from spacekontext.cache.resp import RespClient
@@ -41,6 +44,7 @@ class Services:
     settings: Settings
     db: Database
     verifier: CompositeVerifier
+    sessions: SessionPolicy
     users: UserService
     projects: ProjectService
     webhooks: ClerkWebhookService
@@ -58,9 +62,12 @@ class Services:
     limiter: RateLimiter
     redis: RespClient | None = None
     read_ahead: ReadAhead | None = None
+    clerk: ClerkBackend | None = None
 
     async def aclose(self) -> None:
         await self.verifier.aclose()
+        if self.clerk is not None:
+            await self.clerk.aclose()
         await self.store.aclose()
         await self.cache.aclose()
         if self.redis is not None:
@@ -68,15 +75,31 @@ class Services:
 
 
 def build_verifier(settings: Settings) -> CompositeVerifier:
-    dev = DevTokens.from_data_dir(settings.data_dir) if settings.dev_tokens_enabled else None
+    leeway_s = settings.auth_clock_skew_s
+    dev = (
+        DevTokens.from_data_dir(settings.data_dir, leeway_s=leeway_s)
+        if settings.dev_tokens_enabled
+        else None
+    )
     jwks = None
     if settings.auth_jwks_url:
         if not settings.auth_issuer:
             raise ValueError("AUTH_ISSUER is required with AUTH_JWKS_URL")
         jwks = JwksVerifier(
-            settings.auth_jwks_url, issuer=settings.auth_issuer, audience=settings.auth_audience
+            settings.auth_jwks_url,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            leeway_s=leeway_s,
+            authorized_parties=settings.authorized_parties,
         )
     return CompositeVerifier(dev, jwks)
+
+
+def build_session_policy(settings: Settings) -> SessionPolicy:
+    return SessionPolicy(
+        publishable_key=settings.clerk_publishable_key,
+        browser_origins=settings.browser_origins,
+    )
 
 
 def build_worker(
@@ -106,7 +129,14 @@ def build_services(
     responses = cache if settings.cache_responses else cache.bumps_only()
     if redis is not None:
         # Read-your-writes across workers: the write positions go where every worker sees them.
-        db.router.share_positions(redis, prefix=settings.cache_key_prefix, warning=warning)
+        db.router.use_positions(
+            RedisPositions(
+                redis,
+                ttl_s=db.router.position_ttl_s,
+                prefix=settings.cache_key_prefix,
+                warning=warning,
+            )
+        )
     buckets = RedisBuckets(redis, prefix=settings.cache_key_prefix) if redis else None
     limiter = RateLimiter(
         limits_from(settings), shared=buckets, enabled=settings.rate_limit_enabled, warning=warning
@@ -115,11 +145,17 @@ def build_services(
     # one round trip (cache/readahead.py).
     shared_cache = cache.cache if isinstance(cache.cache, RedisCache) else None
     read_ahead = ReadAhead(shared_cache, buckets) if shared_cache is not None else None
+    clerk = (
+        ClerkBackend(settings.clerk_api_url, settings.clerk_secret_key)
+        if settings.clerk_secret_key
+        else None
+    )
     return Services(
         settings=settings,
         db=db,
         verifier=build_verifier(settings),
-        users=UserService(db, cache),
+        sessions=build_session_policy(settings),
+        users=UserService(db, cache, clerk),
         projects=ProjectService(
             db,
             responses,
@@ -141,6 +177,7 @@ def build_services(
         limiter=limiter,
         redis=redis,
         read_ahead=read_ahead,
+        clerk=clerk,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -95,6 +96,19 @@ class Settings(BaseSettings):
     jobs_in_process: bool = True
     jobs_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
 
+    # --- backups -----------------------------------------------------------------------------
+    # Where pg_dump/pg_restore of the server's major version live, when not in a usual place
+    # (tools/backup/pgclient.py lists where they are looked for).
+    pg_bin_dir: Path | None = None
+
+    # --- error tracking ----------------------------------------------------------------------
+    # Unset: no error tracking. Set: unhandled errors and 5xx answers go to Sentry (scrubbed of
+    # tokens, cookies, e-mail addresses and bodies: observability/error_tracking.py).
+    sentry_dsn: str | None = None
+    # Default: the package version.
+    sentry_release: str | None = None
+    sentry_environment: str | None = None
+
     # --- auth --------------------------------------------------------------------------------
     auth_jwks_url: str | None = None
     auth_issuer: str | None = None
@@ -102,6 +116,25 @@ class Settings(BaseSettings):
     dev_tokens_enabled: bool = True
     clerk_webhook_secret: str | None = None
     admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Tolerated clock difference for a token's `exp`/`nbf`. Clerk session tokens live about
+    # 60 s, so the tolerance stays small.
+    auth_clock_skew_s: float = Field(default=5.0, ge=0, le=300)
+    # The `azp` claims accepted (the origins of the web apps that obtained the token). Empty:
+    # the trusted origins below; with those empty too, `azp` is not checked (development).
+    auth_authorized_parties: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Clerk's publishable key: names the suffixed session cookie `__session_<suffix>`.
+    clerk_publishable_key: str | None = None
+    # Clerk's Backend API: users seen for the first time are provisioned from it (their e-mail
+    # and names: a session token carries none) when the secret key is set.
+    clerk_secret_key: str | None = None
+    clerk_api_url: str = "https://api.clerk.com"
+
+    # --- browsers: CORS and CSRF -------------------------------------------------------------
+    # Origins allowed to call the API cross-origin with credentials (`https://app.example.com`).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Further origins trusted for cookie-authenticated writes without CORS (the web app's own
+    # origin when it forwards /api/* here and the Host header arrives rewritten).
+    trusted_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # --- limits ------------------------------------------------------------------------------
     max_json_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
@@ -110,7 +143,14 @@ class Settings(BaseSettings):
     # DXF files up to this size are imported in the request; larger ones by a background job.
     dxf_inline_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
-    @field_validator("database_read_urls", "admin_emails", mode="before")
+    @field_validator(
+        "database_read_urls",
+        "admin_emails",
+        "auth_authorized_parties",
+        "cors_origins",
+        "trusted_origins",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -136,6 +176,11 @@ class Settings(BaseSettings):
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self
 
+    @field_validator("cors_origins", "trusted_origins", mode="after")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        return [_origin_of_setting(origin) for origin in value]
+
     @property
     def data_dir(self) -> Path:
         return (self.home or default_home()).resolve()
@@ -146,6 +191,35 @@ class Settings(BaseSettings):
         if self.home is not None:
             return "SPACEKONTEXT_HOME"
         return "the checkout" if checkout_root() is not None else "the per-user default"
+
+    @property
+    def browser_origins(self) -> frozenset[str]:
+        """Origins whose pages may act with the user's session cookie: the CORS origins, the
+        trusted origins and the origin of PUBLIC_BASE_URL."""
+        origins = set(self.cors_origins) | set(self.trusted_origins)
+        if self.public_base_url:
+            origins.add(_origin_of_setting(self.public_base_url))
+        return frozenset(origins)
+
+    @property
+    def authorized_parties(self) -> frozenset[str]:
+        """The accepted `azp` claims (empty: not checked)."""
+        if self.auth_authorized_parties:
+            return frozenset(self.auth_authorized_parties)
+        return frozenset(set(self.cors_origins) | set(self.trusted_origins))
+
+
+def _origin_of_setting(url: str) -> str:
+    """`scheme://host[:port]` of a configured URL (its path dropped), lower-cased; anything
+    but an http(s) URL with a host is refused."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) origin: {url!r}")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
 
 
 def checkout_root() -> Path | None:

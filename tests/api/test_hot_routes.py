@@ -62,6 +62,7 @@ async def test_hot_and_fastapi_routes_answer_byte_for_byte_alike(
 ) -> None:
     hot, _ = pair
     ann, bob = auth(ANN), auth(BOB)
+    ann_token = ann["Authorization"].removeprefix("Bearer ")
     ids = []
     for n in range(3):
         created = await hot.post("/api/projects", json={"name": f"Hot {n}"}, headers=ann)
@@ -90,6 +91,11 @@ async def test_hot_and_fastapi_routes_answer_byte_for_byte_alike(
         ("/api/projects?limit=0", {}, 401),  # authentication is checked first
         ("/api/projects", {"Authorization": "Bearer not-a-token"}, 401),
         ("/api/projects", {"Authorization": "Basic abc"}, 401),
+        # The web client's session cookie, plain and suffixed, and a bad one.
+        ("/api/projects", {"Cookie": f"__session={ann_token}"}, 200),
+        (f"/api/projects/{ids[0]}", {"Cookie": f"a=1; __session_abcd1234={ann_token}"}, 200),
+        ("/api/projects", {"Cookie": "__session=not-a-token"}, 401),
+        ("/api/projects", {"Cookie": "unrelated=1"}, 401),
         (f"/api/projects/{ids[0]}", bob, 404),  # somebody else's is missing
         ("/api/projects/does-not-exist", ann, 404),
         ("/api/projects/", ann, 307),  # not a hot path: FastAPI's trailing-slash redirect

@@ -173,3 +173,99 @@ async def test_bad_sites_are_400_and_change_nothing(
     assert response.status_code == 400, response.text
     assert response.json()["code"] == code
     assert (await client.get(f"/api/site-analysis/{project['id']}", headers=ann)).status_code == 404
+
+
+async def test_the_web_clients_site_save_and_load(
+    client: httpx.AsyncClient, ann: Headers, bob: Headers, project: dict
+) -> None:
+    """SiteAnalysisService.save as the client sends it: the centre, boundary and areas inside
+    `coordinates`, a FeatureCollection as the boundary; load reads them back."""
+    pid = project["id"]
+    ring = [[8.54, 47.37], [8.541, 47.37], [8.541, 47.371], [8.54, 47.371], [8.54, 47.37]]
+    polygon = {"type": "Polygon", "coordinates": [ring]}
+    body = {
+        "projectId": pid,
+        "coordinates": {
+            "center": {"lat": 47.3705, "lng": 8.5405},
+            "boundary": polygon,
+            "areaSqFeet": 90_000.0,
+            "areaSqMeters": 8_361.27,
+            "scale": None,
+            "rotation": 0,
+        },
+        "boundary": {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": {}, "geometry": polygon}],
+        },
+    }
+    saved = await client.post("/api/site-analysis", json=body, headers=ann)
+    assert saved.status_code == 200, saved.text
+    loaded = await client.get(f"/api/site-analysis/{pid}", headers=ann)
+    site = loaded.json()["siteAnalysis"]
+    for key in ("sunPathData", "weatherData", "topographyData", "contextData", "analysisResults"):
+        assert key in site
+    assert site["sunPathData"] == site["sunPath"] and site["sunPathData"]["sunrise"]
+    coordinates = site["coordinates"]
+    assert coordinates["center"] == {"lat": 47.3705, "lng": 8.5405}
+    assert (coordinates["lat"], coordinates["lng"]) == (47.3705, 8.5405)
+    assert coordinates["areaSqFeet"] == 90_000.0 and coordinates["areaSqMeters"] == 8_361.27
+    assert coordinates["boundary"] == polygon
+    assert site["boundary"]["type"] == "FeatureCollection"
+    assert site["siteAreaM2"] == pytest.approx(8_400, rel=0.02)
+    assert site["rotation"] == 0
+
+    # Our own shape reads back with the client's keys too (the derived area).
+    ours = await client.post(
+        "/api/site-analysis",
+        json={"projectId": pid, "coordinates": {"lat": 47.0, "lng": 8.0}},
+        headers=ann,
+    )
+    coordinates = ours.json()["siteAnalysis"]["coordinates"]
+    assert coordinates["center"] == {"lat": 47.0, "lng": 8.0}
+    assert coordinates["areaSqMeters"] == pytest.approx(8_400, rel=0.02)
+    assert coordinates["areaSqFeet"] == pytest.approx(8_400 * 10.7639, rel=0.02)
+
+    bad = await client.post(
+        "/api/site-analysis", json={"projectId": pid, "coordinates": {}}, headers=ann
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"] == "Invalid site analysis data"
+    # Someone else's project: 404, as a missing one.
+    stolen = await client.post("/api/site-analysis", json=body, headers=bob)
+    assert stolen.status_code == 404
+    assert (await client.get(f"/api/site-analysis/{pid}", headers=bob)).status_code == 404
+
+
+async def test_sun_path_of_any_date_every_ten_minutes_on_request(
+    client: httpx.AsyncClient, ann: Headers, project: dict
+) -> None:
+    pid = project["id"]
+    body = {"projectId": pid, "coordinates": {"lat": ZURICH[0], "lng": ZURICH[1]}}
+    body["date"] = "2026-04-02"
+    created = (await client.post("/api/site-analysis", json=body, headers=ann)).json()
+    stored = created["siteAnalysis"]["sunPath"]
+    assert stored["day"]["date"] == "2026-04-02"
+    assert stored["day"]["intervalMinutes"] == 60
+    assert len(stored["day"]["positions"]) == 24
+    assert stored["polarDay"] is False and stored["polarNight"] is False
+
+    fine = await client.get(f"/api/site-analysis/{pid}?date=2026-10-13&interval=10", headers=ann)
+    assert fine.status_code == 200, fine.text
+    path = fine.json()["siteAnalysis"]["sunPath"]
+    assert path["day"]["date"] == "2026-10-13"
+    assert path["day"]["intervalMinutes"] == 10
+    assert len(path["day"]["positions"]) == 144
+    assert path["day"]["positions"][0]["time"] == "2026-10-13T00:00:00+02:00"
+    assert set(path["seasons"]) == {
+        "marchEquinox",
+        "juneSolstice",
+        "septemberEquinox",
+        "decemberSolstice",
+    }
+    # The interval alone: the stored date, finer.
+    same_day = await client.get(f"/api/site-analysis/{pid}?interval=30", headers=ann)
+    assert same_day.json()["siteAnalysis"]["sunPath"]["day"]["date"] == "2026-04-02"
+    assert len(same_day.json()["siteAnalysis"]["sunPath"]["day"]["positions"]) == 48
+    refused = await client.get(f"/api/site-analysis/{pid}?interval=7", headers=ann)
+    assert refused.status_code in (400, 422)
+    assert refused.json()["success"] is False

@@ -1,6 +1,7 @@
 """FastAPI dependencies for authentication: `CurrentUser` in a route signature means the route
-needs a valid bearer token and gets the caller's user row (created on first sight), and takes a
-token from the caller's rate-limit bucket for the request's class (read, write or upload)."""
+needs a valid session token — a bearer token or the session cookie (auth/session.py) — and gets
+the caller's user row (created on first sight), and takes a token from the caller's rate-limit
+bucket for the request's class (read, write or upload)."""
 
 from __future__ import annotations
 
@@ -8,44 +9,32 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.types import Scope
 
-from spacekontext.errors import Unauthenticated
 from spacekontext.http.hot import HotRequest
-from spacekontext.ops.request_context import acting_user
+from spacekontext.observability.request_context import acting_user
 from spacekontext.ratelimit.limiter import LimitClass, limit_class_for
 from spacekontext.services import Services, get_services
 from spacekontext.users.service import CurrentUserInfo
 
 
-def _bearer_token(header: str) -> str:
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated(
-            "a bearer token is required",
-            code="missing_token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return token.strip()
-
-
 async def authenticate(
     services: Services,
-    authorization: str,
-    method: str,
-    path: str,
+    scope: Scope,
     *,
     read_ahead: Callable[[str], list[str]] | None = None,
 ) -> CurrentUserInfo:
-    """The caller of a request from its `Authorization` header: the token verified, the user
-    resolved (created on first sight), a token taken from the user's rate-limit bucket for the
+    """The caller of a request from its session credential (bearer token or session cookie,
+    cookie-authenticated writes checked against CSRF): the token verified, the user resolved
+    (created on first sight), a token taken from the user's rate-limit bucket for the
     request's class. Shared by the FastAPI dependency and the hot routes (http/hot.py).
 
     `read_ahead(user_id)` names the cache keys the route will read for that user: with Redis,
     they are fetched with the user record and the bucket in one round trip
     (cache/readahead.py)."""
-    token = _bearer_token(authorization)
-    identity = await services.verifier.verify(token)
-    limit_class = limit_class_for(method, path)
+    credential = services.sessions.credential(scope)
+    identity = await services.verifier.verify(credential.token)
+    limit_class = limit_class_for(scope["method"], scope["path"])
     if services.read_ahead is not None:
         guess = services.users.remembered_id(identity.subject)
         if guess is not None:
@@ -65,22 +54,14 @@ async def current_user(request: Request) -> CurrentUserInfo:
     # Services straight from the app state rather than as a sub-dependency: FastAPI's
     # dependency solving is a large share of a cached request's CPU.
     services: Services = request.app.state.services
-    return await authenticate(
-        services, request.headers.get("authorization", ""), request.method, request.url.path
-    )
+    return await authenticate(services, request.scope)
 
 
 async def hot_caller(
     request: HotRequest, read_ahead: Callable[[str], list[str]] | None = None
 ) -> CurrentUserInfo:
     """`authenticate` for a hot route (http/hot.py)."""
-    return await authenticate(
-        request.services,
-        request.header(b"authorization"),
-        request.method,
-        request.path,
-        read_ahead=read_ahead,
-    )
+    return await authenticate(request.services, request.scope, read_ahead=read_ahead)
 
 
 async def client_ip_rate_limit(

@@ -4,7 +4,12 @@
   into the data dir. For laptops and tests; refused when `ENV=production`.
 * `JwksVerifier` — RS/ES-signed JWTs from an identity provider (Clerk, Auth0, Keycloak), keys
   fetched from its JWKS URL and refreshed when an unknown `kid` appears, with issuer and
-  audience checks.
+  audience checks, and Clerk's session claims: `azp` (the origin of the app that obtained the
+  token) against an allow-list, and `sts: "pending"` (a session with tasks left, signed out
+  for every purpose but finishing them).
+
+`exp`/`nbf` are checked with a small tolerance (AUTH_CLOCK_SKEW_S): a Clerk session token lives
+about 60 s, so a tolerance of half a minute would extend it by half.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import jwt
 from spacekontext.errors import Unauthenticated, Unavailable
 
 DEV_ISSUER = "spacekontext-dev"
-_LEEWAY_S = 30
+DEFAULT_LEEWAY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,10 @@ def _identity_from_claims(claims: dict[str, Any]) -> Identity:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise Unauthenticated("token has no subject", code="invalid_token")
+    if claims.get("sts") == "pending":
+        # Clerk: the session exists but has tasks left (e.g. choosing an organisation); until
+        # they are done the user counts as signed out.
+        raise Unauthenticated("session pending", code="session_pending")
 
     def text(*names: str) -> str | None:
         for name in names:
@@ -64,20 +73,21 @@ def _identity_from_claims(claims: dict[str, Any]) -> Identity:
 
 
 class DevTokens:
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, *, leeway_s: float = DEFAULT_LEEWAY_S) -> None:
         if len(secret) < 32:
             raise ValueError("dev token secret must be at least 32 characters")
         self._secret = secret
+        self._leeway_s = leeway_s
 
     @classmethod
-    def from_data_dir(cls, data_dir: Path) -> DevTokens:
+    def from_data_dir(cls, data_dir: Path, *, leeway_s: float = DEFAULT_LEEWAY_S) -> DevTokens:
         """Load the secret from the data dir, generating it on first use (mode 600)."""
         path = data_dir / "dev-token-secret"
         if not path.exists():
             data_dir.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600)
             path.write_text(secrets.token_urlsafe(48))
-        return cls(path.read_text().strip())
+        return cls(path.read_text().strip(), leeway_s=leeway_s)
 
     def mint(
         self,
@@ -108,7 +118,7 @@ class DevTokens:
                 self._secret,
                 algorithms=["HS256"],
                 issuer=DEV_ISSUER,
-                leeway=_LEEWAY_S,
+                leeway=self._leeway_s,
                 options={"require": ["exp", "iss", "sub"]},
             )
         except jwt.ExpiredSignatureError as exc:
@@ -127,10 +137,16 @@ class JwksVerifier:
         audience: str | None,
         refresh_interval_s: float = 300.0,
         http: httpx.AsyncClient | None = None,
+        leeway_s: float = DEFAULT_LEEWAY_S,
+        authorized_parties: frozenset[str] = frozenset(),
     ) -> None:
+        """`authorized_parties`: the accepted `azp` claims; empty, `azp` is not checked. A
+        token without `azp` passes (Clerk adds it only to tokens obtained in a browser)."""
         self._jwks_url = jwks_url
         self._issuer = issuer
         self._audience = audience
+        self._leeway_s = leeway_s
+        self._authorized_parties = authorized_parties
         self._refresh_interval_s = refresh_interval_s
         self._http = http or httpx.AsyncClient(timeout=5.0)
         self._keys: dict[str, jwt.PyJWK] = {}
@@ -190,7 +206,7 @@ class JwksVerifier:
                 algorithms=[algorithm],
                 issuer=self._issuer,
                 audience=self._audience,
-                leeway=_LEEWAY_S,
+                leeway=self._leeway_s,
                 options={
                     "require": ["exp", "iss", "sub"],
                     "verify_aud": self._audience is not None,
@@ -200,6 +216,9 @@ class JwksVerifier:
             raise Unauthenticated("token expired", code="token_expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("invalid token", code="invalid_token") from exc
+        party = claims.get("azp")
+        if self._authorized_parties and party is not None and party not in self._authorized_parties:
+            raise Unauthenticated("token issued to an unknown party", code="invalid_token")
         return _identity_from_claims(claims)
 
     async def aclose(self) -> None:

@@ -23,13 +23,18 @@ class Segment:
     y2: float
     thickness: float
     height: float
+    # Drawn as one line (its thickness is a default, not the drawing's).
+    single_line: bool = False
+
+
+# (start index, end index, thickness, height, single line)
+Edge = tuple[int, int, float, float, bool]
 
 
 @dataclass(slots=True)
 class WallGraph:
     points: list[tuple[float, float]] = field(default_factory=list)
-    # (start index, end index, thickness, height)
-    edges: list[tuple[int, int, float, float]] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
 
 
 class _NodeSnapper:
@@ -63,7 +68,7 @@ class _NodeSnapper:
 def build_wall_graph(segments: list[Segment], tolerance: float) -> WallGraph:
     snapper = _NodeSnapper(tolerance)
     # Keyed by the unordered node pair; the value keeps the direction first drawn.
-    by_pair: dict[tuple[int, int], tuple[int, int, float, float]] = {}
+    by_pair: dict[tuple[int, int], Edge] = {}
     for seg in segments:
         a = snapper.node(seg.x1, seg.y1)
         b = snapper.node(seg.x2, seg.y2)
@@ -73,9 +78,9 @@ def build_wall_graph(segments: list[Segment], tolerance: float) -> WallGraph:
         previous = by_pair.get(key)
         # A wall drawn twice (a common artefact) is one wall, the thicker of the two.
         if previous is None:
-            by_pair[key] = (a, b, seg.thickness, seg.height)
+            by_pair[key] = (a, b, seg.thickness, seg.height, seg.single_line)
         elif seg.thickness > previous[2]:
-            by_pair[key] = (previous[0], previous[1], seg.thickness, seg.height)
+            by_pair[key] = (previous[0], previous[1], seg.thickness, seg.height, seg.single_line)
     points = snapper.points
     edges = list(by_pair.values())
     return WallGraph(points=points, edges=_split_t_junctions(points, edges, tolerance))
@@ -83,9 +88,9 @@ def build_wall_graph(segments: list[Segment], tolerance: float) -> WallGraph:
 
 def _split_t_junctions(
     points: list[tuple[float, float]],
-    edges: list[tuple[int, int, float, float]],
+    edges: list[Edge],
     tolerance: float,
-) -> list[tuple[int, int, float, float]]:
+) -> list[Edge]:
     if not edges or not points:
         return edges
     coords = np.asarray(points, dtype=float)
@@ -98,7 +103,7 @@ def _split_t_junctions(
 
     splits: dict[int, list[tuple[float, int]]] = {}
     for n, e in zip(node_idx.tolist(), edge_idx.tolist(), strict=True):
-        a, b, _, _ = edges[e]
+        a, b = edges[e][0], edges[e][1]
         if n in (a, b):
             continue
         ax, ay = points[a]
@@ -114,14 +119,14 @@ def _split_t_junctions(
 
     if not splits:
         return edges
-    result: list[tuple[int, int, float, float]] = []
+    result: list[Edge] = []
     seen: set[tuple[int, int]] = set()
-    for index, (a, b, thickness, height) in enumerate(edges):
+    for index, (a, b, thickness, height, single) in enumerate(edges):
         chain = [a, *(n for _, n in sorted(splits.get(index, ()))), b]
         for u, v in itertools.pairwise(chain):
             key = (u, v) if u < v else (v, u)
             if u == v or key in seen:
                 continue
             seen.add(key)
-            result.append((u, v, thickness, height))
+            result.append((u, v, thickness, height, single))
     return result

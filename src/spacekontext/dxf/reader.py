@@ -38,10 +38,12 @@ from shapely.geometry import Point, Polygon
 from shapely.geometry.polygon import orient
 
 from spacekontext.dxf.document import DEFAULT_HEIGHT_M, DEFAULT_THICKNESS_M, polygon_area
-from spacekontext.dxf.graph import Segment, build_wall_graph
+from spacekontext.dxf.doublelines import FaceLine, merge_double_lines
+from spacekontext.dxf.graph import Edge, Segment, build_wall_graph
 from spacekontext.dxf.layers import LayerRules
 from spacekontext.dxf.writer import APP_ID
 from spacekontext.errors import Unprocessable
+from spacekontext.floorplans.rooms import WallLine, heal
 
 BINARY_DXF_SENTINEL = b"AutoCAD Binary DXF\r\n\x1a\x00"
 _DWG_MAGIC = re.compile(rb"^AC1\d{3}")
@@ -56,6 +58,7 @@ _OTHER_FORMATS = {
 FLATTEN_DISTANCE_M = 0.02
 MAX_WALL_THICKNESS_M = 1.0
 MAX_INSERT_DEPTH = 4
+MAX_LABELS = 20_000
 # Text that states an area ("12.5 m²", "12,50 m2", "135 sq ft") is not a room name.
 _AREA_TEXT = re.compile(r"^\s*[\d.,]+\s*(m²|m2|sq\.? ?ft|sf|ft²)\s*$", re.IGNORECASE)
 _MTEXT_CODES = re.compile(r"\\[A-Za-z][^;\\]*;|\\P|[{}]")
@@ -73,6 +76,9 @@ class ImportOptions:
     default_height_m: float = DEFAULT_HEIGHT_M
     # Override $INSUNITS (ezdxf unit codes: 1 in, 4 mm, 5 cm, 6 m…).
     units: int | None = None
+    # Parallel lines this far apart are the two faces of one wall (metres).
+    min_wall_thickness_m: float = 0.05
+    max_wall_thickness_m: float = 0.6
 
 
 @dataclass
@@ -192,6 +198,8 @@ class _Reader:
         self.rules = options.rules
         self.scale = scale
         self.segments: list[Segment] = []
+        # Plain lines on wall layers: centre lines, or one face of a double-line wall.
+        self.face_lines: list[tuple[FaceLine, float]] = []
         # (outer ring, hole rings)
         self.zone_rings: list[
             tuple[list[tuple[float, float]], list[list[tuple[float, float]]]]
@@ -218,6 +226,9 @@ class _Reader:
                 self._wall_entity(entity, kind)
             elif self.rules.is_room(layer):
                 self._room_entity(entity, kind)
+            elif kind in ("TEXT", "MTEXT") and not self.rules.is_furniture(layer, ""):
+                # Room names are often on annotation layers of their own.
+                self._text(entity, kind)
 
     def _xy(self, v: Any) -> tuple[float, float]:
         return (float(v[0]) * self.scale, float(v[1]) * self.scale)
@@ -230,7 +241,7 @@ class _Reader:
         height = self.options.default_height_m
         if kind == "LINE":
             s, e = self._xy(entity.dxf.start), self._xy(entity.dxf.end)
-            self._segment(s, e, self.options.default_thickness_m, height)
+            self._line(s, e, height)
         elif kind in ("LWPOLYLINE", "POLYLINE", "ARC"):
             if self._exported_wall(entity):
                 return
@@ -249,7 +260,10 @@ class _Reader:
             if closed and points and points[0] != points[-1]:
                 points.append(points[0])
             for a, b in itertools.pairwise(points):
-                self._segment(a, b, thickness, height)
+                if width > 0:
+                    self._segment(a, b, thickness, height)
+                else:
+                    self._line(a, b, height)
 
     def _exported_wall(self, entity: Any) -> bool:
         """Our own export carries each wall's centreline in XDATA: exact, whatever its shape."""
@@ -292,6 +306,41 @@ class _Reader:
     ) -> None:
         self.segments.append(Segment(a[0], a[1], b[0], b[1], thickness, height))
 
+    def _line(self, a: tuple[float, float], b: tuple[float, float], height: float) -> None:
+        if a != b:
+            self.face_lines.append((FaceLine(a[0], a[1], b[0], b[1]), height))
+
+    def _wall_segments(self) -> list[Segment]:
+        """The walls as centre lines: double lines merged, their ends joined where the faces
+        meet (corners, T-junctions); lines without a partner stay single-line walls."""
+        options = self.options
+        merged = merge_double_lines(
+            [line for line, _ in self.face_lines],
+            min_thickness=options.min_wall_thickness_m,
+            max_thickness=options.max_wall_thickness_m,
+        )
+        height = options.default_height_m
+        singles = [
+            Segment(s.x1, s.y1, s.x2, s.y2, options.default_thickness_m, height, True)
+            for s in merged.singles
+        ]
+        if not merged.centres:
+            return self.segments + singles
+        # Merged centre lines stop short of each other by up to half a wall's thickness:
+        # lengthen them to where they meet (gaps as wide as a wall are walls, not doors).
+        reach = max(c[4] for c in merged.centres)
+        healed = heal(
+            [WallLine(*c) for c in merged.centres],
+            snap_m=options.tolerance_m,
+            corner_m=reach,
+            max_gap_m=reach,
+        )
+        centres = [
+            Segment(w.x1, w.y1, w.x2, w.y2, w.thickness, height)
+            for w in healed.lines + healed.added
+        ]
+        return self.segments + centres + singles
+
     def _room_entity(self, entity: Any, kind: str) -> None:
         if kind in ("LWPOLYLINE", "POLYLINE"):
             closed = entity.closed if kind == "LWPOLYLINE" else entity.is_closed
@@ -315,11 +364,14 @@ class _Reader:
                 rings.sort(key=polygon_area, reverse=True)
                 self.zone_rings.append((rings[0], rings[1:]))
         elif kind in ("TEXT", "MTEXT"):
-            raw = entity.dxf.get("text", "") if kind == "TEXT" else entity.text
-            text = _MTEXT_CODES.sub("\n", raw).strip()
-            point = entity.dxf.get("insert")
-            if text and point is not None:
-                self.texts.append((*self._xy(point), text))
+            self._text(entity, kind)
+
+    def _text(self, entity: Any, kind: str) -> None:
+        raw = entity.dxf.get("text", "") if kind == "TEXT" else entity.text
+        text = _MTEXT_CODES.sub("\n", raw).strip()
+        point = entity.dxf.get("insert")
+        if text and point is not None:
+            self.texts.append((*self._xy(point), text))
 
     # --- inserts ------------------------------------------------------------------------------
     def _block_box(self, name: str) -> tuple[float, float, float, float] | None:
@@ -386,7 +438,7 @@ class _Reader:
 
     # --- assemble -----------------------------------------------------------------------------
     def document(self) -> dict[str, Any]:
-        graph = build_wall_graph(self.segments, self.options.tolerance_m)
+        graph = build_wall_graph(self._wall_segments(), self.options.tolerance_m)
         nodes: dict[str, dict[str, Any]] = {}
         for index, (x, y) in enumerate(graph.points):
             nodes[f"n{index + 1}"] = {
@@ -395,7 +447,7 @@ class _Reader:
                 "connectedEdges": [],
             }
         edges: dict[str, dict[str, Any]] = {}
-        for index, (a, b, thickness, height) in enumerate(graph.edges):
+        for index, (a, b, thickness, height, single) in enumerate(graph.edges):
             edge_id = f"e{index + 1}"
             edges[edge_id] = {
                 "id": edge_id,
@@ -405,22 +457,32 @@ class _Reader:
                 "height": height,
                 "openings": [],
             }
+            if single:
+                # Drawn as one line: the thickness is ours, the line is the room's edge.
+                edges[edge_id]["singleLine"] = True
             nodes[f"n{a + 1}"]["connectedEdges"].append(edge_id)
             nodes[f"n{b + 1}"]["connectedEdges"].append(edge_id)
         # Nodes only referenced by dropped (zero-length or duplicate) segments go too.
         nodes = {k: v for k, v in nodes.items() if v["connectedEdges"]}
         self._attach_openings(graph.points, graph.edges, edges)
-        return {
+        document: dict[str, Any] = {
             "nodes": nodes,
             "edges": edges,
             "zones": self._zones(),
             "furniture": [{"id": f"f{i + 1}", **item} for i, item in enumerate(self.furniture)],
         }
+        if self.texts:
+            # Kept for naming the rooms found from the walls (floorplans.rooms).
+            document["labels"] = [
+                {"position": [round(x, 6), round(y, 6)], "text": text[:255]}
+                for x, y, text in self.texts[:MAX_LABELS]
+            ]
+        return document
 
     def _attach_openings(
         self,
         points: list[tuple[float, float]],
-        graph_edges: list[tuple[int, int, float, float]],
+        graph_edges: list[Edge],
         edges: dict[str, dict[str, Any]],
     ) -> None:
         if not self.openings:
@@ -428,7 +490,7 @@ class _Reader:
         if not graph_edges:
             self.warnings.append(f"{len(self.openings)} openings ignored: no walls to put them in")
             return
-        lines = shapely.linestrings([[points[a], points[b]] for a, b, _, _ in graph_edges])
+        lines = shapely.linestrings([[points[e[0]], points[e[1]]] for e in graph_edges])
         tree = shapely.STRtree(lines)
         dropped = 0
         for number, opening in enumerate(self.openings, start=1):
@@ -436,7 +498,7 @@ class _Reader:
             reach = max(opening["width"], 0.5) + MAX_WALL_THICKNESS_M
             best: tuple[float, int, float] | None = None
             for index in tree.query(Point(cx, cy), predicate="dwithin", distance=reach).tolist():
-                a, b, _, _ = graph_edges[index]
+                a, b = graph_edges[index][0], graph_edges[index][1]
                 (ax, ay), (bx, by) = points[a], points[b]
                 length = math.hypot(bx - ax, by - ay)
                 ux, uy = (bx - ax) / length, (by - ay) / length
@@ -453,7 +515,7 @@ class _Reader:
                 dropped += 1
                 continue
             _, index, along = best
-            a, b, _, _ = graph_edges[index]
+            a, b = graph_edges[index][0], graph_edges[index][1]
             length = math.dist(points[a], points[b])
             width = opening["width"]
             if width > length + 1e-9:
@@ -490,13 +552,15 @@ class _Reader:
             return None
         shell = Polygon(ring)
         if not shell.is_valid:
+            # e.g. "Self-intersection[2.5 2.5]": the reason names where.
+            reason = shapely.is_valid_reason(shell)
             repaired = shapely.make_valid(shell)
             parts = [g for g in getattr(repaired, "geoms", [repaired]) if g.geom_type == "Polygon"]
             if not parts:
-                self.warnings.append("a room outline that is not a polygon was ignored")
+                self.warnings.append(f"a room outline that is not a polygon was ignored: {reason}")
                 return None
             shell = max(parts, key=lambda g: g.area)
-            self.warnings.append("a self-intersecting room outline was repaired")
+            self.warnings.append(f"a room outline was repaired: {reason}")
         for hole in holes:
             if len(hole) >= 3:
                 cut = Polygon(hole)

@@ -231,3 +231,41 @@ async def job_status(session: AsyncSession, job_id: str) -> tuple[str, int, date
         )
     ).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+@dataclass(frozen=True, slots=True)
+class FailedJob:
+    id: str
+    kind: str
+    attempts: int
+    error: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JobOverview:
+    by_state: dict[str, int]
+    failed: list[FailedJob]
+
+
+async def job_overview(db: Database, *, failed_limit: int = 10) -> JobOverview:
+    """The queue at a glance for operators: jobs by state, and the latest failures with the
+    error each ended on. Read on the primary: the queue is its state, not a replica's."""
+    async with db.read(primary=True) as session:
+        counts = (
+            await session.execute(select(Job.status, func.count()).group_by(Job.status))
+        ).all()
+        failed = (
+            await session.execute(
+                select(Job.id, Job.kind, Job.attempts, Job.last_error, Job.updated_at)
+                .where(Job.status == "failed")
+                .order_by(Job.updated_at.desc())
+                .limit(failed_limit)
+            )
+        ).all()
+    by_state = dict.fromkeys(("queued", "running", "done", "failed"), 0)
+    by_state.update({str(state): int(count) for state, count in counts})
+    return JobOverview(
+        by_state=by_state,
+        failed=[FailedJob(row[0], row[1], row[2], row[3], row[4]) for row in failed],
+    )

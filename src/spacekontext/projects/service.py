@@ -5,6 +5,8 @@ generation; every write bumps it after its commit (see docs/caching.md)."""
 
 from __future__ import annotations
 
+import builtins
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -36,20 +38,41 @@ _SUMMARY_COLUMNS = (
     Project.description,
     Project.created_at,
     Project.updated_at,
+    Project.user_id,
+    Project.settings,
 )
-_READ_COLUMNS = (*_SUMMARY_COLUMNS, Project.user_id, Project.settings)
+_READ_COLUMNS = _SUMMARY_COLUMNS
 
 # The list's two statements in plain SQL, parsed once: the hottest read of the API. Both are
 # served by ix_projects_user_id_created_at (user_id, created_at DESC, id DESC).
 _FIRST_PAGE = ReadQuery(
-    "SELECT id, name, description, created_at, updated_at FROM app.projects "
+    "SELECT id, name, description, created_at, updated_at, user_id, settings FROM app.projects "
     "WHERE user_id = :user_id ORDER BY created_at DESC, id DESC LIMIT :limit"
 )
 _PAGE_AFTER = ReadQuery(
-    "SELECT id, name, description, created_at, updated_at FROM app.projects "
+    "SELECT id, name, description, created_at, updated_at, user_id, settings FROM app.projects "
     "WHERE user_id = :user_id AND (created_at, id) < (:created_at, :last_id) "
     "ORDER BY created_at DESC, id DESC LIMIT :limit"
 )
+
+
+def _settings(value: Any) -> Any:
+    """A `settings` column as the driver gives it (JSON text on the direct path, or already
+    decoded), embedded in a list page without a parse and re-encode."""
+    if value is None:
+        return {}
+    if isinstance(value, str | bytes):
+        return orjson.Fragment(value)
+    return value
+
+
+def _settings_dict(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, str | bytes):
+        decoded: dict[str, Any] = orjson.loads(value)
+        return decoded
+    return dict(value)
 
 
 async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: str) -> None:
@@ -60,6 +83,31 @@ async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: 
     )
     if found is None:
         raise NotFound("project not found")
+
+
+# What a project card shows beside its name: how many documents of each kind it holds and its
+# first floorplan (lowest level, then oldest), whose preview stands for the project. One
+# statement for a page of projects; each count is an index range scan on (project_id, ...).
+_OVERVIEWS = ReadQuery(
+    "SELECT p.id,"
+    " (SELECT count(*) FROM app.floorplans f WHERE f.project_id = p.id) AS floorplans,"
+    " (SELECT count(*) FROM app.models_3d m WHERE m.project_id = p.id) AS models3d,"
+    " (SELECT count(*) FROM app.massings s WHERE s.project_id = p.id) AS massings,"
+    " (SELECT count(*) FROM app.files fi WHERE fi.project_id = p.id"
+    "    AND fi.status = 'ready') AS files,"
+    " (SELECT f.id FROM app.floorplans f WHERE f.project_id = p.id"
+    "    ORDER BY f.level, f.created_at, f.id LIMIT 1) AS first_floorplan_id"
+    " FROM app.projects p WHERE p.user_id = :user_id AND p.id = ANY(:project_ids)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectOverview:
+    floorplans: int
+    models3d: int
+    massings: int
+    files: int
+    first_floorplan_id: str | None
 
 
 def projects_generation(user_id: str) -> str:
@@ -93,7 +141,7 @@ class ProjectService:
         self._db = db
         self._cache = cache or CacheAside(None)
         self._late_sweep_delay_s = late_sweep_delay_s
-        # The naive profile's lists: whole rows, unbounded (see ops/profiles.py).
+        # The naive profile's lists: whole rows, unbounded (see tools/profiles.py).
         self._full_lists = full_lists
 
     async def list_json(self, user_id: str, *, limit: int, cursor: str | None) -> bytes:
@@ -164,6 +212,8 @@ class ProjectService:
                         "description": row["description"],
                         "createdAt": row["created_at"],
                         "updatedAt": row["updated_at"],
+                        "userId": row["user_id"],
+                        "settings": _settings(row["settings"]),
                     }
                     for row in rows
                 ],
@@ -179,7 +229,10 @@ class ProjectService:
         if self._full_lists:
             return await self._list_full(user_id)
         rows, next_cursor = await self._page_rows(user_id, limit=limit, cursor=cursor)
-        page = [ProjectSummary.model_validate(dict(row)) for row in rows]
+        page = [
+            ProjectSummary.model_validate({**row, "settings": _settings_dict(row["settings"])})
+            for row in rows
+        ]
         return ProjectPage(projects=page, next_cursor=next_cursor)
 
     async def _list_full(self, user_id: str) -> ProjectFullPage:
@@ -191,6 +244,27 @@ class ProjectService:
         async with self._db.read(user_id=user_id) as session:
             rows = (await session.execute(query)).all()
         return ProjectFullPage(projects=[ProjectRead.model_validate(row) for row in rows])
+
+    async def overviews(
+        self, user_id: str, project_ids: builtins.list[str]
+    ) -> dict[str, ProjectOverview]:
+        """Document counts and the first floorplan of each of the caller's projects named;
+        projects of other users are left out."""
+        if not project_ids:
+            return {}
+        rows = await self._db.fetch(
+            _OVERVIEWS, {"user_id": user_id, "project_ids": project_ids}, user_id=user_id
+        )
+        return {
+            row["id"]: ProjectOverview(
+                floorplans=row["floorplans"],
+                models3d=row["models3d"],
+                massings=row["massings"],
+                files=row["files"],
+                first_floorplan_id=row["first_floorplan_id"],
+            )
+            for row in rows
+        }
 
     async def get(self, user_id: str, project_id: str) -> ProjectRead:
         async with self._db.read(user_id=user_id) as session:

@@ -17,7 +17,7 @@ from spacekontext.projects.models import Project
 from spacekontext.projects.service import owned_project_or_404
 from spacekontext.site.geodesy import check_coordinates, site_area_m2
 from spacekontext.site.models import SiteAnalysis
-from spacekontext.site.schemas import SiteAnalysisRead, SiteAnalysisUpsert
+from spacekontext.site.schemas import SiteAnalysisRead, SiteAnalysisUpsert, SiteCoordinates
 from spacekontext.site.sunpath import is_timezone, sun_path, timezone_for, today_in
 
 READ_COLUMNS = (
@@ -48,19 +48,35 @@ def _object_or_none(value: Any, name: str) -> dict[str, Any] | None:
     return value
 
 
+def _stored_coordinates(coordinates: SiteCoordinates, lat: float, lng: float) -> dict[str, Any]:
+    """Our `{lat, lng}` with the web client's keys beside them, as it sent them."""
+    stored: dict[str, Any] = {"lat": lat, "lng": lng, "center": {"lat": lat, "lng": lng}}
+    stored |= coordinates.model_dump(
+        by_alias=True,
+        include={"boundary", "area_sq_feet", "area_sq_meters", "scale", "rotation"},
+        exclude_unset=True,
+    )
+    return stored
+
+
 class SiteService:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def upsert(self, user_id: str, body: SiteAnalysisUpsert) -> SiteAnalysisRead:
-        lat, lng = body.coordinates.lat, body.coordinates.lng
+        lat, lng = body.coordinates.position
         check_coordinates(lat, lng)
-        given = body.model_fields_set
+        given = set(body.model_fields_set)
         values: dict[str, Any] = {
             "latitude": lat,
             "longitude": lng,
-            "coordinates": {"lat": lat, "lng": lng},
+            "coordinates": _stored_coordinates(body.coordinates, lat, lng),
         }
+        # The web client sends scale and rotation inside `coordinates`.
+        for key in ("scale", "rotation"):
+            if key not in given and key in body.coordinates.model_fields_set:
+                body = body.model_copy(update={key: getattr(body.coordinates, key)})
+                given.add(key)
         if "boundary" in given:
             values["boundary"] = body.boundary
             values["site_area_m2"] = site_area_m2(body.boundary) if body.boundary else None
@@ -118,7 +134,14 @@ class SiteService:
             await uow.commit()
         return SiteAnalysisRead.model_validate(row)
 
-    async def get(self, user_id: str, project_id: str, *, day: date | None) -> SiteAnalysisRead:
+    async def get(
+        self,
+        user_id: str,
+        project_id: str,
+        *,
+        day: date | None,
+        interval_minutes: int | None = None,
+    ) -> SiteAnalysisRead:
         async with self._db.read(user_id=user_id) as session:
             row = (
                 await session.execute(
@@ -130,11 +153,16 @@ class SiteService:
         if row is None:
             raise NotFound("site analysis not found")
         site = SiteAnalysisRead.model_validate(row)
-        if day is not None:
-            # Another date than the stored one: computed for this answer, not stored.
+        if day is not None or interval_minutes is not None:
+            # Another date or interval than the stored ones: computed for this answer only.
             zone = site.timezone
             if zone is None:
                 zone = await asyncio.to_thread(timezone_for, site.latitude, site.longitude)
-            path = await asyncio.to_thread(sun_path, site.latitude, site.longitude, zone, day)
+            stored = (site.sun_path or {}).get("date")
+            if day is None:
+                day = date.fromisoformat(stored) if isinstance(stored, str) else today_in(zone)
+            path = await asyncio.to_thread(
+                sun_path, site.latitude, site.longitude, zone, day, interval_minutes or 60
+            )
             site = site.model_copy(update={"sun_path": path})
         return site

@@ -6,6 +6,7 @@ under the subject's generation, which the webhooks bump when they change or dele
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import orjson
 from sqlalchemy import delete, func
@@ -78,10 +79,24 @@ def subject_generation(subject: str) -> str:
     return owner_generation("subject", subject)
 
 
+class ProfileSource(Protocol):
+    """Completes a verified identity from the identity provider (auth/clerk.py)."""
+
+    async def complete(self, identity: Identity) -> Identity: ...
+
+
 class UserService:
-    def __init__(self, db: Database, cache: CacheAside | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        cache: CacheAside | None = None,
+        profiles: ProfileSource | None = None,
+    ) -> None:
+        """`profiles`: where a user seen for the first time gets the e-mail and names that a
+        session token does not carry (Clerk's Backend API when configured)."""
         self._db = db
         self._cache = cache or CacheAside(None)
+        self._profiles = profiles
         self._ids: dict[str, str] = {}
 
     async def resolve(self, identity: Identity) -> CurrentUserInfo:
@@ -117,6 +132,8 @@ class UserService:
         rows = await self._db.fetch(_BY_SUBJECT, {"subject": identity.subject})
         if rows:
             return CurrentUserInfo(rows[0]["id"], rows[0]["clerk_id"], rows[0]["email"])
+        if self._profiles is not None:
+            identity = await self._profiles.complete(identity)
         async with self._db.unit_of_work() as uow:
             user_id = await upsert_user(uow.session, identity)
             await uow.commit()

@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy.dialects.postgresql import insert
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from spacekontext.auth.tokens import Identity
+from spacekontext.auth.clerk import identity_from_clerk_user
 from spacekontext.cache.aside import CacheAside
 from spacekontext.db.engine import Database
 from spacekontext.errors import Invalid, Unavailable
@@ -19,19 +19,6 @@ from spacekontext.users.service import delete_user, subject_generation, upsert_u
 from spacekontext.webhooks.models import WebhookEvent
 
 HANDLED_EVENTS = ("user.created", "user.updated", "user.deleted")
-
-
-def _primary_email(data: Mapping[str, Any]) -> str | None:
-    addresses = data.get("email_addresses") or []
-    primary_id = data.get("primary_email_address_id")
-    for address in addresses:
-        if isinstance(address, dict) and address.get("id") == primary_id:
-            value = address.get("email_address")
-            return value if isinstance(value, str) else None
-    if addresses and isinstance(addresses[0], dict):
-        value = addresses[0].get("email_address")
-        return value if isinstance(value, str) else None
-    return None
 
 
 class ClerkWebhookService:
@@ -84,16 +71,7 @@ class ClerkWebhookService:
                 if deleted_id is not None:
                     stale.append(projects_generation(deleted_id))  # gone by cascade
             else:
-                await upsert_user(
-                    uow.session,
-                    Identity(
-                        subject=subject,
-                        email=_primary_email(data),
-                        first_name=data.get("first_name") or None,
-                        last_name=data.get("last_name") or None,
-                        image_url=data.get("image_url") or None,
-                    ),
-                )
+                await upsert_user(uow.session, identity_from_clerk_user(subject, data))
             uow.after_commit(partial(self._cache.bump, *stale))
             await uow.commit()
         return event_type, True

@@ -19,9 +19,9 @@ import psycopg
 
 from spacekontext.db.embedded import embedded_database
 from spacekontext.db.migrate import upgrade
-from spacekontext.ops.assess import app_shape, assess
-from spacekontext.ops.assess.runner import psycopg_dsn
 from spacekontext.settings import Settings
+from spacekontext.tools.assess import app_shape, assess
+from spacekontext.tools.assess.runner import psycopg_dsn
 
 SEED = """
 INSERT INTO app.users (id, clerk_id, email)

@@ -18,7 +18,7 @@ import psutil
 from spacekontext.db.embedded import embedded_database
 from spacekontext.db.migrate import upgrade
 from spacekontext.db.urls import libpq_dsn
-from spacekontext.ops.seed.writer import SeedPlan, run_seed
+from spacekontext.tools.seed.writer import SeedPlan, run_seed
 
 
 def cpu_of(process: psutil.Process) -> float:

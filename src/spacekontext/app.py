@@ -23,15 +23,16 @@ from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.hot import HotRoutes
 from spacekontext.massings import router as massings
 from spacekontext.models3d import router as models3d
-from spacekontext.ops import health
-from spacekontext.ops.assess import router as assess
-from spacekontext.ops.profiles import profile_settings
+from spacekontext.observability.error_tracking import default_release, init_error_tracking
 from spacekontext.projects import router as projects
 from spacekontext.search import router as search
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.site import router as site
 from spacekontext.storage import router as storage
+from spacekontext.tools import health
+from spacekontext.tools.assess import router as assess
+from spacekontext.tools.profiles import profile_settings
 from spacekontext.web import router as web
 from spacekontext.webhooks import router as webhooks
 
@@ -55,6 +56,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     """`services` is injected by tests (a database bound to a rolled-back transaction);
     otherwise it is built from `settings` when the app starts."""
     settings = profile_settings(settings)
+    if settings.sentry_dsn:
+        init_error_tracking(
+            settings.sentry_dsn,
+            release=settings.sentry_release or default_release(),
+            environment=settings.sentry_environment or settings.env,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -66,7 +66,7 @@ def serve(
 
     from spacekontext.app import create_app
     from spacekontext.db.migrate import upgrade
-    from spacekontext.ops.logging import configure_logging
+    from spacekontext.observability.logging import configure_logging
 
     settings = load_settings(host=host, port=port, profile=profile)
     configure_logging(settings.log_level, json=settings.log_json)
@@ -185,11 +185,11 @@ def seed(
     ] = True,
 ) -> None:
     """Generate a realistic, reproducible data set of any size (COPY, parallel generation)."""
+    from spacekontext.db.attach import attached_database
     from spacekontext.db.migrate import upgrade
-    from spacekontext.ops.attach import attached_database
-    from spacekontext.ops.seed.command import seed_with_progress, summary_table
-    from spacekontext.ops.seed.objects import store_sink_factory
-    from spacekontext.ops.seed.writer import SeedConflict, SeedPlan
+    from spacekontext.tools.seed.command import seed_with_progress, summary_table
+    from spacekontext.tools.seed.objects import store_sink_factory
+    from spacekontext.tools.seed.writer import SeedConflict, SeedPlan
 
     settings = load_settings()
     plan = SeedPlan(
@@ -244,10 +244,10 @@ def loadtest(
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from spacekontext.ops.loadtest.command import prepare_run
-    from spacekontext.ops.loadtest.guard import NotLoopback
-    from spacekontext.ops.loadtest.report import markdown, write_outputs
-    from spacekontext.ops.loadtest.runner import LoadTestConfig, run_loadtest
+    from spacekontext.tools.loadtest.command import prepare_run
+    from spacekontext.tools.loadtest.guard import NotLoopback
+    from spacekontext.tools.loadtest.report import markdown, write_outputs
+    from spacekontext.tools.loadtest.runner import LoadTestConfig, run_loadtest
 
     settings = load_settings()
     try:
@@ -282,7 +282,7 @@ def loadtest(
 
 def _apply_index_profile(url: str, profile: str) -> None:
     from spacekontext.db.urls import libpq_dsn
-    from spacekontext.ops.profiles import apply_index_profile
+    from spacekontext.tools.profiles import apply_index_profile
 
     changed = apply_index_profile(libpq_dsn(url), profile)
     if changed:
@@ -298,10 +298,10 @@ def indexes(
 ) -> None:
     """Show, drop (naive) or restore (tuned) the indexes the assessment found missing, without
     a migration. `serve --profile` applies its profile's set at start."""
+    from spacekontext.db.attach import attached_database
     from spacekontext.db.migrate import upgrade
     from spacekontext.db.urls import libpq_dsn
-    from spacekontext.ops.attach import attached_database
-    from spacekontext.ops.profiles import index_status
+    from spacekontext.tools.profiles import index_status
 
     if action not in ("status", "naive", "tuned"):
         console.print("[red]ACTION must be status, naive or tuned")
@@ -392,7 +392,7 @@ def worker() -> None:
     import asyncio
 
     from spacekontext.db.engine import Database
-    from spacekontext.ops.logging import configure_logging
+    from spacekontext.observability.logging import configure_logging
     from spacekontext.services import build_services
 
     settings = load_settings()
@@ -479,8 +479,8 @@ def assess(
     import orjson
 
     from spacekontext.errors import DomainError
-    from spacekontext.ops.assess import app_shape, to_json, to_markdown
-    from spacekontext.ops.assess import assess as run_assessment
+    from spacekontext.tools.assess import app_shape, to_json, to_markdown
+    from spacekontext.tools.assess import assess as run_assessment
 
     settings = load_settings()
     try:
@@ -508,6 +508,39 @@ def assess(
         typer.echo(to_markdown(report))
     if report.fails(level):
         raise typer.Exit(1)
+
+
+@cli.command()
+def backup(
+    target: Annotated[str, typer.Argument(help="A new or empty directory, or s3://bucket/prefix.")],
+) -> None:
+    """Back up the database (pg_dump) and every stored object, with a manifest of row counts,
+    object keys, sizes and sha256 (docs/backups.md)."""
+    from spacekontext.db.attach import attached_database
+    from spacekontext.tools.backup.command import run_backup
+
+    settings = load_settings()
+    with attached_database(settings) as (url, _started):
+        code = run_backup(console, settings, url, target)
+    raise typer.Exit(code)
+
+
+@cli.command()
+def restore(
+    source: Annotated[str, typer.Argument(help="A backup directory, or s3://bucket/prefix.")],
+    verify: Annotated[
+        bool, typer.Option(help="Then compare every table's row count and object's sha256.")
+    ] = False,
+) -> None:
+    """Restore a backup into an empty database and an empty object store (exit 1 when objects
+    could not be restored or the verification differs, 2 when refused)."""
+    from spacekontext.db.attach import attached_database
+    from spacekontext.tools.backup.command import run_restore
+
+    settings = load_settings()
+    with attached_database(settings) as (url, _started):
+        code = run_restore(console, settings, url, source, verify=verify)
+    raise typer.Exit(code)
 
 
 library_cli = typer.Typer(no_args_is_help=True, help="The CAD block library.")

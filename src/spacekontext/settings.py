@@ -94,6 +94,19 @@ class Settings(BaseSettings):
     jobs_in_process: bool = True
     jobs_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
 
+    # --- backups -----------------------------------------------------------------------------
+    # Where pg_dump/pg_restore of the server's major version live, when not in a usual place
+    # (tools/backup/pgclient.py lists where they are looked for).
+    pg_bin_dir: Path | None = None
+
+    # --- error tracking ----------------------------------------------------------------------
+    # Unset: no error tracking. Set: unhandled errors and 5xx answers go to Sentry (scrubbed of
+    # tokens, cookies, e-mail addresses and bodies: observability/error_tracking.py).
+    sentry_dsn: str | None = None
+    # Default: the package version.
+    sentry_release: str | None = None
+    sentry_environment: str | None = None
+
     # --- auth --------------------------------------------------------------------------------
     auth_jwks_url: str | None = None
     auth_issuer: str | None = None

@@ -57,7 +57,19 @@ async def test_list_is_newest_first_lean_and_paginated(
         body = response.json()
         assert body["success"] is True
         for item in body["projects"]:
-            assert "settings" not in item  # never a JSON blob in the list
+            # The web client reads the full row: its small settings and owner are in the list,
+            # no document ever is.
+            assert item["settings"] == {"big": "x" * 100}
+            assert item["userId"] == made[0]["userId"]
+            assert set(item) == {
+                "id",
+                "name",
+                "description",
+                "createdAt",
+                "updatedAt",
+                "userId",
+                "settings",
+            }
         seen += [item["id"] for item in body["projects"]]
         cursor = body["nextCursor"]
         if cursor is None:
@@ -139,3 +151,13 @@ async def test_patch_refuses_null_name(client: httpx.AsyncClient, auth: Auth) ->
     assert (await client.get(f"/api/projects/{project['id']}", headers=ann)).json()["project"][
         "name"
     ] == "Keep"
+
+
+async def test_bad_project_name_carries_the_clients_message(
+    client: httpx.AsyncClient, auth: Auth
+) -> None:
+    for body in ({"name": ""}, {"name": "x" * 256}, {}):
+        response = await client.post("/api/projects", json=body, headers=auth(ANN))
+        assert response.status_code == 422
+        assert response.json()["error"] == "Invalid project name"
+        assert response.json()["code"] == "validation_error"

@@ -17,7 +17,7 @@ from spacekontext.app import create_app
 from spacekontext.cache.redis import RedisCache
 from spacekontext.cache.resp import RespClient
 from spacekontext.db.engine import Database
-from spacekontext.ops.request_context import RequestStats, current_request
+from spacekontext.observability.request_context import RequestStats, current_request
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.users.models import User

@@ -19,7 +19,7 @@ import pytest
 from spacekontext.app import create_app
 from spacekontext.db.engine import Database
 from spacekontext.db.migrate import upgrade
-from spacekontext.ops import metrics
+from spacekontext.observability import metrics
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from tests.cache.redisproc import RedisProcess, redis_server_binary

@@ -13,9 +13,9 @@ from contextlib import ExitStack
 import psycopg
 import pytest
 
-from spacekontext.ops.assess import Finding, Report, Severity, assess
-from spacekontext.ops.assess.runner import app_shape
 from spacekontext.settings import Settings
+from spacekontext.tools.assess import Finding, Report, Severity, assess
+from spacekontext.tools.assess.runner import app_shape
 from tests.db import servers
 
 SERVER_POOL = 2

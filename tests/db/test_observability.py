@@ -24,7 +24,7 @@ from spacekontext.auth.deps import ServicesDep
 from spacekontext.db.engine import Database, ReadQuery
 from spacekontext.db.observe import normalize_statement
 from spacekontext.http.responses import JSONBytes
-from spacekontext.ops.logging import configure_logging
+from spacekontext.observability.logging import configure_logging
 from spacekontext.services import Services, build_services
 from tests.db.conftest import scale_settings
 

@@ -175,6 +175,67 @@ async def test_bad_sites_are_400_and_change_nothing(
     assert (await client.get(f"/api/site-analysis/{project['id']}", headers=ann)).status_code == 404
 
 
+async def test_the_web_clients_site_save_and_load(
+    client: httpx.AsyncClient, ann: Headers, bob: Headers, project: dict
+) -> None:
+    """SiteAnalysisService.save as the client sends it: the centre, boundary and areas inside
+    `coordinates`, a FeatureCollection as the boundary; load reads them back."""
+    pid = project["id"]
+    ring = [[8.54, 47.37], [8.541, 47.37], [8.541, 47.371], [8.54, 47.371], [8.54, 47.37]]
+    polygon = {"type": "Polygon", "coordinates": [ring]}
+    body = {
+        "projectId": pid,
+        "coordinates": {
+            "center": {"lat": 47.3705, "lng": 8.5405},
+            "boundary": polygon,
+            "areaSqFeet": 90_000.0,
+            "areaSqMeters": 8_361.27,
+            "scale": None,
+            "rotation": 0,
+        },
+        "boundary": {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": {}, "geometry": polygon}],
+        },
+    }
+    saved = await client.post("/api/site-analysis", json=body, headers=ann)
+    assert saved.status_code == 200, saved.text
+    loaded = await client.get(f"/api/site-analysis/{pid}", headers=ann)
+    site = loaded.json()["siteAnalysis"]
+    for key in ("sunPathData", "weatherData", "topographyData", "contextData", "analysisResults"):
+        assert key in site
+    assert site["sunPathData"] == site["sunPath"] and site["sunPathData"]["sunrise"]
+    coordinates = site["coordinates"]
+    assert coordinates["center"] == {"lat": 47.3705, "lng": 8.5405}
+    assert (coordinates["lat"], coordinates["lng"]) == (47.3705, 8.5405)
+    assert coordinates["areaSqFeet"] == 90_000.0 and coordinates["areaSqMeters"] == 8_361.27
+    assert coordinates["boundary"] == polygon
+    assert site["boundary"]["type"] == "FeatureCollection"
+    assert site["siteAreaM2"] == pytest.approx(8_400, rel=0.02)
+    assert site["rotation"] == 0
+
+    # Our own shape reads back with the client's keys too (the derived area).
+    ours = await client.post(
+        "/api/site-analysis",
+        json={"projectId": pid, "coordinates": {"lat": 47.0, "lng": 8.0}},
+        headers=ann,
+    )
+    coordinates = ours.json()["siteAnalysis"]["coordinates"]
+    assert coordinates["center"] == {"lat": 47.0, "lng": 8.0}
+    assert coordinates["areaSqMeters"] == pytest.approx(8_400, rel=0.02)
+    assert coordinates["areaSqFeet"] == pytest.approx(8_400 * 10.7639, rel=0.02)
+
+    bad = await client.post(
+        "/api/site-analysis", json={"projectId": pid, "coordinates": {}}, headers=ann
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"] == "Invalid site analysis data"
+    # Someone else's project: 404, as a missing one.
+    stolen = await client.post("/api/site-analysis", json=body, headers=bob)
+    assert stolen.status_code == 404
+    assert (await client.get(f"/api/site-analysis/{pid}", headers=bob)).status_code == 404
+
+
 async def test_sun_path_of_any_date_every_ten_minutes_on_request(
     client: httpx.AsyncClient, ann: Headers, project: dict
 ) -> None:

@@ -29,6 +29,9 @@ TABLES = {
     "cad_blocks",
     "jobs",
     "webhook_events",
+    "project_files",
+    "ai_render_tasks",
+    "sketchfab_tokens",
 }
 
 

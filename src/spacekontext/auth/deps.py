@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from starlette.types import Scope
 
 from spacekontext.http.hot import HotRequest
-from spacekontext.ops.request_context import acting_user
+from spacekontext.observability.request_context import acting_user
 from spacekontext.ratelimit.limiter import LimitClass, limit_class_for
 from spacekontext.services import Services, get_services
 from spacekontext.users.service import CurrentUserInfo

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 import hiredis
 
-from spacekontext.ops.request_context import current_request
+from spacekontext.observability.request_context import current_request
 
 Arg = str | bytes | int | float
 

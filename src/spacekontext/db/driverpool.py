@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]  # no stubs shipped
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from spacekontext.ops import metrics
+from spacekontext.observability import metrics
 
 
 async def _nothing_to_reset(connection: asyncpg.Connection) -> None:

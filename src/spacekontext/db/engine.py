@@ -34,8 +34,8 @@ from spacekontext.db.observe import instrument, record
 from spacekontext.db.routing import ReadRouter, Replica
 from spacekontext.db.urls import async_url
 from spacekontext.errors import Conflict, Unavailable
-from spacekontext.ops import metrics
-from spacekontext.ops.request_context import acting_user
+from spacekontext.observability import metrics
+from spacekontext.observability.request_context import acting_user
 from spacekontext.settings import Settings
 
 T = TypeVar("T")
@@ -85,16 +85,29 @@ def driver_pool_for(
     )
 
 
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """Pool arguments of the engine for the run profile (tools/profiles.py): `naive` opens a
+    connection per checkout, as the assessment's starting point did."""
+    if settings.profile == "naive":
+        from sqlalchemy.pool import NullPool
+
+        return {"poolclass": NullPool}
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_s,
+        "pool_recycle": 1800,
+    }
+
+
 def create_engine_for(
     url: str, settings: Settings, *, role: str = "primary", pool: str | None = None
 ) -> AsyncEngine:
     """`role` is primary or replica (statement metrics); `pool` names the pool in metrics."""
-    from spacekontext.ops.profiles import engine_options
-
     engine = create_async_engine(
         async_url(url),
         # Pool size, overflow, timeout — or, in the naive profile, no pool at all.
-        **engine_options(settings),
+        **pool_options(settings),
         pool_pre_ping=False,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,

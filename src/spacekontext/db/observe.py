@@ -12,8 +12,8 @@ import structlog
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from spacekontext.ops import metrics
-from spacekontext.ops.request_context import current_request
+from spacekontext.observability import metrics
+from spacekontext.observability.request_context import current_request
 
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"(?<![\w$.])-?\d+(?:\.\d+)?(?![\w.])")

@@ -1,8 +1,20 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Computed, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,4 +70,36 @@ class StoredFile(Timestamps, Base):
             persisted=True,
         ),
         deferred=True,
+    )
+
+
+PROJECT_FILE_TYPES = ("dxf", "png", "svg", "gltf", "obj", "pdf")
+PROJECT_FILE_CATEGORIES = ("import", "export", "render")
+
+
+class ProjectFile(Base):
+    """A file registered with a project by URL (the web client's `project_files`): an export or
+    a render kept elsewhere, listed beside the project's uploads."""
+
+    __tablename__ = "project_files"
+    __table_args__ = (
+        CheckConstraint("type IN ('dxf', 'png', 'svg', 'gltf', 'obj', 'pdf')", name="type_valid"),
+        CheckConstraint("category IN ('import', 'export', 'render')", name="category_valid"),
+        # Only web URLs: never javascript:, data: or file: links handed back to a browser.
+        CheckConstraint("url ~ '^https?://'", name="url_http"),
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+        Index("ix_project_files_project_id_uploaded_at", "project_id", "uploaded_at"),
+    )
+
+    id: Mapped[str] = id_column()
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    type: Mapped[str] = mapped_column(String(8), nullable=False)
+    category: Mapped[str] = mapped_column(String(16), nullable=False)
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    uploaded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
     )

@@ -27,8 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spacekontext.http.errors import error_body
 from spacekontext.http.hot import HotRoutes
-from spacekontext.ops import metrics
-from spacekontext.ops.request_context import RequestStats, acting_user, current_request
+from spacekontext.observability import error_tracking, metrics
+from spacekontext.observability.request_context import RequestStats, acting_user, current_request
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -107,6 +107,7 @@ class EdgeMiddleware:
                 headers.append((b"server-timing", timing.encode()))
             await send(message)
 
+        reported = False
         try:
             hot = self.hot_routes.match(method, scope["path"]) if self.hot_routes else None
             if hot is not None:
@@ -115,7 +116,25 @@ class EdgeMiddleware:
                 await route.serve(scope, params, edge_send)
             else:
                 await self._limited(scope, receive, edge_send, length)
+        except Exception as exc:
+            # Past the application: its 500 (if any) has been sent; the server logs it too.
+            reported = True
+            error_tracking.report_exception(
+                exc,
+                request_id=request_id,
+                route=stats.route or UNMATCHED_ROUTE,
+                method=method,
+                status=status,
+            )
+            raise
         finally:
+            if status >= 500 and not reported:
+                error_tracking.report_server_error(
+                    request_id=request_id,
+                    route=stats.route or UNMATCHED_ROUTE,
+                    method=method,
+                    status=status,
+                )
             elapsed = time.perf_counter() - started
             counter, latency = _series_for(stats.route or UNMATCHED_ROUTE, method, status)
             counter.inc()

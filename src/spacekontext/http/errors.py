@@ -37,15 +37,25 @@ def domain_error_response(exc: DomainError) -> JSONBytes:
     )
 
 
-def validation_error_response(exc: RequestValidationError) -> JSONBytes:
+# A route's own message for a request that fails validation, where the web client shows the
+# message (`openapi_extra=client_message("Invalid project name")`); status and details stay ours.
+CLIENT_MESSAGE = "x-client-error-message"
+
+
+def client_message(message: str) -> dict[str, str]:
+    return {CLIENT_MESSAGE: message}
+
+
+def validation_error_response(exc: RequestValidationError, message: str | None = None) -> JSONBytes:
     details = _validation_details(exc)
     if any(d["type"] == "json_invalid" for d in details):
         return JSONBytes(
-            error_body("request body is not valid JSON", "malformed_json", details),
+            error_body(message or "request body is not valid JSON", "malformed_json", details),
             status_code=400,
         )
     return JSONBytes(
-        error_body("request validation failed", "validation_error", details), status_code=422
+        error_body(message or "request validation failed", "validation_error", details),
+        status_code=422,
     )
 
 
@@ -56,7 +66,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONBytes:
-        return validation_error_response(exc)
+        extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+        return validation_error_response(exc, extra.get(CLIENT_MESSAGE))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONBytes:

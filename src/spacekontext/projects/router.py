@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
+from spacekontext.http.errors import client_message
 from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.responses import JSONBytes, success_json, success_with
 from spacekontext.pagination import DEFAULT_PAGE, MAX_CURSOR_CHARS, MAX_PAGE
@@ -44,7 +45,12 @@ async def _list(services: Services, user: CurrentUserInfo, query: ListQuery) -> 
     return success_json(page)
 
 
-@router.post("", status_code=201, summary="Create a project")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a project",
+    openapi_extra=client_message("Invalid project name"),
+)
 async def create_project(
     body: ProjectCreate, user: CurrentUser, services: ServicesDep
 ) -> JSONBytes:

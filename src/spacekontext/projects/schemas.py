@@ -23,18 +23,21 @@ class ProjectUpdate(ApiInput):
 
 
 class ProjectSummary(ApiModel):
-    """A row of the dashboard list: no JSON blobs, ever."""
+    """A row of the dashboard list: no documents, ever. `settings` (a few numbers such as the
+    floor-to-floor height) and `userId` are in it because the web client reads the full row
+    (id, name, description, userId, createdAt, updatedAt, settings)."""
 
     id: str
     name: str
     description: str | None
     created_at: datetime
     updated_at: datetime
+    user_id: str
+    settings: dict[str, Any]
 
 
 class ProjectRead(ProjectSummary):
-    user_id: str
-    settings: dict[str, Any]
+    pass
 
 
 class ProjectPage(ApiModel):

@@ -38,20 +38,41 @@ _SUMMARY_COLUMNS = (
     Project.description,
     Project.created_at,
     Project.updated_at,
+    Project.user_id,
+    Project.settings,
 )
-_READ_COLUMNS = (*_SUMMARY_COLUMNS, Project.user_id, Project.settings)
+_READ_COLUMNS = _SUMMARY_COLUMNS
 
 # The list's two statements in plain SQL, parsed once: the hottest read of the API. Both are
 # served by ix_projects_user_id_created_at (user_id, created_at DESC, id DESC).
 _FIRST_PAGE = ReadQuery(
-    "SELECT id, name, description, created_at, updated_at FROM app.projects "
+    "SELECT id, name, description, created_at, updated_at, user_id, settings FROM app.projects "
     "WHERE user_id = :user_id ORDER BY created_at DESC, id DESC LIMIT :limit"
 )
 _PAGE_AFTER = ReadQuery(
-    "SELECT id, name, description, created_at, updated_at FROM app.projects "
+    "SELECT id, name, description, created_at, updated_at, user_id, settings FROM app.projects "
     "WHERE user_id = :user_id AND (created_at, id) < (:created_at, :last_id) "
     "ORDER BY created_at DESC, id DESC LIMIT :limit"
 )
+
+
+def _settings(value: Any) -> Any:
+    """A `settings` column as the driver gives it (JSON text on the direct path, or already
+    decoded), embedded in a list page without a parse and re-encode."""
+    if value is None:
+        return {}
+    if isinstance(value, str | bytes):
+        return orjson.Fragment(value)
+    return value
+
+
+def _settings_dict(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, str | bytes):
+        decoded: dict[str, Any] = orjson.loads(value)
+        return decoded
+    return dict(value)
 
 
 async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: str) -> None:
@@ -120,7 +141,7 @@ class ProjectService:
         self._db = db
         self._cache = cache or CacheAside(None)
         self._late_sweep_delay_s = late_sweep_delay_s
-        # The naive profile's lists: whole rows, unbounded (see ops/profiles.py).
+        # The naive profile's lists: whole rows, unbounded (see tools/profiles.py).
         self._full_lists = full_lists
 
     async def list_json(self, user_id: str, *, limit: int, cursor: str | None) -> bytes:
@@ -191,6 +212,8 @@ class ProjectService:
                         "description": row["description"],
                         "createdAt": row["created_at"],
                         "updatedAt": row["updated_at"],
+                        "userId": row["user_id"],
+                        "settings": _settings(row["settings"]),
                     }
                     for row in rows
                 ],
@@ -206,7 +229,10 @@ class ProjectService:
         if self._full_lists:
             return await self._list_full(user_id)
         rows, next_cursor = await self._page_rows(user_id, limit=limit, cursor=cursor)
-        page = [ProjectSummary.model_validate(dict(row)) for row in rows]
+        page = [
+            ProjectSummary.model_validate({**row, "settings": _settings_dict(row["settings"])})
+            for row in rows
+        ]
         return ProjectPage(projects=page, next_cursor=next_cursor)
 
     async def _list_full(self, user_id: str) -> ProjectFullPage:

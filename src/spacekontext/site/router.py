@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.errors import ValidationFailed
+from spacekontext.http.errors import client_message
 from spacekontext.http.responses import JSONBytes
 from spacekontext.site.schemas import SiteAnalysisUpsert
 from spacekontext.site.sunpath import INTERVALS_MINUTES
@@ -14,7 +15,11 @@ from spacekontext.site.sunpath import INTERVALS_MINUTES
 router = APIRouter(prefix="/api/site-analysis", tags=["site"])
 
 
-@router.post("", summary="Create or update a project's site; area and sun path are derived")
+@router.post(
+    "",
+    summary="Create or update a project's site; area and sun path are derived",
+    openapi_extra=client_message("Invalid site analysis data"),
+)
 async def upsert_site(
     body: SiteAnalysisUpsert, user: CurrentUser, services: ServicesDep
 ) -> JSONBytes:

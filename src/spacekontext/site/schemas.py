@@ -3,9 +3,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, computed_field, model_validator
 
 from spacekontext.http.schemas import ApiInput, ApiModel
+
+SQ_FEET_PER_SQ_METER = 10.763910416709722
 
 
 class LatLng(ApiInput):
@@ -14,21 +16,53 @@ class LatLng(ApiInput):
     lng: float
 
 
+class SiteCoordinates(ApiInput):
+    """Either our `{lat, lng}` or the web client's `{center: {lat, lng}, boundary, areaSqFeet,
+    areaSqMeters, scale, rotation}`; both are kept, so each reads back what it wrote."""
+
+    lat: float | None = None
+    lng: float | None = None
+    center: LatLng | None = None
+    boundary: Any = None
+    area_sq_feet: float | None = None
+    area_sq_meters: float | None = None
+    scale: float | None = None
+    rotation: float | None = None
+
+    @model_validator(mode="after")
+    def _has_a_position(self) -> SiteCoordinates:
+        if self.center is None and (self.lat is None or self.lng is None):
+            raise ValueError("coordinates need `center: {lat, lng}` or `lat` and `lng`")
+        return self
+
+    @property
+    def position(self) -> tuple[float, float]:
+        if self.center is not None:
+            return self.center.lat, self.center.lng
+        assert self.lat is not None and self.lng is not None
+        return self.lat, self.lng
+
+
 class SiteAnalysisUpsert(ApiInput):
     """What the editor sends for a project's site; omitted optional fields keep their stored
     value on an update."""
 
     project_id: str = Field(min_length=1, max_length=26)
-    coordinates: LatLng
+    coordinates: SiteCoordinates
     boundary: Any = None
     scale: float | None = None
     rotation: float | None = None
     timezone: str | None = Field(default=None, max_length=64)
     date: dt.date | None = None
-    weather: Any = None
-    topography: Any = None
-    context: Any = None
-    analysis_results: Any = None
+    # Our names or the web client's (`weatherData`…).
+    weather: Any = Field(default=None, validation_alias=AliasChoices("weather", "weatherData"))
+    topography: Any = Field(
+        default=None, validation_alias=AliasChoices("topography", "topographyData")
+    )
+    context: Any = Field(default=None, validation_alias=AliasChoices("context", "contextData"))
+    analysis_results: Any = Field(
+        default=None, validation_alias=AliasChoices("analysisResults", "analysis_results")
+    )
 
 
 class SiteAnalysisRead(ApiModel):
@@ -49,3 +83,39 @@ class SiteAnalysisRead(ApiModel):
     analysis_results: dict[str, Any] | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    # The web client's names for the same data.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sun_path_data(self) -> dict[str, Any] | None:
+        return self.sun_path
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def weather_data(self) -> dict[str, Any] | None:
+        return self.weather
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def topography_data(self) -> dict[str, Any] | None:
+        return self.topography
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def context_data(self) -> dict[str, Any] | None:
+        return self.context
+
+    @model_validator(mode="after")
+    def _client_coordinates(self) -> SiteAnalysisRead:
+        """`coordinates` as the web client reads it: `center`, and the area in square metres
+        and feet (the derived area when the client sent none)."""
+        coordinates = dict(self.coordinates or {})
+        coordinates.setdefault("lat", self.latitude)
+        coordinates.setdefault("lng", self.longitude)
+        coordinates.setdefault("center", {"lat": self.latitude, "lng": self.longitude})
+        if coordinates.get("areaSqMeters") is None and self.site_area_m2 is not None:
+            coordinates["areaSqMeters"] = self.site_area_m2
+        if coordinates.get("areaSqFeet") is None and coordinates.get("areaSqMeters") is not None:
+            coordinates["areaSqFeet"] = coordinates["areaSqMeters"] * SQ_FEET_PER_SQ_METER
+        self.coordinates = coordinates
+        return self

@@ -17,7 +17,7 @@ from spacekontext.projects.models import Project
 from spacekontext.projects.service import owned_project_or_404
 from spacekontext.site.geodesy import check_coordinates, site_area_m2
 from spacekontext.site.models import SiteAnalysis
-from spacekontext.site.schemas import SiteAnalysisRead, SiteAnalysisUpsert
+from spacekontext.site.schemas import SiteAnalysisRead, SiteAnalysisUpsert, SiteCoordinates
 from spacekontext.site.sunpath import is_timezone, sun_path, timezone_for, today_in
 
 READ_COLUMNS = (
@@ -48,19 +48,35 @@ def _object_or_none(value: Any, name: str) -> dict[str, Any] | None:
     return value
 
 
+def _stored_coordinates(coordinates: SiteCoordinates, lat: float, lng: float) -> dict[str, Any]:
+    """Our `{lat, lng}` with the web client's keys beside them, as it sent them."""
+    stored: dict[str, Any] = {"lat": lat, "lng": lng, "center": {"lat": lat, "lng": lng}}
+    stored |= coordinates.model_dump(
+        by_alias=True,
+        include={"boundary", "area_sq_feet", "area_sq_meters", "scale", "rotation"},
+        exclude_unset=True,
+    )
+    return stored
+
+
 class SiteService:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def upsert(self, user_id: str, body: SiteAnalysisUpsert) -> SiteAnalysisRead:
-        lat, lng = body.coordinates.lat, body.coordinates.lng
+        lat, lng = body.coordinates.position
         check_coordinates(lat, lng)
-        given = body.model_fields_set
+        given = set(body.model_fields_set)
         values: dict[str, Any] = {
             "latitude": lat,
             "longitude": lng,
-            "coordinates": {"lat": lat, "lng": lng},
+            "coordinates": _stored_coordinates(body.coordinates, lat, lng),
         }
+        # The web client sends scale and rotation inside `coordinates`.
+        for key in ("scale", "rotation"):
+            if key not in given and key in body.coordinates.model_fields_set:
+                body = body.model_copy(update={key: getattr(body.coordinates, key)})
+                given.add(key)
         if "boundary" in given:
             values["boundary"] = body.boundary
             values["site_area_m2"] = site_area_m2(body.boundary) if body.boundary else None

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from spacekontext.errors import DomainError, NotFound, Unavailable
-from spacekontext.ops.metrics import STORAGE_OPERATIONS
+from spacekontext.observability.metrics import STORAGE_OPERATIONS
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
 from spacekontext.jobs.service import job_overview
-from spacekontext.ops import metrics
+from spacekontext.observability import metrics
 from spacekontext.services import Services
 
 HTTP_REQUESTS = "spacekontext_http_requests"

@@ -20,11 +20,11 @@ from starlette.responses import RedirectResponse, Response
 
 from spacekontext.errors import DomainError, Invalid, NotFound
 from spacekontext.http.responses import JSONBytes
-from spacekontext.ops.assess.model import Report, Severity
-from spacekontext.ops.assess.service import AssessService
 from spacekontext.projects.service import ProjectOverview
 from spacekontext.services import Services, get_services
 from spacekontext.site.sunpath import day_track, is_timezone, timezone_for
+from spacekontext.tools.assess.model import Report, Severity
+from spacekontext.tools.assess.service import AssessService
 from spacekontext.users.service import CurrentUserInfo
 from spacekontext.web import filters
 from spacekontext.web.opsdata import latest_capacity, ops_overview

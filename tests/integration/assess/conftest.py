@@ -9,9 +9,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from spacekontext.ops.assess import AppShape, Finding, Report, Severity, Thresholds, assess
-from spacekontext.ops.assess.runner import app_shape, psycopg_dsn
 from spacekontext.settings import Settings
+from spacekontext.tools.assess import AppShape, Finding, Report, Severity, Thresholds, assess
+from spacekontext.tools.assess.runner import app_shape, psycopg_dsn
 from tests.conftest import require
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from spacekontext.ops.assess import Severity, Thresholds, assess
+from spacekontext.tools.assess import Severity, Thresholds, assess
 from tests.conftest import require
 from tests.integration.assess.conftest import (
     apply_fix,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from spacekontext.db.migrate import upgrade
-from spacekontext.ops.assess import Severity, assess
+from spacekontext.tools.assess import Severity, assess
 from tests.integration.assess.conftest import apply_fix, connect, passed, problems, run, shape
 
 

@@ -31,6 +31,9 @@ export function messageFor(status, body) {
     const limit = body.details && body.details.limitBytes;
     return `The file is larger than the limit of ${formatBytes(limit)}. Nothing was stored.`;
   }
+  if (code === "unsupported_file_type" && body.details && Array.isArray(body.details.allowed)) {
+    return `Files of this kind are not accepted. Accepted: ${body.details.allowed.join(", ")}.`;
+  }
   if (status === 404) return "That no longer exists, or it is not yours.";
   if (status === 412) return "It was changed meanwhile. Reload the page and try again.";
   if (status === 429) return "Too many requests. Wait a moment and try again.";

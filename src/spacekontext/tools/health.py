@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+from starlette.responses import Response
+
+from spacekontext.auth.deps import ServicesDep
+from spacekontext.db.base import SCHEMA
+from spacekontext.db.migrate import head_revision
+from spacekontext.http.responses import JSONBytes
+from spacekontext.observability import metrics
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> JSONBytes:
+    return JSONBytes({"status": "ok"})
+
+
+@router.get("/metrics", summary="Prometheus metrics (summed over workers)", include_in_schema=False)
+async def prometheus_metrics() -> Response:
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: primary reachable and migrations at head; replicas and Redis reported",
+)
+async def readyz(services: ServicesDep) -> JSONBytes:
+    checks: dict[str, str] = {}
+    ready = True
+    try:
+        async with services.db.read(primary=True) as session:
+            current = await session.scalar(
+                text(f"SELECT version_num FROM {SCHEMA}.alembic_version")  # noqa: S608
+            )
+        checks["database"] = "ok"
+        if current != head_revision():
+            checks["migrations"] = f"behind ({current} != {head_revision()})"
+            ready = False
+        else:
+            checks["migrations"] = "ok"
+    except Exception as exc:  # readiness reports, it does not raise
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+        ready = False
+    # Replicas never make the service unready: reads fall back to the primary without them.
+    replicas = services.db.router.status()
+    degraded = [name for name, state in replicas.items() if not state["healthy"]]
+    if replicas:
+        checks["replicas"] = "ok" if not degraded else "degraded: " + ", ".join(degraded)
+    # Nor does Redis: without it the cache is bypassed and rate limits are kept per process.
+    if services.redis is not None:
+        try:
+            await services.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:  # readiness reports, it does not raise
+            checks["redis"] = f"degraded: unreachable: {type(exc).__name__}"
+            degraded.append("redis")
+    status = "ready" if ready else "not_ready"
+    if ready and degraded:
+        status = "degraded"
+    return JSONBytes(
+        {"status": status, "checks": checks, "replicas": replicas},
+        status_code=200 if ready else 503,
+    )

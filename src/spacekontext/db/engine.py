@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from spacekontext.db.driverpool import DriverPool
+from spacekontext.db.jsontext import JSONText
 from spacekontext.db.observe import instrument, record
 from spacekontext.db.routing import ReadRouter, Replica
 from spacekontext.db.urls import async_url
@@ -42,6 +43,8 @@ T = TypeVar("T")
 
 
 def _json_dumps(value: Any) -> str:
+    if type(value) is JSONText:
+        return value
     return orjson.dumps(value).decode()
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from spacekontext.db.driverpool import DriverPool
+from spacekontext.db.jsontext import JSONText
 from spacekontext.db.observe import instrument, record
 from spacekontext.db.outage import as_unavailable, raise_if_outage
 from spacekontext.db.routing import ReadRouter, Replica
@@ -44,6 +45,8 @@ T = TypeVar("T")
 
 
 def _json_dumps(value: Any) -> str:
+    if type(value) is JSONText:
+        return value
     return orjson.dumps(value).decode()
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from spacekontext.db.outage import database_unavailable, unreachable_reason
 from spacekontext.errors import DomainError
 from spacekontext.http.responses import JSONBytes
 
@@ -85,6 +86,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
+        # The db layer turns outages into `Unavailable` where it runs the SQL; a driver error
+        # that reached here by another path is still an outage, not a bug.
+        reason = unreachable_reason(exc, from_database=False)
+        if reason is not None:
+            log.warning("database unavailable: %s", reason)
+            return domain_error_response(database_unavailable(reason))
         request_id = getattr(request.state, "request_id", None)
         log.exception("unhandled error", extra={"request_id": request_id})
         # Sent by the outermost error middleware, past the request-id middleware: add the

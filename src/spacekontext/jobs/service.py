@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database
+from spacekontext.errors import Unavailable
 from spacekontext.ids import new_id
 from spacekontext.jobs.models import Job
 from spacekontext.observability import error_tracking
@@ -214,6 +215,10 @@ class JobWorker:
                     if now - last_run.get(index, float("-inf")) >= interval:
                         last_run[index] = now
                         await task()
+            except Unavailable as exc:
+                # An outage, not a bug: one line per poll, no traceback.
+                log.warning("job worker waiting for the database: %s", exc.details)
+                ran = 0
             except Exception:
                 log.exception("job worker iteration failed")
                 ran = 0

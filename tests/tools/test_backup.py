@@ -23,7 +23,7 @@ import pytest
 
 from spacekontext.app import create_app
 from spacekontext.auth.tokens import DevTokens
-from spacekontext.db.embedded import embedded_database
+from spacekontext.db.embedded import attached
 from spacekontext.db.engine import Database
 from spacekontext.db.migrate import upgrade
 from spacekontext.db.urls import libpq_dsn
@@ -278,7 +278,7 @@ async def test_backup_restores_into_a_fresh_embedded_postgres_and_store(
     assert "verified:" in restored.stderr and "problems" not in restored.stderr
     assert directory_hashes(target_home / "objects") == source_objects
 
-    with embedded_database(target_home / "pgdata") as target_url:
+    with attached(target_home, "tests") as target_url:
         assert table_counts(target_url) == source_counts
         target = system_settings(target_home, target_url)
         async with api_of(target) as api:
@@ -338,7 +338,7 @@ async def test_backup_to_a_bucket_restores_into_a_fresh_bucket(
     assert restored.returncode == 0, restored.stderr
     assert await bucket_hashes(moto, target_bucket) == source_objects
 
-    with embedded_database(target_home / "pgdata") as target_url:
+    with attached(target_home, "tests") as target_url:
         assert table_counts(target_url) == table_counts(source_url)
         restored_settings = source.model_copy(
             update={"home": target_home, "database_url": target_url, "s3_bucket": target_bucket}

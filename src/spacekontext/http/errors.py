@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from spacekontext.db.outage import database_unavailable, unreachable_reason
 from spacekontext.errors import DomainError
 from spacekontext.http.responses import JSONBytes
 
@@ -92,9 +93,15 @@ def install_error_handlers(app: FastAPI) -> None:
 def unexpected_error_response(
     exc: Exception, request_id: str | None, *, id_header: bool = True
 ) -> JSONBytes:
-    """The answer to an exception no handler turned into a response: a 500 that names the
-    request id and nothing of the exception. The edge layer (http/edge.py) sends it, so the
-    connection stays open."""
+    """The answer to an exception no handler turned into a response: a 503 for a database
+    outage, otherwise a 500 that names the request id and nothing of the exception. The edge
+    layer (http/edge.py) sends it, so the connection stays open."""
+    # The db layer turns outages into `Unavailable` where it runs the SQL; a driver error
+    # that reached here by another path is still an outage, not a bug.
+    reason = unreachable_reason(exc, from_database=False)
+    if reason is not None:
+        log.warning("database unavailable: %s", reason)
+        return domain_error_response(database_unavailable(reason))
     log.exception("unhandled error", exc_info=exc, extra={"request_id": request_id})
     return JSONBytes(
         error_body("internal error", "internal_error", {"requestId": request_id}),

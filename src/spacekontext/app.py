@@ -21,6 +21,7 @@ from spacekontext.floorplans import router as floorplans
 from spacekontext.http.edge import EdgeMiddleware
 from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.hot import HotRoutes
+from spacekontext.http.openapi import install_openapi
 from spacekontext.massings import router as massings
 from spacekontext.models3d import router as models3d
 from spacekontext.observability.error_tracking import default_release, init_error_tracking
@@ -111,6 +112,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     if services is not None:
         app.state.services = services
     install_error_handlers(app)
+    install_openapi(app)
 
     def body_limit(path: str) -> int | None:
         if path.startswith(STREAMED_PATHS):

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.cadblocks.schemas import CadBlockUpload
 from spacekontext.errors import Forbidden, Invalid, ValidationFailed
+from spacekontext.http.openapi import also, raw_body
 from spacekontext.http.responses import JSONBytes, success_json
 
 router = APIRouter(prefix="/api/cad-blocks", tags=["cad-blocks"])
@@ -31,7 +32,12 @@ async def list_blocks(
     )
 
 
-@router.get("/{slug}/dxf", summary="A block as a DXF file")
+@router.get(
+    "/{slug}/dxf",
+    summary="A block as a DXF file",
+    response_class=Response,
+    responses=raw_body("image/vnd.dxf", description="The block's DXF"),
+)
 async def block_dxf(slug: str, user: CurrentUser, services: ServicesDep) -> Response:
     data = await services.cadblocks.dxf(user.id, slug)
     return Response(
@@ -44,7 +50,12 @@ async def block_dxf(slug: str, user: CurrentUser, services: ServicesDep) -> Resp
     )
 
 
-@router.get("/{slug}/thumbnail.svg", summary="A block's SVG thumbnail")
+@router.get(
+    "/{slug}/thumbnail.svg",
+    summary="A block's SVG thumbnail",
+    response_class=Response,
+    responses=raw_body("image/svg+xml", description="The block's thumbnail"),
+)
 async def block_thumbnail(slug: str, user: CurrentUser, services: ServicesDep) -> Response:
     data = await services.cadblocks.thumbnail(user.id, slug)
     return Response(
@@ -54,7 +65,9 @@ async def block_thumbnail(slug: str, user: CurrentUser, services: ServicesDep) -
     )
 
 
-@router.post("", status_code=201, summary="Add a block from a DXF (admins)")
+@router.post(
+    "", status_code=201, summary="Add a block from a DXF (admins)", responses=also(403, 415)
+)
 async def upload_block(request: Request, user: CurrentUser, services: ServicesDep) -> JSONBytes:
     if (user.email or "").lower() not in {e.lower() for e in services.settings.admin_emails}:
         raise Forbidden("only administrators can add library blocks", code="admin_only")

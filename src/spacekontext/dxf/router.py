@@ -8,6 +8,7 @@ from pydantic import Field, ValidationError
 from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.dxf.service import Imported, ImportJob, import_options
 from spacekontext.errors import Invalid, ValidationFailed
+from spacekontext.http.openapi import raw_body
 from spacekontext.http.responses import JSONBytes
 from spacekontext.http.schemas import ApiInput
 
@@ -17,7 +18,12 @@ router = APIRouter(tags=["dxf"])
 UNIT_CODES = {1, 2, 4, 5, 6}
 
 
-@router.get("/api/floorplans/{floorplan_id}/export.dxf", summary="The floorplan as DXF")
+@router.get(
+    "/api/floorplans/{floorplan_id}/export.dxf",
+    summary="The floorplan as DXF",
+    response_class=Response,
+    responses=raw_body("image/vnd.dxf", description="The plan as DXF"),
+)
 async def export_dxf(floorplan_id: str, user: CurrentUser, services: ServicesDep) -> Response:
     filename, data = await services.dxf.export(user.id, floorplan_id)
     return Response(
@@ -27,7 +33,12 @@ async def export_dxf(floorplan_id: str, user: CurrentUser, services: ServicesDep
     )
 
 
-@router.get("/api/floorplans/{floorplan_id}/preview.svg", summary="An SVG preview of the plan")
+@router.get(
+    "/api/floorplans/{floorplan_id}/preview.svg",
+    summary="An SVG preview of the plan",
+    response_class=Response,
+    responses=raw_body("image/svg+xml", description="The preview"),
+)
 async def preview_svg(
     floorplan_id: str,
     user: CurrentUser,

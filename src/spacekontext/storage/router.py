@@ -11,6 +11,7 @@ from starlette.requests import ClientDisconnect
 
 from spacekontext.auth.deps import ServicesDep
 from spacekontext.errors import Invalid, NotFound, TooLarge
+from spacekontext.http.openapi import also, raw_body
 from spacekontext.http.responses import JSONBytes
 from spacekontext.storage.local import LocalObjectStore
 
@@ -24,7 +25,12 @@ def _local_store(services: ServicesDep) -> LocalObjectStore:
     return store
 
 
-@router.get("/{key:path}", summary="Download through a signed URL (local backend)")
+@router.get(
+    "/{key:path}",
+    summary="Download through a signed URL (local backend)",
+    response_class=StreamingResponse,
+    responses={**raw_body("application/octet-stream", "*/*"), **also(403)},
+)
 async def signed_get(key: str, request: Request, services: ServicesDep) -> StreamingResponse:
     store = _local_store(services)
     params = store.verify("GET", key, dict(request.query_params))
@@ -47,7 +53,9 @@ async def signed_get(key: str, request: Request, services: ServicesDep) -> Strea
     )
 
 
-@router.put("/{key:path}", summary="Upload through a presigned URL (local backend)")
+@router.put(
+    "/{key:path}", summary="Upload through a presigned URL (local backend)", responses=also(403)
+)
 async def signed_put(key: str, request: Request, services: ServicesDep) -> JSONBytes:
     store = _local_store(services)
     params = store.verify("PUT", key, dict(request.query_params))

@@ -73,7 +73,7 @@ def under_store(parts: SplitResult, store_url: str) -> bool:
     if posixpath.normpath(path) != path.rstrip("/") and path != "/":
         return False
     prefix = base.path if base.path.endswith("/") else base.path + "/"
-    return path.startswith(prefix)
+    return path.startswith(prefix) and len(path) > len(prefix) and not path.endswith("/")
 
 
 @router.get(

@@ -35,6 +35,7 @@ from spacekontext.errors import (
 )
 from spacekontext.files.schemas import file_url
 from spacekontext.http.responses import JSONBytes
+from spacekontext.projects.service import owned_project_or_404
 
 router = APIRouter(tags=["sketchfab"])
 
@@ -411,6 +412,10 @@ async def download(request: Request, user: CurrentUser, compat: CompatDep) -> JS
             code="invalid_parameters",
             details=orjson.loads(exc.json(include_url=False)),
         ) from exc
+    if query.project_id is not None:
+        # Before anything reaches Sketchfab: someone else's project is a missing one.
+        async with compat.services.db.read(user_id=user.id) as session:
+            await owned_project_or_404(session, user.id, query.project_id)
     files = compat.services.files
     existing = await files.find_by_metadata(user.id, "sketchfabUid", query.uid)
     if existing is not None:

@@ -45,7 +45,67 @@ for (const figure of document.querySelectorAll("[data-zoom]")) {
   });
 }
 
-// --- version history ------------------------------------------------------------------------
+// --- version history: read when first opened -------------------------------------------------
+function ago(iso) {
+  const seconds = (Date.now() - Date.parse(iso)) / 1000;
+  if (!isFinite(seconds) || seconds < 60) return "just now";
+  for (const [limit, size, name] of [[3600, 60, "minute"], [86400, 3600, "hour"], [604800, 86400, "day"]]) {
+    if (seconds < limit) {
+      const count = Math.floor(seconds / size);
+      return `${count} ${name}${count === 1 ? "" : "s"} ago`;
+    }
+  }
+  return new Date(iso).toLocaleDateString();
+}
+
+function versionItem(floorplanId, current, version) {
+  const item = document.createElement("li");
+  const label = Object.assign(document.createElement("span"), { textContent: `Version ${version.version}` });
+  const facts = Object.assign(document.createElement("span"), {
+    className: "muted",
+    textContent: `${ago(version.createdAt)} · ${version.name} · ${version.wallCount} walls · ${area(version.totalAreaM2)}`,
+  });
+  item.append(label, facts);
+  if (version.version === current) {
+    item.append(Object.assign(document.createElement("span"), { className: "badge", textContent: "current" }));
+  } else {
+    const button = Object.assign(document.createElement("button"), {
+      type: "button",
+      className: "secondary",
+      textContent: `Restore version ${version.version}`,
+    });
+    button.dataset.restore = floorplanId;
+    button.dataset.version = String(version.version);
+    item.append(button);
+  }
+  return item;
+}
+
+for (const history of document.querySelectorAll("details[data-versions]")) {
+  let loaded = false;
+  history.addEventListener("toggle", async () => {
+    if (!history.open || loaded) return;
+    loaded = true;
+    const body = history.querySelector(".versions-body");
+    const floorplanId = history.dataset.versions;
+    const current = Number(history.dataset.current);
+    try {
+      const data = await api("GET", `/api/floorplans/${floorplanId}/versions`);
+      if (!data.versions.length) {
+        body.replaceChildren(Object.assign(document.createElement("p"), { className: "empty", textContent: "No saved versions." }));
+        return;
+      }
+      const list = document.createElement("ol");
+      list.className = "versions";
+      for (const version of data.versions) list.append(versionItem(floorplanId, current, version));
+      body.replaceChildren(list);
+    } catch (error) {
+      loaded = false;
+      body.replaceChildren(Object.assign(document.createElement("p"), { className: "notice error", textContent: `The versions could not be read: ${error.message}` }));
+    }
+  });
+}
+
 document.addEventListener("click", async (event) => {
   const restore = event.target.closest("[data-restore]");
   if (restore) {

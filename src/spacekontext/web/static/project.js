@@ -140,6 +140,53 @@ const drop = document.getElementById("drop");
 const input = document.getElementById("upload-input");
 const progress = document.getElementById("upload-progress");
 
+// Straight to the object store when it accepts a presigned PUT from this page (the server
+// never carries the bytes); a store that refuses the browser (no CORS rule for this origin)
+// falls back to the streamed upload through the API. An abandoned direct upload is swept by
+// the server after the URL's lifetime.
+class DirectUnavailable extends Error {}
+
+function put(target, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open(target.method || "PUT", target.uploadUrl);
+    for (const [name, value] of Object.entries(target.headers || {})) request.setRequestHeader(name, value);
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    request.addEventListener("load", () => {
+      if (request.status >= 200 && request.status < 300) resolve();
+      else reject(new DirectUnavailable(`the store answered HTTP ${request.status}`));
+    });
+    request.addEventListener("error", () => reject(new DirectUnavailable("the store refused the browser")));
+    request.send(file);
+  });
+}
+
+async function uploadDirect(file, onProgress) {
+  const target = await api("POST", "/api/files/presign", {
+    projectId,
+    filename: file.name,
+    size: file.size,
+    contentType: file.type || "application/octet-stream",
+  });
+  await put(target, file, onProgress);
+  await api("POST", `/api/files/${target.fileId}/complete`);
+}
+
+async function uploadOne(file, onProgress) {
+  try {
+    await uploadDirect(file, onProgress);
+    return;
+  } catch (error) {
+    if (!(error instanceof DirectUnavailable)) throw error;
+  }
+  const form = new FormData();
+  form.append("projectId", projectId);
+  form.append("file", file, file.name);
+  await send("/api/files/upload", form, onProgress);
+}
+
 async function uploadAll(files) {
   const list = [...files];
   if (!list.length) return;
@@ -150,14 +197,11 @@ async function uploadAll(files) {
       say(uploadStatus.textContent);
       continue;
     }
-    const form = new FormData();
-    form.append("projectId", projectId);
-    form.append("file", file, file.name);
     progress.hidden = false;
     progress.value = 0;
     uploadStatus.textContent = `Uploading “${file.name}”…`;
     try {
-      await send("/api/files/upload", form, (share) => { progress.value = Math.round(share * 100); });
+      await uploadOne(file, (share) => { progress.value = Math.round(share * 100); });
       progress.value = 100;
       stored.push(file.name);
     } catch (error) {

@@ -15,6 +15,7 @@ from spacekontext.auth.tokens import CompositeVerifier, DevTokens, JwksVerifier
 from spacekontext.cache.aside import CacheAside
 from spacekontext.cache.factory import build_cache
 from spacekontext.cache.metrics import ThrottledWarning
+from spacekontext.cache.positions import RedisPositions
 from spacekontext.cache.readahead import ReadAhead
 from spacekontext.cache.redis import RedisCache, redis_client
 from spacekontext.cache.resp import RespClient
@@ -128,7 +129,14 @@ def build_services(
     responses = cache if settings.cache_responses else cache.bumps_only()
     if redis is not None:
         # Read-your-writes across workers: the write positions go where every worker sees them.
-        db.router.share_positions(redis, prefix=settings.cache_key_prefix, warning=warning)
+        db.router.use_positions(
+            RedisPositions(
+                redis,
+                ttl_s=db.router.position_ttl_s,
+                prefix=settings.cache_key_prefix,
+                warning=warning,
+            )
+        )
     buckets = RedisBuckets(redis, prefix=settings.cache_key_prefix) if redis else None
     limiter = RateLimiter(
         limits_from(settings), shared=buckets, enabled=settings.rate_limit_enabled, warning=warning

@@ -25,6 +25,10 @@ pytestmark = pytest.mark.slow
 JOB_CONFIG = {"public_base_url": "http://testserver", "dxf_inline_max_bytes": 2048}
 
 
+# GET /api/files/{id} answers the bytes unless JSON is asked for.
+JSON = {"Accept": "application/json"}
+
+
 async def project_of(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
     created = await client.post("/api/projects", json={"name": "jobs"}, headers=headers)
     assert created.status_code == 201, created.text
@@ -66,7 +70,7 @@ async def test_the_digest_job_sees_the_completed_upload(
             assert done.status_code == 200, done.text
             assert router.replicas[0].healthy  # reads without a user would go to it
             assert await services.worker.run_until_idle() == 1
-            read = await client.get(f"/api/files/{presigned['fileId']}", headers=ann)
+            read = await client.get(f"/api/files/{presigned['fileId']}", headers=ann | JSON)
             assert read.json()["file"]["sha256"] == hashlib.sha256(data).hexdigest()
 
 

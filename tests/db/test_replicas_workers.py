@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from spacekontext.cache.positions import RedisPositions
 from spacekontext.cache.redis import redis_client
-from spacekontext.db.routing import RedisPositions
 from spacekontext.ids import new_id
 from tests.db import servers
 from tests.db.conftest import names, replica_reads, user_id_of, wait_for

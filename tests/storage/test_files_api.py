@@ -22,6 +22,10 @@ ANN = "ann@example.com"
 BOB = "bob@example.com"
 
 
+# GET /api/files/{id} answers the bytes unless JSON is asked for.
+JSON = {"Accept": "application/json"}
+
+
 async def new_project(api: httpx.AsyncClient, headers: dict[str, str], name: str = "P") -> str:
     response = await api.post("/api/projects", json={"name": name}, headers=headers)
     assert response.status_code == 201, response.text
@@ -288,7 +292,7 @@ async def test_read_list_redirect_and_delete(
     assert (await api.get("/api/files", headers=bob)).json()["files"] == []
 
     file_id = made[0]["id"]
-    read = (await api.get(f"/api/files/{file_id}", headers=ann)).json()
+    read = (await api.get(f"/api/files/{file_id}", headers=ann | JSON)).json()
     assert read["file"]["id"] == file_id
     assert (await fetch(read["url"])).content == SAMPLES["dxf"]
     redirect = await api.get(f"/api/files/{file_id}?redirect=1", headers=ann)
@@ -356,7 +360,7 @@ async def test_direct_upload_presign_put_complete(
 
     # The digest of bytes that never crossed the API is computed by a background job.
     assert await app_services.worker.run_until_idle() >= 1
-    read = (await api.get(f"/api/files/{file_id}", headers=ann)).json()
+    read = (await api.get(f"/api/files/{file_id}", headers=ann | JSON)).json()
     assert read["file"]["sha256"] == hashlib.sha256(data).hexdigest()
 
 

@@ -11,9 +11,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from spacekontext.cache import readahead
 from spacekontext.cache.base import CacheUnavailable
 from spacekontext.cache.resp import RespClient
-from spacekontext.observability.request_context import read_ahead_answers
 
 T = TypeVar("T")
 
@@ -46,16 +46,6 @@ class CircuitBreaker:
         except UNREACHABLE as exc:
             self._open_until = time.monotonic() + self.retry_after_s
             raise CacheUnavailable(f"redis unreachable: {type(exc).__name__}: {exc}") from exc
-
-
-_MISSING = object()
-
-
-def _forget_read_ahead() -> None:
-    # A write in this request: what was read ahead before it may be stale now.
-    answers = read_ahead_answers()
-    if answers:
-        answers.clear()
 
 
 class RedisCache:
@@ -95,27 +85,25 @@ class RedisCache:
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
-        answers = read_ahead_answers()
-        if answers:
-            # Read ahead in this request (cache/readahead.py): taken once, all or nothing.
-            found = [answers.pop(key, _MISSING) for key in keys]
-            if _MISSING not in found:
-                return found
+        # Read ahead in this request (cache/readahead.py): taken once, all or nothing.
+        found = readahead.take_all(keys)
+        if found is not None:
+            return found
         full = [self.full_key(key) for key in keys]
         return await self._breaker.call(lambda: self._redis.mget(full))
 
     async def set(self, key: str, value: bytes, *, ttl_s: int) -> None:
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
-        _forget_read_ahead()
+        readahead.forget()
         await self._breaker.call(lambda: self._redis.set(self.full_key(key), value, ex=ttl_s))
 
     async def delete(self, key: str) -> None:
-        _forget_read_ahead()
+        readahead.forget()
         await self._breaker.call(lambda: self._redis.delete(self.full_key(key)))
 
     async def incr(self, key: str) -> int:
-        _forget_read_ahead()
+        readahead.forget()
         return await self._breaker.call(lambda: self._redis.incr(self.full_key(key)))
 
     async def get_int(self, key: str) -> int:

@@ -15,8 +15,11 @@ intervals: by then any replica still short of it shows a lag above the limit and
 anyway, so the map stays small.
 
 Where the records live: in this process (`LocalPositions`, exact with one worker), or in Redis
-when `REDIS_URL` is set (`RedisPositions`), so that with `serve --workers N` a read landing on
-another worker than the write still sees the write's position. See docs/database.md."""
+when `REDIS_URL` is set (`cache/positions.py:RedisPositions`, handed in by the service container
+through `use_positions`), so that with `serve --workers N` a read landing on another worker than
+the write still sees the write's position. This module knows only the `WritePositions`
+interface: the database layer does not import the cache or a Redis client. See
+docs/database.md."""
 
 from __future__ import annotations
 
@@ -33,16 +36,12 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from spacekontext.cache.base import CacheUnavailable
-from spacekontext.cache.metrics import ThrottledWarning
-from spacekontext.cache.redis import CircuitBreaker
-from spacekontext.cache.resp import RespClient
 from spacekontext.observability import metrics
-from spacekontext.observability.request_context import read_ahead_answers
 
 log = logging.getLogger(__name__)
 
-_UNREACHABLE_LSN = 1 << 64
+# A position no replica reaches: the user's reads go to the primary.
+UNREACHABLE_LSN = 1 << 64
 
 
 def parse_lsn(value: str) -> int:
@@ -56,7 +55,15 @@ class WritePositions(Protocol):
 
     async def record(self, user_id: str, lsn: int) -> None: ...
 
-    async def get(self, user_id: str) -> int | None: ...
+    async def get(self, user_id: str) -> int | None:
+        """The user's last write position; None when there is none; `UNREACHABLE_LSN` when the
+        store cannot tell (the read then goes to the primary)."""
+        ...
+
+    def read_ahead_key(self, user_id: str) -> str | None:
+        """The cache key `get` would read, to be read ahead with the request's other Redis
+        reads (cache/readahead.py); None when `get` reads nothing remote."""
+        ...
 
     def peek(self, user_id: str) -> int | None:
         """This process's own record, without a round trip."""
@@ -85,6 +92,9 @@ class LocalPositions:
     async def get(self, user_id: str) -> int | None:
         return self.peek(user_id)
 
+    def read_ahead_key(self, user_id: str) -> str | None:
+        return None
+
     def peek(self, user_id: str) -> int | None:
         entry = self._written.get(user_id)
         if entry is None:
@@ -100,94 +110,6 @@ class LocalPositions:
             if now - recorded_at <= self.ttl_s:
                 break
             self._written.popitem(last=False)
-
-
-# Positions are stored as fixed-width hex so that Lua compares them as strings (Lua numbers
-# are doubles and would round positions above 2**53, such as _UNREACHABLE_LSN).
-_LSN_WIDTH = 17
-# Keep the higher of the stored and the new position (two workers may record one user's
-# concurrent writes out of order), and restart the TTL either way.
-_RECORD_MAX = """
-local current = redis.call('GET', KEYS[1])
-if (not current) or current < ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-else
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 1
-"""
-
-
-class RedisPositions:
-    """Records shared by every API process through Redis: one short-TTL key per user who has
-    written recently (`<prefix>rw:<user id>`), written after the commit, read with one GET
-    before a read of that user is routed (only when a healthy replica could take it).
-
-    Redis unreachable: the position is unknown, so the read goes to the primary (stale data
-    is worse than primary load); a circuit breaker keeps an outage from costing a timeout per
-    read. Every record is also kept in this process, so the writing worker stays exact even
-    when the SET fails."""
-
-    def __init__(
-        self,
-        client: RespClient,
-        *,
-        ttl_s: float,
-        prefix: str = "",
-        warning: ThrottledWarning | None = None,
-    ) -> None:
-        self.ttl_s = ttl_s
-        self._redis = client
-        self._prefix = prefix
-        self._ttl_ms = max(1, math.ceil(ttl_s * 1000))
-        self._breaker = CircuitBreaker()
-        self._warning = warning or ThrottledWarning()
-        self._script = client.register_script(_RECORD_MAX)
-        self.local = LocalPositions(ttl_s)
-
-    @staticmethod
-    def unprefixed_key(user_id: str) -> str:
-        """The key without the deployment prefix, as the cache names its keys (read-ahead)."""
-        return f"rw:{user_id}"
-
-    def _key(self, user_id: str) -> str:
-        return self._prefix + self.unprefixed_key(user_id)
-
-    async def record(self, user_id: str, lsn: int) -> None:
-        await self.local.record(user_id, lsn)
-        value = f"{min(lsn, _UNREACHABLE_LSN):0{_LSN_WIDTH}x}"
-        try:
-            await self._breaker.call(
-                lambda: self._script(keys=[self._key(user_id)], args=[value, self._ttl_ms])
-            )
-        except CacheUnavailable as exc:
-            self._warning.warn("read-your-writes position not shared (redis): %s", exc)
-
-    async def get(self, user_id: str) -> int | None:
-        local = self.local.peek(user_id)
-        answers = read_ahead_answers()
-        # Read ahead with the request's other Redis reads (cache/readahead.py). A write of
-        # this request since then is in `local`, and the higher of the two wins below.
-        key = self.unprefixed_key(user_id)
-        try:
-            if answers and key in answers:
-                raw = answers.pop(key)
-            else:
-                raw = await self._breaker.call(lambda: self._redis.get(self._key(user_id)))
-        except CacheUnavailable as exc:
-            self._warning.warn("read-your-writes positions unavailable (redis): %s", exc)
-            metrics.DB_READ_ROUTING.labels("primary", "positions_unavailable").inc()
-            return _UNREACHABLE_LSN
-        shared = None if raw is None else int(raw, 16)
-        if shared is None:
-            return local
-        return shared if local is None else max(shared, local)
-
-    def peek(self, user_id: str) -> int | None:
-        return self.local.peek(user_id)
-
-    def expire(self, now: float) -> None:
-        self.local.expire(now)
 
 
 @dataclass(eq=False)
@@ -242,17 +164,15 @@ class ReadRouter:
         """What a read of this user will ask Redis for, to be read ahead with the request's
         other Redis reads: the user's last write position, when positions are shared and a
         replica could take the read."""
-        if isinstance(self.positions, RedisPositions) and any(r.healthy for r in self.replicas):
-            return [RedisPositions.unprefixed_key(user_id)]
+        key = self.positions.read_ahead_key(user_id)
+        if key is not None and any(replica.healthy for replica in self.replicas):
+            return [key]
         return []
 
-    def share_positions(
-        self, client: RespClient, *, prefix: str, warning: ThrottledWarning | None = None
-    ) -> None:
-        """Keep the read-your-writes records in Redis, shared by every worker."""
-        self.positions = RedisPositions(
-            client, ttl_s=self.position_ttl_s, prefix=prefix, warning=warning
-        )
+    def use_positions(self, positions: WritePositions) -> None:
+        """Keep the read-your-writes records in `positions` (shared by every worker when they
+        live in Redis); its records must live `position_ttl_s`."""
+        self.positions = positions
 
     def replayed_for(self, user_id: str) -> bool:
         """True once every healthy replica has replayed the user's last write recorded by this
@@ -277,7 +197,7 @@ class ReadRouter:
             # The commit has happened; the request must not fail now. Without the position,
             # keep the user on the primary until the record expires.
             log.warning("could not read the WAL position after a commit: %s", exc)
-            lsn = _UNREACHABLE_LSN
+            lsn = UNREACHABLE_LSN
         await self.positions.record(user_id, lsn)
 
     def mark_failed(self, replica: Replica, exc: BaseException) -> None:

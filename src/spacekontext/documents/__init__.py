@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import orjson
 
+from spacekontext.db.jsontext import JSONText
 from spacekontext.errors import PreconditionFailed, TooLarge, ValidationFailed
 
 # Precise errors, but bounded: a broken 10 MB document must not produce a 10 MB error body.
@@ -48,10 +50,13 @@ def document_invalid(kind: str, problems: list[Problem]) -> ValidationFailed:
 class Encoded:
     """The canonical form of a document: its compact size and a hash that ignores key order
     (PostgreSQL's jsonb does not keep key order either, so two saves that differ only in key
-    order are the same content)."""
+    order are the same content), and the canonical text itself, which is what a save sends
+    PostgreSQL to store: the same jsonb value as the document, encoded once instead of again
+    by the driver."""
 
     data_bytes: int
     content_hash: str
+    text: JSONText = field(default=JSONText("null"), repr=False, compare=False)
 
 
 def has_non_finite(document: Any) -> bool:
@@ -105,24 +110,50 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def encode(document: Any, *, kind: str, max_bytes: int) -> Encoded:
-    """Check size and numbers, then measure and hash the document."""
-    problems = non_finite_paths(document)
-    if problems:
-        raise document_invalid(kind, problems)
+def encode(document: Any, *, kind: str, max_bytes: int, finite: bool = False) -> Encoded:
+    """Check size and numbers, then measure and hash the document.
+
+    `finite=True` skips the walk for NaN and infinities, for a document known to hold none:
+    one made only of a request body parsed by orjson (which refuses them, see
+    `json_body_is_strict`) and of stored jsonb (which cannot hold them)."""
+    if not finite:
+        problems = non_finite_paths(document)
+        if problems:
+            raise document_invalid(kind, problems)
     try:
-        compact = orjson.dumps(document)
+        # One encoding serves size, hash and storage: sorting the keys changes their order,
+        # not the length, so this is also the compact size.
         canonical = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError as exc:
         # e.g. an integer beyond 64 bits, which no JSON reader on the client side keeps exact.
         raise document_invalid(kind, [Problem("/", str(exc))]) from exc
-    if len(compact) > max_bytes:
+    size = len(canonical)
+    if size > max_bytes:
         raise TooLarge(
-            f"the {kind} document is {len(compact)} bytes; the limit is {max_bytes}",
+            f"the {kind} document is {size} bytes; the limit is {max_bytes}",
             code="document_too_large",
-            details={"dataBytes": len(compact), "limitBytes": max_bytes},
+            details={"dataBytes": size, "limitBytes": max_bytes},
         )
-    return Encoded(len(compact), hashlib.sha256(canonical).hexdigest())
+    return Encoded(size, hashlib.sha256(canonical).hexdigest(), JSONText(canonical.decode()))
+
+
+# Set while a route whose JSON body orjson parsed runs (`http.routing`); orjson refuses NaN,
+# Infinity and numbers beyond a double, which Python's own parser (the fallback) accepts.
+_strict_json_body: ContextVar[bool] = ContextVar("strict_json_body", default=False)
+
+
+def json_body_is_strict() -> bool:
+    """Whether the current request's JSON body was parsed by orjson, so that no value in it is
+    NaN or infinite."""
+    return _strict_json_body.get()
+
+
+def mark_json_body(strict: bool) -> Token[bool]:
+    return _strict_json_body.set(strict)
+
+
+def unmark_json_body(token: Token[bool]) -> None:
+    _strict_json_body.reset(token)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

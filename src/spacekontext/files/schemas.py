@@ -1,11 +1,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, computed_field, field_validator
 
 from spacekontext.http.schemas import ApiInput, ApiModel
+
+ProjectFileType = Literal["dxf", "png", "svg", "gltf", "obj", "pdf"]
+ProjectFileCategory = Literal["import", "export", "render"]
+
+
+def file_url(file_id: str) -> str:
+    """Where a stored file's bytes are served (GET /api/files/{id}, same origin, session)."""
+    return f"/api/files/{file_id}"
 
 
 class FileRead(ApiModel):
@@ -23,10 +32,80 @@ class FileRead(ApiModel):
     metadata: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    source: Literal["upload"] = "upload"
+
+    # The web client's keys for the same file (its `project_files` items).
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def name(self) -> str:
+        return self.original_name
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def type(self) -> str:
+        return self.file_type
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def url(self) -> str:
+        return file_url(self.id)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def size(self) -> int:
+        return self.size_bytes
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def uploaded_at(self) -> datetime:
+        return self.created_at
+
+
+class ProjectFileCreate(ApiInput):
+    """A file registered with a project by URL (the web client's `project_files`)."""
+
+    name: str = Field(min_length=1, max_length=255)
+    type: ProjectFileType
+    category: ProjectFileCategory
+    url: str = Field(min_length=1, max_length=2048)
+    size: int = Field(gt=0, le=2**53)
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, url: str) -> str:
+        # Handed back to browsers (<img src>, window.open): javascript:, data: and the like
+        # never get in.
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise ValueError("url must be an http(s) URL")
+        if any(ch.isspace() or ord(ch) < 32 for ch in url):
+            raise ValueError("url must not contain whitespace or control characters")
+        return url
+
+
+class ProjectFileRead(ApiModel):
+    id: str
+    project_id: str
+    name: str
+    type: str
+    category: str
+    url: str
+    size: int = Field(validation_alias="size_bytes")
+    uploaded_at: datetime
+    source: Literal["link"] = "link"
 
 
 class FilePage(ApiModel):
     files: list[FileRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class ProjectFilePage(ApiModel):
+    """A project's files: its uploads and the files registered by URL, newest first."""
+
+    files: list[FileRead | ProjectFileRead]
     total: int
     limit: int
     offset: int

@@ -18,7 +18,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,12 +26,15 @@ from spacekontext.db.engine import Database
 from spacekontext.errors import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
 from spacekontext.files.form import UploadForm
 from spacekontext.files.kinds import KINDS, SNIFF_BYTES, FileKind, check_content, kind_for_name
-from spacekontext.files.models import StoredFile
+from spacekontext.files.models import ProjectFile, StoredFile
 from spacekontext.files.schemas import (
     FilePage,
     FilePresign,
     FileRead,
     PresignedFile,
+    ProjectFileCreate,
+    ProjectFilePage,
+    ProjectFileRead,
     ReconcileReport,
 )
 from spacekontext.ids import new_id
@@ -39,12 +42,15 @@ from spacekontext.jobs.service import DELETE_PREFIX_JOB, Handler, enqueue
 from spacekontext.projects.service import owned_project_or_404
 from spacekontext.settings import Settings
 from spacekontext.storage.base import ObjectInfo, ObjectStore
-from spacekontext.storage.keys import check_category, file_key, safe_name
+from spacekontext.storage.keys import check_category, file_key, safe_name, scratch_key
 
 log = logging.getLogger("spacekontext.files")
 
 MAX_PAGE = 100
 DEFAULT_CATEGORY = "import"
+# The web client's project id for files of no project (render inputs): the user's scratch.
+SCRATCH_PROJECT = "temp"
+SCRATCH_SCOPE = "scratch"
 UPLOAD_FIELDS = ("projectId",)
 DIGEST_JOB = "files.digest"
 REPORT_LIMIT = 1000
@@ -122,16 +128,28 @@ class FileService:
     # --- upload through the API -------------------------------------------------------------
 
     async def upload(self, user_id: str, form: UploadForm) -> UploadedFile:
-        project_id = form.fields.get("projectId", "")
+        """`projectId=temp` (the web client's render inputs) stores the file in the user's
+        scratch space, with no project; its signed URL is readable without a session, for
+        the renderer that downloads it."""
+        requested_project = form.fields.get("projectId", "")
+        project_id = None if requested_project == SCRATCH_PROJECT else requested_project
         category = check_category(form.fields.get("category") or DEFAULT_CATEGORY)
         name = safe_name(form.filename)
         kind = check_upload_name(form.filename)
-        async with self._db.read(user_id=user_id) as session:
-            await owned_project_or_404(session, user_id, project_id)
+        if project_id is not None:
+            async with self._db.read(user_id=user_id) as session:
+                await owned_project_or_404(session, user_id, project_id)
         _, chunks = await _sniffed(kind, form.chunks)
 
         file_id = new_id()
-        key = file_key(user_id, project_id, category, file_id, name)
+        key = (
+            file_key(user_id, project_id, category, file_id, name)
+            if project_id is not None
+            else scratch_key(user_id, category, file_id, name)
+        )
+        metadata: dict[str, Any] = {"originalName": form.filename, "upload": "api"}
+        if project_id is None:
+            metadata["scope"] = SCRATCH_SCOPE
         stored = await self._store.put_stream(
             key, chunks, content_type=kind.mime_type, max_bytes=self._settings.max_upload_bytes
         )
@@ -150,7 +168,7 @@ class FileService:
                     status="ready",
                     file_type=kind.name,
                     category=category,
-                    metadata_={"originalName": form.filename, "upload": "api"},
+                    metadata_=metadata,
                 )
                 uow.session.add(row)
                 await self._flush_file(uow.session)
@@ -343,6 +361,118 @@ class FileService:
         return FilePage(
             files=[to_read(row) for row in rows], total=total, limit=limit, offset=offset
         )
+
+    async def content(
+        self, user_id: str, file_id: str
+    ) -> tuple[FileRead, ObjectInfo, AsyncIterator[bytes]] | None:
+        """A ready file's metadata, its object and a stream of its bytes; None while the file
+        is not ready (it has no bytes yet). NotFound for someone else's file, and for a row
+        whose object is gone."""
+        async with self._db.read(user_id=user_id) as session:
+            row = await self._owned(session, user_id, file_id)
+        if row.status != "ready":
+            return None
+        info = await self._store.head(row.storage_key)
+        if info is None:
+            raise NotFound("File not found on disk", code="object_missing")
+        return to_read(row), info, self._store.iter_bytes(row.storage_key)
+
+    # --- a project's files: uploads and files registered by URL ------------------------------
+
+    async def project_files(
+        self, user_id: str, project_id: str, *, category: str | None, limit: int, offset: int
+    ) -> ProjectFilePage:
+        """The project's uploads and registered files in one list, newest first."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise Invalid(f"limit must be between 1 and {MAX_PAGE}", code="invalid_limit")
+        uploads = select(
+            StoredFile.id, StoredFile.created_at.label("at"), literal("upload").label("source")
+        ).where(
+            StoredFile.user_id == user_id,
+            StoredFile.project_id == project_id,
+            StoredFile.status == "ready",
+        )
+        links = select(
+            ProjectFile.id, ProjectFile.uploaded_at.label("at"), literal("link").label("source")
+        ).where(ProjectFile.project_id == project_id)
+        if category is not None:
+            uploads = uploads.where(StoredFile.category == category)
+            links = links.where(ProjectFile.category == category)
+        both = union_all(uploads, links).subquery()
+        async with self._db.read(user_id=user_id) as session:
+            await owned_project_or_404(session, user_id, project_id)
+            total = await session.scalar(select(func.count()).select_from(both)) or 0
+            page = (
+                await session.execute(
+                    select(both.c.id, both.c.source)
+                    .order_by(both.c.at.desc(), both.c.id.desc())
+                    .limit(limit)
+                    .offset(offset)
+                )
+            ).all()
+            upload_ids = [row.id for row in page if row.source == "upload"]
+            link_ids = [row.id for row in page if row.source == "link"]
+            by_id: dict[str, FileRead | ProjectFileRead] = {}
+            if upload_ids:
+                for stored in await session.scalars(
+                    select(StoredFile).where(StoredFile.id.in_(upload_ids))
+                ):
+                    by_id[stored.id] = to_read(stored)
+            if link_ids:
+                for link in await session.scalars(
+                    select(ProjectFile).where(ProjectFile.id.in_(link_ids))
+                ):
+                    by_id[link.id] = ProjectFileRead.model_validate(link)
+        return ProjectFilePage(
+            files=[by_id[row.id] for row in page if row.id in by_id],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def register_project_file(
+        self, user_id: str, project_id: str, data: ProjectFileCreate
+    ) -> ProjectFileRead:
+        async with self._db.unit_of_work() as uow:
+            await owned_project_or_404(uow.session, user_id, project_id)
+            link = ProjectFile(
+                id=new_id(),
+                project_id=project_id,
+                name=data.name,
+                type=data.type,
+                category=data.category,
+                url=data.url,
+                size_bytes=data.size,
+            )
+            uow.session.add(link)
+            await uow.session.flush()
+            await uow.session.refresh(link)
+            read = ProjectFileRead.model_validate(link)
+            await uow.commit()
+        return read
+
+    async def delete_project_file(self, user_id: str, project_id: str, file_id: str) -> None:
+        """Only a file of that project: a registered one, or an upload (object and row)."""
+        async with self._db.unit_of_work() as uow:
+            await owned_project_or_404(uow.session, user_id, project_id)
+            removed = await uow.session.execute(
+                delete(ProjectFile)
+                .where(ProjectFile.id == file_id, ProjectFile.project_id == project_id)
+                .returning(ProjectFile.id)
+            )
+            if removed.first() is not None:
+                await uow.commit()
+                return
+            upload = await uow.session.scalar(
+                select(StoredFile.id).where(
+                    StoredFile.id == file_id,
+                    StoredFile.project_id == project_id,
+                    StoredFile.user_id == user_id,
+                )
+            )
+        if upload is None:
+            raise NotFound("File not found")
+        await self.delete(user_id, file_id)
 
     async def delete(self, user_id: str, file_id: str) -> None:
         async with self._db.unit_of_work() as uow:

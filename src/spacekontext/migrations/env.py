@@ -9,8 +9,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 
 from spacekontext.db.base import SCHEMA
-from spacekontext.db.models import Base
 from spacekontext.db.urls import sync_url
+from spacekontext.migrations.models import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL") or ""

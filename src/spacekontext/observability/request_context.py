@@ -21,7 +21,8 @@ class RequestStats:
     # Round trips to Redis (a pipeline is one) and the time spent waiting for them.
     redis_time_s: float = 0.0
     redis_round_trips: int = 0
-    # Redis answers read ahead for this request, taken once by their readers (cache/readahead.py).
+    # The read-ahead buffer: Redis answers read ahead for this request, taken once by their
+    # readers. Only cache/readahead.py touches it (its docstring names the filler and readers).
     read_ahead: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -39,9 +40,3 @@ current_request: ContextVar[RequestStats | None] = ContextVar("current_request",
 # The user a request acts for, set by the authentication dependency. Writes record their commit
 # position for this user; reads without an explicit user use it for read-your-writes.
 acting_user: ContextVar[str | None] = ContextVar("acting_user", default=None)
-
-
-def read_ahead_answers() -> dict[str, Any] | None:
-    """The current request's read-ahead answers (None outside a request)."""
-    stats = current_request.get()
-    return None if stats is None else stats.read_ahead

@@ -14,13 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from spacekontext.cache.readahead import take_decision
 from spacekontext.cache.redis import CircuitBreaker
 from spacekontext.cache.resp import RespClient
-from spacekontext.observability.request_context import read_ahead_answers
-
-# Decisions read ahead (cache/readahead.py) sit in the request's buffer under this mark, apart
-# from cache keys.
-READ_AHEAD_MARK = "\x00bucket:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +112,11 @@ class RedisBuckets:
 
     async def take(self, key: str, limit: Limit) -> Decision:
         """Raises `CacheUnavailable` when Redis cannot be reached."""
-        answers = read_ahead_answers()
-        if answers:
-            decision: Decision | None = answers.pop(READ_AHEAD_MARK + key, None)
-            if decision is not None:
-                return decision
+        # A decision taken already by the request's read-ahead (filled in auth/deps.py by
+        # cache/readahead.py, with this class's `command` and `decision`).
+        decision: Decision | None = take_decision(key)
+        if decision is not None:
+            return decision
         full_key, args = self._arguments(key, limit)
         result = await self._breaker.call(lambda: self._script(keys=[full_key], args=args))
         return self.decision(result)

@@ -31,6 +31,11 @@ def file_key(user_id: str, project_id: str, category: str, file_id: str, safe_na
     return f"{project_prefix(user_id, project_id)}{category}/{file_id}-{safe_name}"
 
 
+def scratch_key(user_id: str, category: str, file_id: str, safe_name: str) -> str:
+    """A file of no project: the user's scratch space (the web client's `projectId=temp`)."""
+    return f"{user_prefix(user_id)}scratch/{category}/{file_id}-{safe_name}"
+
+
 def check_category(category: str) -> str:
     if not _CATEGORY.fullmatch(category):
         raise Invalid(

@@ -3,7 +3,7 @@ load test can measure both on the same data.
 
 `naive` means what the assessment found:
 * a new database connection for every unit of work (NullPool; the Prisma-on-serverless pattern
-  of its "No Connection Pooling" section) — applied by the engine;
+  of its "No Connection Pooling" section) — applied by the engine (`db/engine.py:pool_options`);
 * no cache — applied to the settings here;
 * lists that return whole rows, unbounded (its "Fetching entire JSON blob even if only need
   metadata") — applied by the services that list;
@@ -19,7 +19,6 @@ single-column indexes the assessment's schema already had.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 
@@ -108,17 +107,3 @@ def apply_index_profile(dsn: str, profile: str) -> list[str]:
         if changed:
             conn.execute("ANALYZE app.projects, app.floorplans, app.models_3d, app.massings")
     return changed
-
-
-def engine_options(settings: Settings) -> dict[str, Any]:
-    """Pool arguments of the engine for the profile: naive opens a connection per checkout."""
-    if settings.profile == "naive":
-        from sqlalchemy.pool import NullPool
-
-        return {"poolclass": NullPool}
-    return {
-        "pool_size": settings.db_pool_size,
-        "max_overflow": settings.db_max_overflow,
-        "pool_timeout": settings.db_pool_timeout_s,
-        "pool_recycle": 1800,
-    }

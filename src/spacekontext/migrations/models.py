@@ -1,4 +1,6 @@
-"""Imports every domain's models so that `Base.metadata` knows the whole schema (Alembic)."""
+"""Imports every domain's models so that `Base.metadata` knows the whole schema (Alembic). Here,
+beside the migrations, rather than in db/: the database layer sits below the domains and imports
+none of them."""
 
 from spacekontext.cadblocks.models import CadBlock
 from spacekontext.compat.models import RenderTask, SketchfabToken

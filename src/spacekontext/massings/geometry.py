@@ -46,15 +46,49 @@ def _positive(value: Any) -> TypeGuard[float]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class MassingShape:
+    """What a valid massing document measures by itself; the gross floor area also needs the
+    project's floor-to-floor height (`facts`)."""
+
+    volume_m3: float
+    footprint_m2: float
+    height_m: float
+    # (footprint area, height, floors or None) of each block, in document order.
+    blocks: tuple[tuple[float, float, int | None], ...]
+
+    def facts(self, floor_to_floor_m: float) -> MassingFacts:
+        gfa = 0.0
+        for area, height, floors in self.blocks:
+            storeys = (
+                floors
+                if floors is not None
+                else max(1, math.floor(height / floor_to_floor_m + 1e-9))
+            )
+            gfa += area * storeys
+        return MassingFacts(
+            volume_m3=self.volume_m3,
+            footprint_m2=self.footprint_m2,
+            gross_floor_area_m2=rounding.area_m2(gfa),
+            height_m=self.height_m,
+        )
+
+
 def derive(document: Any, floor_to_floor_m: float) -> MassingFacts:
+    return shape(document).facts(floor_to_floor_m)
+
+
+def shape(document: Any) -> MassingShape:
+    """Check the document (`ValidationFailed` listing every problem) and measure it."""
     doc = require_object(document, KIND)
     check = Checker()
     blocks = doc.get("blocks", [])
     if not isinstance(blocks, list):
         check.fail("/blocks", "must be a list of blocks")
         blocks = []
-    volume = gfa = top = 0.0
+    volume = top = 0.0
     polygons = []
+    measured: list[tuple[float, float, int | None]] = []
     for i, block in enumerate(blocks):
         path = f"/blocks/{i}"
         if not isinstance(block, dict):
@@ -85,21 +119,18 @@ def derive(document: Any, floor_to_floor_m: float) -> MassingFacts:
         if check.problems or not _positive(height):
             continue
         area = shoelace_area(ring)
-        storeys = (
-            floors if floors is not None else max(1, math.floor(height / floor_to_floor_m + 1e-9))
-        )
         polygons.append(polygon)
+        measured.append((area, height, floors))
         volume += area * height
-        gfa += area * storeys
         top = max(top, base + height)
     if check.problems:
         raise document_invalid(KIND, check.problems)
     footprint = shapely.unary_union(polygons).area if polygons else 0.0
-    return MassingFacts(
+    return MassingShape(
         volume_m3=rounding.volume_m3(volume),
         footprint_m2=rounding.area_m2(footprint),
-        gross_floor_area_m2=rounding.area_m2(gfa),
         height_m=round(top, 6),
+        blocks=tuple(measured),
     )
 
 

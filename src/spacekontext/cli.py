@@ -94,9 +94,9 @@ def serve(
     # stopped. Turn both into a normal exit so that every `finally` runs.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
-    say(f"data dir: {settings.data_dir} (from {settings.data_dir_source})")
     with database(settings, "serve", supervise=True) as ready, _serving_record(ready):
         assert ready.database_url is not None
+        say(f"data dir: {settings.data_dir} (from {settings.data_dir_source})")
         if not settings.database_url:
             say(f"embedded PostgreSQL: {ready.database_url}")
         say("applying migrations")

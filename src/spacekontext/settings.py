@@ -7,6 +7,7 @@ configuration at all; `ENV=production` refuses the defaults that are only safe o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -20,7 +21,8 @@ class Settings(BaseSettings):
 
     # --- runtime -----------------------------------------------------------------------------
     env: Literal["development", "test", "production"] = "development"
-    home: Path = Field(default=Path(".spacekontext"), validation_alias="SPACEKONTEXT_HOME")
+    # The data dir (embedded database, local objects, dev-token secret). Unset: `default_home()`.
+    home: Path | None = Field(default=None, validation_alias="SPACEKONTEXT_HOME")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -209,7 +211,14 @@ class Settings(BaseSettings):
 
     @property
     def data_dir(self) -> Path:
-        return self.home.resolve()
+        return (self.home or default_home()).resolve()
+
+    @property
+    def data_dir_source(self) -> str:
+        """Why the data dir is where it is, in words (printed by `serve` and `status`)."""
+        if self.home is not None:
+            return "SPACEKONTEXT_HOME"
+        return "the checkout" if checkout_root() is not None else "the per-user default"
 
     @property
     def browser_origins(self) -> frozenset[str]:
@@ -239,3 +248,26 @@ def _origin_of_setting(url: str) -> str:
         host = f"[{host}]"  # IPv6
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}"
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from (an editable install: `<root>/src/spacekontext`
+    beside `<root>/pyproject.toml`), or None for an installed wheel."""
+    package = Path(__file__).resolve().parent
+    root = package.parent.parent
+    if package.parent.name == "src" and (root / "pyproject.toml").is_file():
+        return root
+    return None
+
+
+def default_home() -> Path:
+    """The data dir when SPACEKONTEXT_HOME is unset: `.spacekontext` at the root of the checkout
+    the code runs from, whatever the working directory; for an installed package, the per-user
+    data dir (`$XDG_DATA_HOME/spacekontext`, by default `~/.local/share/spacekontext`).
+    Decided from where the code is, never from where the command is typed (docs/embedded.md)."""
+    root = checkout_root()
+    if root is not None:
+        return root / ".spacekontext"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "spacekontext"

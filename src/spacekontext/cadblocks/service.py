@@ -19,7 +19,7 @@ from typing import Any
 
 import ezdxf.bbox
 import orjson
-from sqlalchemy import and_, func, literal, literal_column, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from spacekontext.cache.aside import CacheAside, cache_key, shared_generation
@@ -31,7 +31,8 @@ from spacekontext.dxf.preview import render_entities_svg
 from spacekontext.dxf.reader import load_drawing, unit_scale
 from spacekontext.errors import Conflict, Invalid, NotFound, Unavailable, Unprocessable
 from spacekontext.ids import new_id
-from spacekontext.search.service import clean_query, prefix_query
+from spacekontext.search.engine import search_terms
+from spacekontext.search.service import clean_query
 from spacekontext.storage.base import ObjectStore
 
 KEY_PREFIX = "cad-blocks/"
@@ -193,16 +194,11 @@ class CadBlockService:
         if search is not None and search.isprintable() is False:
             search = "".join(ch if ch.isprintable() else " " for ch in search)
         if search is not None and search.strip():
-            text_query = clean_query(search)
-            english: Any = literal_column("'english'::regconfig")
-            tsquery = func.websearch_to_tsquery(english, text_query).op("||")(
-                func.to_tsquery(english, prefix_query(text_query))
-            )
-            # Text match on name/tags/category, or a near miss on the name (trigram index).
+            terms = search_terms(clean_query(search))
+            # The search engine's match (words, prefixes, swapped letters, near misses).
             query = query.where(
-                or_(
-                    CadBlock.search.op("@@")(tsquery),
-                    literal(text_query).op("<%")(CadBlock.name),
+                text(terms.matches("app.cad_blocks.search", "app.cad_blocks.name")).bindparams(
+                    **terms.params()
                 )
             )
         # Served by ix_cad_blocks_category_subcategory (category, subcategory, name).

@@ -143,6 +143,14 @@ class Settings(BaseSettings):
     # DXF files up to this size are imported in the request; larger ones by a background job.
     dxf_inline_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
+    # --- rooms found from walls (floorplans/rooms.py, docs/rooms.md) ---------------------------
+    # Door and window gaps in walls up to this width (metres) are closed to find rooms.
+    rooms_max_gap_m: float = Field(default=2.0, ge=0, le=10)
+    # Wall ends this close to another wall (metres) join it.
+    rooms_snap_m: float = Field(default=0.05, ge=0, le=1)
+    # Enclosed faces with less floor (m², inside the walls) are not rooms.
+    rooms_min_area_m2: float = Field(default=0.5, ge=0, le=100)
+
     @field_validator(
         "database_read_urls",
         "admin_emails",

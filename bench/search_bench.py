@@ -1,4 +1,5 @@
-"""Search latency over 1,000,000 projects (10,000 users x 100) and 10,000 CAD blocks.
+"""Search latency over 1,000,000 projects (10,000 users x 100) and 10,000 CAD blocks, or at
+the seed's scale times N (`--seed-scale 10`: 10,000 users x 5 projects, 2,000 blocks).
 
 Creates a scratch database on the server given by --url (default: $DATABASE_URL), migrates it,
 fills it with generate_series, then measures:
@@ -10,6 +11,11 @@ fills it with generate_series, then measures:
 The scratch database is dropped at the end unless --keep.
 
     .venv/bin/python bench/search_bench.py --url postgresql://...  [--projects 1000000]
+    .venv/bin/python bench/search_bench.py --url postgresql://... --seed-scale 10
+
+The sampled queries: a third whole words, a third typed partly (search-as-you-type), a third
+with a typo (two neighbouring letters swapped, or one dropped) or, for words with an accented
+form, the other spelling.
 """
 
 from __future__ import annotations
@@ -90,8 +96,7 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def fill(dsn: str, projects: int, blocks: int) -> None:
-    users = max(1, projects // 100)
+def fill(dsn: str, projects: int, blocks: int, users: int) -> None:
     words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
     n = len(WORDS)
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -106,6 +111,7 @@ def fill(dsn: str, projects: int, blocks: int) -> None:
             INSERT INTO app.projects (id, user_id, name, description)
             SELECT lpad(i::text, 26, 'p'), lpad((1 + mod(i, {users}))::text, 26, '0'),
                    initcap(({words})[1 + mod(i * 7, {n})]) || ' ' || ({words})[1 + mod(i * 13, {n})]
+                     || ' ' || (ARRAY['Zürich','Genève','Köln','São Paulo','Malmö'])[1 + mod(i, 5)]
                      || ' ' || i,
                    'A ' || ({words})[1 + mod(i * 17, {n})] || ' with a ' ||
                    ({words})[1 + mod(i * 19, {n})] || ' near the ' ||
@@ -189,6 +195,17 @@ def global_compare(dsn: str, samples: int, projects: int) -> dict[str, list[floa
     return out
 
 
+def typo(word: str, rng: random.Random) -> str:
+    """The word as a hurried typist writes it: two neighbours swapped, or a letter dropped."""
+    accents = {"zurich": "zürich", "geneve": "genève", "koln": "köln", "malmo": "malmö"}
+    if word in accents:
+        return accents[word]
+    i = rng.randrange(1, len(word) - 1)
+    if rng.random() < 0.5:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    return word[:i] + word[i + 1 :]
+
+
 async def api_search(url: str, users: int, samples: int) -> tuple[list[float], list[float]]:
     settings = Settings(env="test", database_url=url, db_pool_size=2)
     engine = create_engine_for(url, settings)
@@ -198,8 +215,13 @@ async def api_search(url: str, users: int, samples: int) -> tuple[list[float], l
     try:
         for i in range(samples + 10):
             user = str(rng.randint(1, users)).rjust(26, "0")
-            word = rng.choice(WORDS)
-            query = word if i % 3 else word[: max(3, len(word) - 2)]  # a third typed partly
+            word = rng.choice([*WORDS, "zurich", "geneve", "koln", "malmo"])
+            if i % 3 == 0:
+                query = word
+            elif i % 3 == 1:
+                query = word[: max(3, len(word) - 2)]  # typed partly
+            else:
+                query = typo(word, rng)
             t = time.perf_counter()
             await service.search(user, query, types=["projects", "files"], limit=20)
             if i >= 10:
@@ -213,8 +235,8 @@ async def api_search(url: str, users: int, samples: int) -> tuple[list[float], l
     return own, lib
 
 
-def measure(url: str, projects: int, samples: int) -> None:
-    own, lib = asyncio.run(api_search(url, max(1, projects // 100), samples))
+def measure(url: str, projects: int, blocks: int, users: int, samples: int) -> None:
+    own, lib = asyncio.run(api_search(url, users, samples))
     whole = global_compare(libpq_dsn(url), min(samples, 30), projects)
 
     def line(label: str, values: list[float]) -> str:
@@ -223,8 +245,8 @@ def measure(url: str, projects: int, samples: int) -> None:
             f"p99 {percentile(values, 99):8.2f} ms"
         )
 
-    print(line("API search, one user's projects+files (1M projects)", own))
-    print(line("API search, blocks (10k blocks)", lib))
+    print(line(f"API search, one user's projects+files ({projects:,} projects)", own))
+    print(line(f"API search, blocks ({blocks:,} blocks)", lib))
     print(line("whole table, rare term top 20: GIN", whole["gin_rare"]))
     print(line("whole table, rare term top 20: ILIKE seq scan", whole["scan_rare"]))
     print(line("whole table, common word, count all: GIN", whole["gin_common"]))
@@ -240,11 +262,20 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=1_000_000)
     parser.add_argument("--blocks", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument(
+        "--seed-scale",
+        type=int,
+        help="the seed's default plan times N (1,000 users x 5 projects, 200 blocks)",
+    )
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--reuse", help="measure a database kept by an earlier --keep run")
     args = parser.parse_args()
+    users = max(1, args.projects // 100)
+    if args.seed_scale:
+        users = 1000 * args.seed_scale
+        args.projects, args.blocks = users * 5, 200 * args.seed_scale
     if args.reuse:
-        measure(args.reuse, args.projects, args.samples)
+        measure(args.reuse, args.projects, args.blocks, users, args.samples)
         return
     if not args.url:
         raise SystemExit("--url or DATABASE_URL is required")
@@ -256,8 +287,8 @@ def main() -> None:
     try:
         upgrade(url)
         dsn = libpq_dsn(url)
-        fill(dsn, args.projects, args.blocks)
-        measure(url, args.projects, args.samples)
+        fill(dsn, args.projects, args.blocks, users)
+        measure(url, args.projects, args.blocks, users, args.samples)
     finally:
         if not args.keep:
             with psycopg.connect(admin, autocommit=True) as conn:

@@ -46,12 +46,12 @@ def server_url() -> Iterator[str]:
     if configured:
         yield configured
         return
-    from spacekontext.db.embedded import embedded_database
+    from spacekontext.db.embedded import attached
 
     # Short path: the server's Unix socket lives in its data dir (108-byte limit).
     base = Path(tempfile.mkdtemp(prefix="skpg-"))
     try:
-        with embedded_database(base / "pg") as uri:
+        with attached(base, "tests") as uri:
             yield uri
     finally:
         shutil.rmtree(base, ignore_errors=True)

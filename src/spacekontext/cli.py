@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
+import socket
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -34,18 +36,32 @@ def load_settings(**overrides: object) -> Settings:
     return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
 
 
-@contextlib.contextmanager
-def database(settings: Settings) -> Iterator[Settings]:
-    """Yield settings whose DATABASE_URL points at a running server: the configured one, or the
-    embedded server started in the data dir (and stopped on exit)."""
-    if settings.database_url:
-        yield settings
-        return
-    from spacekontext.db.embedded import embedded_database
+def say(message: str) -> None:
+    """A progress line on stderr, never wrapped (a log reader greps whole lines)."""
+    console.print(message, soft_wrap=True, highlight=False)
 
-    console.print(f"starting embedded PostgreSQL in {settings.data_dir / 'pgdata'}")
-    with embedded_database(settings.data_dir / "pgdata") as uri:
-        yield settings.model_copy(update={"database_url": uri})
+
+def fail(message: str) -> NoReturn:
+    """A bad situation the user can fix: one line naming the cause and the fix, exit code 2."""
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True, highlight=False)
+    raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def database(settings: Settings, command: str, *, supervise: bool = False) -> Iterator[Settings]:
+    """Settings whose DATABASE_URL points at a running server: the configured one, or the data
+    dir's embedded server, attached for the command (db/embedded.py: started if none runs,
+    stopped afterwards only if no other command is attached)."""
+    from spacekontext.db.embedded import EmbeddedError, database_for
+
+    with contextlib.ExitStack() as stack:
+        try:
+            ready = stack.enter_context(
+                database_for(settings, command, supervise=supervise, say=say)
+            )
+        except EmbeddedError as exc:
+            fail(str(exc))
+        yield ready
 
 
 @cli.command()
@@ -70,13 +86,20 @@ def serve(
 
     settings = load_settings(host=host, port=port, profile=profile)
     configure_logging(settings.log_level, json=settings.log_json)
+    # Bound before anything is started: a port in use is a one-line error, with no database
+    # started for nothing; and the socket is handed to uvicorn, so nothing can take it between.
+    sock = _bind(settings.host, settings.port)
     # uvicorn handles SIGTERM/SIGINT itself, then re-raises the signal once it has shut down;
     # with the default disposition SIGTERM would kill us before the embedded PostgreSQL is
     # stopped. Turn both into a normal exit so that every `finally` runs.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
-    with database(settings) as ready:
+    with database(settings, "serve", supervise=True) as ready, _serving_record(ready):
         assert ready.database_url is not None
+        say(f"data dir: {settings.data_dir} (from {settings.data_dir_source})")
+        if not settings.database_url:
+            say(f"embedded PostgreSQL: {ready.database_url}")
+        say("applying migrations")
         upgrade(ready.database_url)
         _ensure_partitions(ready, ready.partition_months_ahead)
         _apply_index_profile(ready.database_url, ready.profile)
@@ -98,7 +121,7 @@ def serve(
             if ready.cache_enabled and not ready.redis_url:
                 # The in-process cache cannot see another worker's writes: with several
                 # workers it would serve stale data, so it needs Redis.
-                console.print("[yellow]cache disabled: --workers > 1 needs REDIS_URL")
+                say("[yellow]cache disabled: --workers > 1 needs REDIS_URL")
                 os.environ["CACHE_ENABLED"] = "false"
             config = uvicorn.Config(
                 "spacekontext.app:app_from_env",
@@ -112,15 +135,86 @@ def serve(
                 proxy_headers=False,
                 server_header=False,
             )
-        console.print(f"serving on http://{ready.host}:{ready.port}  (docs: /docs)")
-        server = uvicorn.Server(config)
         if workers == 1:
-            server.run()
+
+            class AnnouncingServer(uvicorn.Server):
+                """Prints the welcome once the app has started and takes connections."""
+
+                async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                    await super().startup(sockets)
+                    if not self.should_exit:
+                        _print_welcome(ready)
+
+            AnnouncingServer(config).run(sockets=[sock])
         else:
             from uvicorn.supervisors import Multiprocess
 
-            sock = config.bind_socket()
+            _print_welcome(ready)
             Multiprocess(config, sockets=[sock]).run()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket of `serve`, or a one-line error naming who holds the port."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        fail(f"cannot resolve HOST {host!r}: {exc.strerror}; set HOST to an address")
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            fail(
+                f"port {port} on {host} is already in use{_holder_of(port)}; stop that "
+                "process, or pass --port (PORT) with a free port"
+            )
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}; pass --host/--port")
+    sock.set_inheritable(True)
+    return sock
+
+
+def _holder_of(port: int) -> str:
+    import psutil
+
+    with contextlib.suppress(psutil.Error, OSError):
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
+                if conn.pid is None:
+                    return ""
+                process = psutil.Process(conn.pid)
+                return f" by pid {conn.pid} ({' '.join(process.cmdline()[:3])})"
+    return ""
+
+
+@contextlib.contextmanager
+def _serving_record(settings: Settings) -> Iterator[None]:
+    """`run/serve.json` tells `spacekontext status` where the API listens; it counts only
+    while this process holds its lock."""
+    from spacekontext.tools.status import serving
+
+    with serving(settings.data_dir, f"http://{_url_host(settings.host)}:{settings.port}"):
+        yield
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104  (a URL to open, not an address to bind)
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _print_welcome(settings: Settings) -> None:
+    base = f"http://{_url_host(settings.host)}:{settings.port}"
+    mint = ".venv/bin/spacekontext token create --email you@example.com"
+    say(
+        f"\n[bold green]Space Kontext API ready[/bold green] on {base}\n"
+        f"  {base}/          start page\n"
+        f"  {base}/docs      interactive API docs (Authorize with a token)\n"
+        f"  {base}/healthz   liveness, {base}/readyz readiness\n"
+        f"  token:  {mint}\n"
+        f"  status: .venv/bin/spacekontext status\n"
+    )
 
 
 def _prepare_multiprocess_metrics(settings: Settings) -> None:
@@ -148,7 +242,7 @@ def migrate(
     from spacekontext.db import migrate as migrations
 
     settings = load_settings()
-    with database(settings) as ready:
+    with database(settings, "migrate") as ready:
         assert ready.database_url is not None
         if downgrade:
             migrations.downgrade(ready.database_url, revision)
@@ -185,7 +279,6 @@ def seed(
     ] = True,
 ) -> None:
     """Generate a realistic, reproducible data set of any size (COPY, parallel generation)."""
-    from spacekontext.db.attach import attached_database
     from spacekontext.db.migrate import upgrade
     from spacekontext.tools.seed.command import seed_with_progress, summary_table
     from spacekontext.tools.seed.objects import store_sink_factory
@@ -203,7 +296,9 @@ def seed(
         seed=seed_value,
         history=history,
     )
-    with attached_database(settings) as (url, _started):
+    with database(settings, "seed") as ready:
+        url = ready.database_url
+        assert url is not None
         upgrade(url)
         try:
             sink = store_sink_factory(settings) if objects and files_per_project else None
@@ -297,7 +392,6 @@ def indexes(
 ) -> None:
     """Show, drop (naive) or restore (tuned) the indexes the assessment found missing, without
     a migration. `serve --profile` applies its profile's set at start."""
-    from spacekontext.db.attach import attached_database
     from spacekontext.db.migrate import upgrade
     from spacekontext.db.urls import libpq_dsn
     from spacekontext.tools.profiles import index_status
@@ -309,7 +403,9 @@ def indexes(
     if action == "naive" and settings.env == "production":
         console.print("[red]refused: the naive profile is a load-test baseline")
         raise typer.Exit(2)
-    with attached_database(settings) as (url, _started):
+    with database(settings, "indexes") as ready:
+        url = ready.database_url
+        assert url is not None
         upgrade(url)
         if action != "status":
             _apply_index_profile(url, action)
@@ -376,7 +472,7 @@ def partitions_ensure(
 ) -> None:
     """Create this month's and the next N months' history partitions (idempotent)."""
     settings = load_settings()
-    with database(settings) as ready:
+    with database(settings, "partitions ensure") as ready:
         created = _ensure_partitions(
             ready, ready.partition_months_ahead if months_ahead is None else months_ahead
         )
@@ -388,15 +484,18 @@ def partitions_ensure(
 def worker() -> None:
     """Run the background job worker (object deletion, digests, sweeping stale uploads).
     Run any number of them; set JOBS_IN_PROCESS=false on the API processes then."""
+    # First: a SIGTERM during start-up must still detach from the database cleanly.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     import asyncio
 
+    from spacekontext.app import configure_error_tracking
     from spacekontext.db.engine import Database
     from spacekontext.observability.logging import configure_logging
     from spacekontext.services import build_services
 
     settings = load_settings()
+    configure_error_tracking(settings)
     configure_logging(settings.log_level, json=settings.log_json)
-    signal.signal(signal.SIGTERM, _exit_cleanly)
 
     async def run(ready: Settings) -> None:
         services = build_services(ready, Database.from_settings(ready))
@@ -407,7 +506,10 @@ def worker() -> None:
             await services.aclose()
             await services.db.dispose()
 
-    with database(settings) as ready, contextlib.suppress(KeyboardInterrupt):
+    with (
+        database(settings, "worker", supervise=True) as ready,
+        contextlib.suppress(KeyboardInterrupt),
+    ):
         asyncio.run(run(ready))
 
 
@@ -437,7 +539,7 @@ def storage_reconcile(
             report.model_dump(mode="json", by_alias=True), option=orjson.OPT_INDENT_2
         )
 
-    with database(load_settings()) as ready:
+    with database(load_settings(), "storage reconcile") as ready:
         typer.echo(asyncio.run(run(ready)).decode())
 
 
@@ -486,7 +588,7 @@ def assess(
         with contextlib.ExitStack() as stack:
             url = database_url
             if url is None:
-                url = stack.enter_context(database(settings)).database_url
+                url = stack.enter_context(database(settings, "assess")).database_url
             assert url is not None
             shape = app_shape(
                 settings,
@@ -515,12 +617,12 @@ def backup(
 ) -> None:
     """Back up the database (pg_dump) and every stored object, with a manifest of row counts,
     object keys, sizes and sha256 (docs/backups.md)."""
-    from spacekontext.db.attach import attached_database
     from spacekontext.tools.backup.command import run_backup
 
     settings = load_settings()
-    with attached_database(settings) as (url, _started):
-        code = run_backup(console, settings, url, target)
+    with database(settings, "backup") as ready:
+        assert ready.database_url is not None
+        code = run_backup(console, settings, ready.database_url, target)
     raise typer.Exit(code)
 
 
@@ -533,12 +635,12 @@ def restore(
 ) -> None:
     """Restore a backup into an empty database and an empty object store (exit 1 when objects
     could not be restored or the verification differs, 2 when refused)."""
-    from spacekontext.db.attach import attached_database
     from spacekontext.tools.backup.command import run_restore
 
     settings = load_settings()
-    with attached_database(settings) as (url, _started):
-        code = run_restore(console, settings, url, source, verify=verify)
+    with database(settings, "restore") as ready:
+        assert ready.database_url is not None
+        code = run_restore(console, settings, ready.database_url, source, verify=verify)
     raise typer.Exit(code)
 
 
@@ -564,11 +666,50 @@ def library_seed() -> None:
             await services.aclose()
             await services.db.dispose()
 
-    with database(load_settings()) as ready:
+    with database(load_settings(), "library seed") as ready:
         assert ready.database_url is not None
         upgrade(ready.database_url)
         count = asyncio.run(run(ready))
     console.print(f"seeded {count} blocks")
+
+
+@cli.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=3600,
+            help="Wait up to this many seconds for `serve` to answer (exit 2 if it does not).",
+        ),
+    ] = None,
+) -> None:
+    """The data dir, the embedded database (pid, socket, a URL for psql or `assess
+    --database-url`), the API's URL when `serve` runs, and the configured engines."""
+    import time
+
+    import orjson
+
+    from spacekontext.tools.status import gather, render
+
+    settings = load_settings()
+    report = gather(settings)
+    if wait is not None:
+        deadline = time.monotonic() + wait
+        while not (report["api"] and report["api"]["answering"]):
+            if time.monotonic() > deadline:
+                say(render(report))
+                fail(
+                    f"no API answered within {wait:.0f} s; is `spacekontext serve` running "
+                    "on this data dir? (see its output)"
+                )
+            time.sleep(0.5)
+            report = gather(settings)
+    if as_json:
+        typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    else:
+        typer.echo(render(report))
 
 
 def main() -> None:

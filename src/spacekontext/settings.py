@@ -7,6 +7,7 @@ configuration at all; `ENV=production` refuses the defaults that are only safe o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -20,7 +21,8 @@ class Settings(BaseSettings):
 
     # --- runtime -----------------------------------------------------------------------------
     env: Literal["development", "test", "production"] = "development"
-    home: Path = Field(default=Path(".spacekontext"), validation_alias="SPACEKONTEXT_HOME")
+    # The data dir (embedded database, local objects, dev-token secret). Unset: `default_home()`.
+    home: Path | None = Field(default=None, validation_alias="SPACEKONTEXT_HOME")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -134,6 +136,32 @@ class Settings(BaseSettings):
     # origin when it forwards /api/* here and the Host header arrives rewritten).
     trusted_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # --- the web client's other services (compat/) -------------------------------------------
+    # An external store holding block DXFs (a public R2 bucket URL, with a path prefix):
+    # /api/cad-blocks/dxf?url= fetches only from under it. Our own blocks need no setting.
+    cad_blocks_store_url: str | None = None
+    cad_block_dxf_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # PBR texture sets (<Category>/<folder>/ with diffuse, normal, roughness, AO jpgs), served
+    # under /Materials/. None: the library is empty.
+    materials_dir: Path | None = None
+    geometry_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # AI renders (KIE.AI's jobs API).
+    kie_ai_api_key: str | None = None
+    kie_ai_base_url: str = "https://api.kie.ai"
+    kie_ai_model: str = "google/nano-banana-edit"
+    # Sketchfab: search (no key), OAuth and downloads (client id, secret, redirect URI).
+    sketchfab_api_url: str = "https://api.sketchfab.com"
+    sketchfab_oauth_url: str = "https://sketchfab.com"
+    sketchfab_client_id: str | None = None
+    sketchfab_client_secret: str | None = None
+    sketchfab_redirect_uri: str | None = None
+    sketchfab_search_ttl_s: int = Field(default=600, ge=1)
+    sketchfab_max_model_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    # Encrypts third-party tokens at rest (a Fernet key: 32 url-safe base64-encoded bytes).
+    # Unset, a key is generated into the data dir (development); required in production.
+    token_encryption_key: str | None = None
+    upstream_timeout_s: float = Field(default=20.0, gt=0, le=300)
+
     # --- limits ------------------------------------------------------------------------------
     max_json_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -168,6 +196,8 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL is required (the embedded database is for laptops)")
         if self.profile == "naive":
             problems.append("PROFILE=naive is a load-test baseline, not for production")
+        if self.sketchfab_client_id and not self.token_encryption_key:
+            problems.append("TOKEN_ENCRYPTION_KEY is required with SKETCHFAB_CLIENT_ID")
         if self.storage_backend == "s3" and not self.s3_bucket:
             problems.append("S3_BUCKET is required with STORAGE_BACKEND=s3")
         if problems:
@@ -181,7 +211,14 @@ class Settings(BaseSettings):
 
     @property
     def data_dir(self) -> Path:
-        return self.home.resolve()
+        return (self.home or default_home()).resolve()
+
+    @property
+    def data_dir_source(self) -> str:
+        """Why the data dir is where it is, in words (printed by `serve` and `status`)."""
+        if self.home is not None:
+            return "SPACEKONTEXT_HOME"
+        return "the checkout" if checkout_root() is not None else "the per-user default"
 
     @property
     def browser_origins(self) -> frozenset[str]:
@@ -211,3 +248,26 @@ def _origin_of_setting(url: str) -> str:
         host = f"[{host}]"  # IPv6
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}"
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from (an editable install: `<root>/src/spacekontext`
+    beside `<root>/pyproject.toml`), or None for an installed wheel."""
+    package = Path(__file__).resolve().parent
+    root = package.parent.parent
+    if package.parent.name == "src" and (root / "pyproject.toml").is_file():
+        return root
+    return None
+
+
+def default_home() -> Path:
+    """The data dir when SPACEKONTEXT_HOME is unset: `.spacekontext` at the root of the checkout
+    the code runs from, whatever the working directory; for an installed package, the per-user
+    data dir (`$XDG_DATA_HOME/spacekontext`, by default `~/.local/share/spacekontext`).
+    Decided from where the code is, never from where the command is typed (docs/embedded.md)."""
+    root = checkout_root()
+    if root is not None:
+        return root / ".spacekontext"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "spacekontext"

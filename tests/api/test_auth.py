@@ -86,6 +86,10 @@ def api_routes() -> list[tuple[str, str]]:
             continue
         if path.startswith("/api/storage/local"):
             continue  # signed URLs: the signature is the credential
+        if path == "/api/sketchfab/oauth/callback":
+            continue  # a page navigation: always a redirect, the session checked inside
+        if path.endswith("/thumbnail.svg"):
+            continue  # public library thumbnails (for <img>); private ones checked in cadblocks
         routes += [(method.upper(), path) for method in operations]
     return routes
 
@@ -111,11 +115,20 @@ async def test_bad_tokens_are_401(client: httpx.AsyncClient, header: str) -> Non
     assert response.json()["success"] is False
 
 
-async def test_dev_token_signed_with_another_secret_is_401(client: httpx.AsyncClient) -> None:
+async def test_dev_token_signed_with_another_secret_is_401(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
     forged = DevTokens("x" * 40).mint("ann@example.com")
     response = await client.get("/api/projects", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_token"
+    # It says which data dir's secret it was checked against and how to mint a valid one…
+    message = response.json()["error"]
+    assert str(settings.data_dir) in message
+    assert "spacekontext token create" in message
+    # …and nothing of the secret.
+    secret = (settings.data_dir / "dev-token-secret").read_text().strip()
+    assert secret not in response.text and secret[:8] not in response.text
 
 
 async def test_expired_dev_token_is_401(client: httpx.AsyncClient, dev_tokens: DevTokens) -> None:
@@ -217,3 +230,55 @@ async def test_jwt_through_the_api_creates_user_from_claims(
         wrong_aud = jwks.token("k1", sub="user_zaha", aud="x")
         refused = await http.get("/api/projects", headers={"Authorization": f"Bearer {wrong_aud}"})
         assert refused.status_code == 401
+
+
+def _forged_header_token(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    """A token with any header: base64url JSON parts and a junk signature (no key needed)."""
+    import base64
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part(header)}.{part(claims)}.{base64.urlsafe_b64encode(b'x' * 64).decode()}"
+
+
+@pytest.mark.parametrize("alg", ["ES256", "ES384"])
+async def test_jwks_token_whose_alg_does_not_fit_the_key_is_401(
+    jwks_server: tuple[Jwks, str], settings: Settings, services: Services, alg: str
+) -> None:
+    """An EC algorithm named on an RSA key's kid, without any credentials: PyJWT raised a
+    TypeError on it (a 500); it is an invalid token."""
+    _, url = jwks_server
+    configured = settings.model_copy(
+        update={"auth_jwks_url": url, "auth_issuer": ISSUER, "auth_audience": AUDIENCE}
+    )
+    from spacekontext.services import build_verifier
+
+    services.verifier = build_verifier(configured)
+    app = create_app(configured, services=services)
+    now = int(time.time())
+    token = _forged_header_token(
+        {"alg": alg, "typ": "JWT", "kid": "k1"},
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": "user_x", "iat": now, "exp": now + 600},
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        response = await http.get("/api/projects", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "invalid_token"
+
+
+async def test_profile_claims_the_users_table_cannot_hold_are_left_out(
+    jwks_server: tuple[Jwks, str],
+) -> None:
+    jwks, url = jwks_server
+    verifier = JwksVerifier(url, issuer=ISSUER, audience=AUDIENCE)
+    try:
+        identity = await verifier.verify(
+            jwks.token("k1", sub="user_long", given_name="A" * 256, email="e\x00@example.com")
+        )
+        assert (identity.subject, identity.first_name, identity.email) == ("user_long", None, None)
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(jwks.token("k1", sub="s" * 256))
+    finally:
+        await verifier.aclose()

@@ -12,6 +12,8 @@ import orjson
 import psycopg
 import pytest
 
+from spacekontext.cadblocks.service import CadBlockService
+from spacekontext.db.engine import Database, create_engine_for
 from spacekontext.db.migrate import upgrade
 from spacekontext.db.urls import libpq_dsn
 from spacekontext.documents import encode
@@ -30,6 +32,7 @@ from spacekontext.tools.seed.writer import (
     expected_rows,
     projects_per_user,
     run_seed,
+    seed_email,
 )
 
 SMALL = SeedPlan(users=4, projects_per_user=2.5, files_per_project=3, cad_blocks=12, seed=7)
@@ -72,6 +75,37 @@ def test_row_counts_match_the_plan(seeded: str) -> None:
             " WHERE f.user_id <> p.user_id"
         ).fetchone()
         assert orphans == (0,)
+
+
+async def test_demo_blocks_belong_to_a_demo_owner_and_stay_out_of_real_libraries(
+    create_database: Callable[[], str], settings: Settings
+) -> None:
+    url = create_database()
+    upgrade(url)
+    plan = SeedPlan(users=2, projects_per_user=1, files_per_project=1, cad_blocks=5, seed=11)
+    run_seed(libpq_dsn(url), plan, objects=None, workers=0)
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        owners = conn.execute(
+            "SELECT DISTINCT b.is_public, u.email FROM app.cad_blocks b"
+            " JOIN app.users u ON u.id = b.created_by_user_id"
+        ).fetchall()
+        someone = conn.execute(
+            "SELECT id FROM app.users WHERE email = %s", (seed_email(plan.seed, 0),)
+        ).fetchone()
+        owner = conn.execute(
+            "SELECT id FROM app.users WHERE email = %s", (owners[0][1],)
+        ).fetchone()
+    assert owners == [(False, f"seed{plan.seed}-demo-blocks@example.com")]
+    assert someone is not None and owner is not None
+    # The library as the service lists it: none of the demo blocks for a seeded user; all five
+    # for the demo owner.
+    engine = create_engine_for(url, settings)
+    try:
+        service = CadBlockService(Database(engine))
+        assert await service.list(someone[0]) == []
+        assert len(await service.list(owner[0])) == 5
+    finally:
+        await engine.dispose()
 
 
 def test_floorplans_are_in_the_size_band_and_metadata_is_derived(seeded: str) -> None:

@@ -14,9 +14,8 @@ class CadBlock(Timestamps, Base):
         Index("ix_cad_blocks_search", "search", postgresql_using="gin"),
         Index(
             "ix_cad_blocks_name_trgm",
-            "name",
+            text("app.search_text(name) gin_trgm_ops"),
             postgresql_using="gin",
-            postgresql_ops={"name": "gin_trgm_ops"},
         ),
         Index("ix_cad_blocks_created_by_user_id", "created_by_user_id"),
     )
@@ -42,10 +41,12 @@ class CadBlock(Timestamps, Base):
     search: Mapped[str] = mapped_column(
         TSVECTOR,
         Computed(
-            "setweight(to_tsvector('english', coalesce(name, '')), 'A') || "
-            "setweight(to_tsvector('english', app.immutable_text_array(tags)), 'B') || "
-            "setweight(to_tsvector('english', coalesce(category, '') || ' ' || "
-            "coalesce(subcategory, '')), 'C')",
+            # Unaccented and lower-cased (migration 0006).
+            "setweight(to_tsvector('english', app.search_text(coalesce(name, ''))), 'A') || "
+            "setweight(to_tsvector('english', "
+            "app.search_text(app.immutable_text_array(tags))), 'B') || "
+            "setweight(to_tsvector('english', app.search_text(coalesce(category, '') || ' ' || "
+            "coalesce(subcategory, ''))), 'C')",
             persisted=True,
         ),
         deferred=True,

@@ -19,7 +19,7 @@ from typing import Any
 
 import ezdxf.bbox
 import orjson
-from sqlalchemy import and_, func, literal, literal_column, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from spacekontext.cache.aside import CacheAside, cache_key, shared_generation
@@ -31,7 +31,8 @@ from spacekontext.dxf.preview import render_entities_svg
 from spacekontext.dxf.reader import load_drawing, unit_scale
 from spacekontext.errors import Conflict, Invalid, NotFound, Unavailable, Unprocessable
 from spacekontext.ids import new_id
-from spacekontext.search.service import clean_query, prefix_query
+from spacekontext.search.engine import search_terms
+from spacekontext.search.service import clean_query
 from spacekontext.storage.base import ObjectStore
 
 KEY_PREFIX = "cad-blocks/"
@@ -80,6 +81,38 @@ def _read(row: Any) -> CadBlockRead:
         dxf_url=f"/api/cad-blocks/{data['slug']}/dxf",
         thumbnail_url=f"/api/cad-blocks/{data['slug']}/thumbnail.svg",
     )
+
+
+# The web client's vocabulary (category, subcategory) → ours; a subcategory of None is the
+# whole category. Its door and window pickers ask for `door/door` and `window/window`.
+CLIENT_CATEGORIES: dict[str, list[tuple[str, str | None]]] = {
+    "door": [("doors", None)],
+    "window": [("windows", None)],
+    "bathroom": [("bath", None)],
+    "kitchen": [("kitchen", None), ("appliances", "kitchen")],
+    "misc": [("appliances", None), ("stairs", None)],
+    "furniture": [("furniture", None)],
+}
+CLIENT_SUBCATEGORIES: dict[tuple[str, str], list[tuple[str, str | None]]] = {
+    ("furniture", "bedroom"): [("furniture", "beds")],
+}
+
+
+def resolve_category(
+    category: str | None, subcategory: str | None
+) -> list[tuple[str | None, str | None]]:
+    """The (category, subcategory) filters a request stands for: ours as given, or the web
+    client's names as aliases of ours (where the subcategory repeats the category, or is
+    absent, the whole category)."""
+    if category is None or category not in CLIENT_CATEGORIES:
+        return [(category, subcategory)]
+    if subcategory is None or subcategory == category:
+        return list(CLIENT_CATEGORIES[category])
+    alias = CLIENT_SUBCATEGORIES.get((category, subcategory))
+    if alias is not None:
+        return list(alias)
+    # furniture/seating: our furniture category has the same subcategory names.
+    return [(ours, subcategory) for ours, _ in CLIENT_CATEGORIES[category]]
 
 
 def _visible(user_id: str) -> Any:
@@ -145,23 +178,27 @@ class CadBlockService:
         primary: bool = False,
     ) -> list[CadBlockRead]:
         query = select(*_COLUMNS).where(_visible(user_id))
-        if category:
-            query = query.where(CadBlock.category == category.lower())
-        if subcategory:
-            query = query.where(CadBlock.subcategory == subcategory.lower())
+        filters = []
+        for wanted, sub in resolve_category(
+            category.lower() if category else None, subcategory.lower() if subcategory else None
+        ):
+            conditions = []
+            if wanted:
+                conditions.append(CadBlock.category == wanted)
+            if sub:
+                conditions.append(CadBlock.subcategory == sub)
+            if conditions:
+                filters.append(and_(*conditions))
+        if filters:
+            query = query.where(or_(*filters))
         if search is not None and search.isprintable() is False:
             search = "".join(ch if ch.isprintable() else " " for ch in search)
         if search is not None and search.strip():
-            text_query = clean_query(search)
-            english: Any = literal_column("'english'::regconfig")
-            tsquery = func.websearch_to_tsquery(english, text_query).op("||")(
-                func.to_tsquery(english, prefix_query(text_query))
-            )
-            # Text match on name/tags/category, or a near miss on the name (trigram index).
+            terms = search_terms(clean_query(search))
+            # The search engine's match (words, prefixes, swapped letters, near misses).
             query = query.where(
-                or_(
-                    CadBlock.search.op("@@")(tsquery),
-                    literal(text_query).op("<%")(CadBlock.name),
+                text(terms.matches("app.cad_blocks.search", "app.cad_blocks.name")).bindparams(
+                    **terms.params()
                 )
             )
         # Served by ix_cad_blocks_category_subcategory (category, subcategory, name).
@@ -193,6 +230,19 @@ class CadBlockService:
         _, key, _ = await self._visible_keys(user_id, slug)
         if key is None:
             raise NotFound("this block has no thumbnail")
+        return await self._require_store().get_bytes(key)
+
+    async def public_thumbnail(self, slug: str) -> bytes | None:
+        """A public block's thumbnail, for anyone (an `<img>` sends no bearer token); None
+        when the block is not public (or missing), so the caller asks for a session."""
+        async with self._db.read() as session:
+            key = await session.scalar(
+                select(CadBlock.thumbnail_key).where(
+                    CadBlock.slug == slug, CadBlock.is_public.is_(True)
+                )
+            )
+        if key is None:
+            return None
         return await self._require_store().get_bytes(key)
 
     async def seed(self, specs: Sequence[BlockSpec] | None = None) -> int:

@@ -4,7 +4,8 @@
 writes and commit once; read-only use cases open `read()` sessions, which the router
 (`db/routing.py`) may send to a replica. Connections are checked out when a session opens, so
 pool exhaustion is turned into `Unavailable` (503 + Retry-After) here, in one place, instead of
-surfacing from somewhere inside a service. Nothing here knows about HTTP."""
+surfacing from somewhere inside a service; so is a database that cannot be reached, wherever the
+session notices it (db/outage.py). Nothing here knows about HTTP."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import (
 from spacekontext.db.driverpool import DriverPool
 from spacekontext.db.jsontext import JSONText
 from spacekontext.db.observe import instrument, record
+from spacekontext.db.outage import as_unavailable, raise_if_outage
 from spacekontext.db.routing import ReadRouter, Replica
 from spacekontext.db.urls import async_url
 from spacekontext.errors import Conflict, Unavailable
@@ -183,6 +185,9 @@ async def checked_out(opening: Awaitable[T], *, pool: str, retry_after_s: float)
     except PoolTimeout as exc:
         metrics.DB_POOL_TIMEOUTS.labels(pool).inc()
         raise database_busy(retry_after_s) from exc
+    except Exception as exc:
+        raise_if_outage(exc)
+        raise
     finally:
         waiting.dec()
 
@@ -246,10 +251,21 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if not self._committed:
-                await self.session.rollback()
-        finally:
-            await self.session.close()
+            try:
+                if not self._committed:
+                    await self.session.rollback()
+            finally:
+                await self.session.close()
+        except Exception as cleanup:
+            if exc is None:
+                raise_if_outage(cleanup)
+                raise
+            # The block's own error is the one to report: a connection that broke under it
+            # cannot roll back either.
+        if exc is not None:
+            # The database went away under the use case (stopped, restarting, failed over):
+            # an outage, a 503 to retry, not a 500.
+            raise_if_outage(exc)
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._after_commit.append(callback)
@@ -543,10 +559,19 @@ class Database:
                     raise
                 await replica_session.fail_over(exc)
             session = replica_session
+        outage = False
         try:
             yield session
+        except Exception as exc:
+            outage = as_unavailable(exc) is not None
+            raise_if_outage(exc)
+            raise
         finally:
-            await session.close()
+            if outage:
+                with suppress(Exception):  # the connection is already gone
+                    await session.close()
+            else:
+                await session.close()
 
     async def read_rows(
         self, statement: Executable, *, user_id: str | None = None
@@ -596,6 +621,9 @@ class Database:
             return await self._fetch_on(self._driver_pool, query, args)
         except PoolTimeout as exc:
             raise database_busy(self._retry_after_s) from exc
+        except Exception as exc:
+            raise_if_outage(exc)
+            raise
 
     async def _fetch_on(
         self, pool: DriverPool, query: ReadQuery, args: tuple[Any, ...]

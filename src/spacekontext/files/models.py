@@ -39,9 +39,8 @@ class StoredFile(Timestamps, Base):
         Index("ix_files_search", "search", postgresql_using="gin"),
         Index(
             "ix_files_original_name_trgm",
-            "original_name",
+            text("app.search_text(original_name) gin_trgm_ops"),
             postgresql_using="gin",
-            postgresql_ops={"original_name": "gin_trgm_ops"},
         ),
     )
 
@@ -64,10 +63,10 @@ class StoredFile(Timestamps, Base):
         TSVECTOR,
         Computed(
             # Names split into words on any non-alphanumeric ("site-plan_v2.dxf" is four
-            # words) and stemmed; see migration 0002.
-            "setweight(to_tsvector('english', regexp_replace(coalesce(original_name, ''), "
-            "'[^[:alnum:]]+', ' ', 'g')), 'A') || "
-            "setweight(to_tsvector('english', coalesce(category, '')), 'B')",
+            # words) and stemmed, unaccented and lower-cased; see migrations 0002 and 0006.
+            "setweight(to_tsvector('english', regexp_replace("
+            "app.search_text(coalesce(original_name, '')), '[^[:alnum:]]+', ' ', 'g')), 'A') || "
+            "setweight(to_tsvector('english', app.search_text(coalesce(category, ''))), 'B')",
             persisted=True,
         ),
         deferred=True,

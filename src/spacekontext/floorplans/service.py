@@ -5,29 +5,17 @@ Concurrency: a write locks the floorplan row (`SELECT … FOR UPDATE`, metadata 
 checks the client's If-Match against the locked version, then writes version + 1. Concurrent
 writers from the same version therefore serialize on the lock and all but the first see a newer
 version and get a 412; nothing interleaves because the row, its metadata and its history entry
-change in one transaction."""
+change in one transaction. The reads, the lock, the versioned update and the validation are
+the shared versioned-document base (documents/versioned.py); the history row is its
+`_after_save` hook."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from sqlalchemy import (
-    Row,
-    String,
-    Text,
-    cast,
-    delete,
-    func,
-    insert,
-    literal,
-    select,
-    tuple_,
-    update,
-)
+from sqlalchemy import Row, String, Text, cast, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spacekontext.db.engine import Database, UnitOfWork
 from spacekontext.documents import (
     Encoded,
     Precondition,
@@ -36,6 +24,7 @@ from spacekontext.documents import (
     encode,
     merge_patch,
 )
+from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
 from spacekontext.errors import Invalid, NotFound
 from spacekontext.floorplans.geometry import KIND, FloorplanFacts, derive
 from spacekontext.floorplans.models import Floorplan, floorplan_versions
@@ -48,9 +37,7 @@ from spacekontext.floorplans.schemas import (
 )
 from spacekontext.ids import new_id
 from spacekontext.pagination import DEFAULT_PAGE, check_limit, decode_cursor, encode_cursor
-from spacekontext.projects.models import Project
 from spacekontext.projects.service import owned_project_or_404
-from spacekontext.settings import Settings
 
 # Everything a list or a write response shows; `Floorplan.data` is deliberately absent.
 SUMMARY_COLUMNS = (
@@ -100,18 +87,19 @@ _HISTORY_COPY = (
 )
 
 
-def _owned(*columns: Any) -> Any:
-    return select(*columns).select_from(Floorplan).join(Project, Project.id == Floorplan.project_id)
-
-
-def _not_found() -> NotFound:
-    return NotFound("floorplan not found")
-
-
-class FloorplanService:
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
-        self._max_bytes = settings.max_document_bytes
+class FloorplanService(
+    VersionedDocumentService[FloorplanSummary, FloorplanSummary, tuple[FloorplanFacts, Encoded]]
+):
+    table = DocumentTable(
+        Floorplan,
+        columns=SUMMARY_COLUMNS,
+        document=Floorplan.data,
+        summary_columns=SUMMARY_COLUMNS,
+    )
+    summary_schema = FloorplanSummary
+    read_schema = FloorplanSummary
+    kind = KIND
+    not_found_message = "floorplan not found"
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -147,27 +135,6 @@ class FloorplanService:
             next_cursor = encode_cursor(last.created_at, last.id, last.level)
         return [FloorplanSummary.model_validate(row) for row in rows[:limit]], next_cursor
 
-    async def current_version(self, user_id: str, floorplan_id: str) -> int:
-        """The version alone (for If-None-Match), without touching the document."""
-        query = _owned(Floorplan.version).where(
-            Floorplan.id == floorplan_id, Project.user_id == user_id
-        )
-        async with self._db.read(user_id=user_id) as session:
-            version = await session.scalar(query)
-        if version is None:
-            raise _not_found()
-        return int(version)
-
-    async def get(self, user_id: str, floorplan_id: str) -> StoredDocument[FloorplanSummary]:
-        query = _owned(*SUMMARY_COLUMNS, cast(Floorplan.data, Text).label("data_json")).where(
-            Floorplan.id == floorplan_id, Project.user_id == user_id
-        )
-        async with self._db.read(user_id=user_id) as session:
-            row = (await session.execute(query)).first()
-        if row is None:
-            raise _not_found()
-        return StoredDocument(FloorplanSummary.model_validate(row), row.data_json)
-
     async def versions(self, user_id: str, floorplan_id: str) -> list[FloorplanVersionSummary]:
         async with self._db.read(user_id=user_id) as session:
             await self._owned_or_404(session, user_id, floorplan_id)
@@ -193,40 +160,35 @@ class FloorplanService:
     async def create(
         self, user_id: str, project_id: str, body: FloorplanCreate
     ) -> SavedDocument[FloorplanSummary]:
-        facts, encoded = await self._validate(body.data)
+        checked = await self.validate(body.data)
         async with self._db.unit_of_work() as uow:
             await owned_project_or_404(uow.session, user_id, project_id)
-            floorplan_id = new_id()
-            await uow.session.execute(
-                insert(Floorplan).values(
-                    id=floorplan_id,
-                    project_id=project_id,
-                    name=body.name,
-                    level=body.level,
-                    data=body.data,
-                    version=1,
-                    **_fact_values(facts, encoded),
-                )
-            )
-            meta = await self._append_history(uow, floorplan_id, user_id)
+            values = {
+                "id": new_id(),
+                "project_id": project_id,
+                "name": body.name,
+                "level": body.level,
+                "data": body.data,
+                **_fact_values(*checked),
+            }
+            meta = await self._insert(uow.session, values, user_id)
             await uow.commit()
         return SavedDocument(meta, body.data, changed=True)
 
     async def replace(
         self, user_id: str, floorplan_id: str, body: FloorplanReplace, pre: Precondition
     ) -> SavedDocument[FloorplanSummary]:
-        facts, encoded = await self._validate(body.data)
+        checked = await self.validate(body.data)
         async with self._db.unit_of_work() as uow:
             current = await self._lock(uow.session, user_id, floorplan_id, pre)
-            saved = await self._save(
-                uow,
+            saved = await self._write(
+                uow.session,
                 current,
-                name=body.name if body.name is not None else current.name,
-                level=body.level if body.level is not None else current.level,
+                user_id,
+                name=body.name,
+                level=body.level,
                 data=body.data,
-                facts=facts,
-                encoded=encoded,
-                user_id=user_id,
+                checked=checked,
             )
             await uow.commit()
         return saved
@@ -243,24 +205,20 @@ class FloorplanService:
             raise Invalid("data must be a merge patch object", code="invalid_patch")
         async with self._db.unit_of_work() as uow:
             current = await self._lock(uow.session, user_id, floorplan_id, pre)
-            document: Any
+            document: Any = None
+            checked = None
             if "data" in fields:
-                stored = await uow.session.scalar(
-                    select(Floorplan.data).where(Floorplan.id == floorplan_id)
-                )
+                stored = await self._stored_document(uow.session, floorplan_id)
                 document = merge_patch(stored, body.data)
-                facts, encoded = await self._validate(document)
-            else:
-                document, facts, encoded = None, None, None
-            saved = await self._save(
-                uow,
+                checked = await self.validate(document)
+            saved = await self._write(
+                uow.session,
                 current,
-                name=body.name if body.name is not None else current.name,
-                level=body.level if body.level is not None else current.level,
+                user_id,
+                name=body.name,
+                level=body.level,
                 data=document,
-                facts=facts,
-                encoded=encoded,
-                user_id=user_id,
+                checked=checked,
             )
             await uow.commit()
         return saved
@@ -271,60 +229,29 @@ class FloorplanService:
         async with self._db.unit_of_work() as uow:
             current = await self._lock(uow.session, user_id, floorplan_id, pre)
             old = await self._version_row(uow.session, floorplan_id, version, with_data=True)
-            facts, encoded = await self._validate(old.data)
-            saved = await self._save(
-                uow,
+            checked = await self.validate(old.data)
+            saved = await self._write(
+                uow.session,
                 current,
+                user_id,
                 name=old.name,
                 level=old.level,
                 data=old.data,
-                facts=facts,
-                encoded=encoded,
-                user_id=user_id,
+                checked=checked,
             )
             await uow.commit()
         return saved
 
-    async def delete(self, user_id: str, floorplan_id: str, pre: Precondition) -> None:
-        async with self._db.unit_of_work() as uow:
-            await self._lock(uow.session, user_id, floorplan_id, pre)
-            # Its history goes with it (ON DELETE CASCADE from floorplan_versions).
-            await uow.session.execute(delete(Floorplan).where(Floorplan.id == floorplan_id))
-            await uow.commit()
-
     # --- internals ------------------------------------------------------------------------------
 
-    async def _validate(self, data: Any) -> tuple[FloorplanFacts, Encoded]:
-        # ~10-40 ms of CPU for a 200 KB plan: in a worker thread, so that the event loop keeps
-        # serving other requests meanwhile (the GIL is handed back every few ms) instead of
-        # stalling all of them for the whole validation.
-        return await asyncio.to_thread(self._validate_now, data)
-
-    def _validate_now(self, data: Any) -> tuple[FloorplanFacts, Encoded]:
+    def check(self, data: Any) -> tuple[FloorplanFacts, Encoded]:
         encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
         return derive(data), encoded
 
     async def _owned_or_404(self, session: AsyncSession, user_id: str, floorplan_id: str) -> None:
-        found = await session.scalar(
-            _owned(Floorplan.id).where(Floorplan.id == floorplan_id, Project.user_id == user_id)
-        )
+        found = await session.scalar(self._owned_by(user_id, floorplan_id, Floorplan.id))
         if found is None:
-            raise _not_found()
-
-    async def _lock(
-        self, session: AsyncSession, user_id: str, floorplan_id: str, pre: Precondition
-    ) -> Row[Any]:
-        row = (
-            await session.execute(
-                _owned(*SUMMARY_COLUMNS)
-                .where(Floorplan.id == floorplan_id, Project.user_id == user_id)
-                .with_for_update(of=Floorplan)
-            )
-        ).first()
-        if row is None:
-            raise _not_found()
-        pre.check(row.version, KIND)
-        return row
+            raise self._not_found()
 
     async def _version_row(
         self, session: AsyncSession, floorplan_id: str, version: int, *, with_data: bool = False
@@ -346,54 +273,45 @@ class FloorplanService:
             raise NotFound(f"floorplan version {version} not found", code="version_not_found")
         return row
 
-    async def _save(
+    async def _write(
         self,
-        uow: UnitOfWork,
+        session: AsyncSession,
         current: Row[Any],
-        *,
-        name: str,
-        level: int,
-        data: Any,
-        facts: FloorplanFacts | None,
-        encoded: Encoded | None,
         user_id: str,
+        *,
+        name: str | None,
+        level: int | None,
+        data: Any,
+        checked: tuple[FloorplanFacts, Encoded] | None,
     ) -> SavedDocument[FloorplanSummary]:
-        """Write a new version unless nothing changes; `data=None` keeps the stored document."""
-        same_content = encoded is None or encoded.content_hash == current.content_hash
-        if same_content and name == current.name and level == current.level:
-            return SavedDocument(FloorplanSummary.model_validate(current), data, changed=False)
-        values: dict[str, Any] = {
-            "name": name,
-            "level": level,
-            "version": current.version + 1,
-            "updated_at": func.now(),
-        }
-        if data is not None and facts is not None and encoded is not None and not same_content:
-            values |= {"data": data, **_fact_values(facts, encoded)}
-        await uow.session.execute(
-            update(Floorplan).where(Floorplan.id == current.id).values(**values)
-        )
-        meta = await self._append_history(uow, current.id, user_id)
+        """Write a new version unless nothing changes; `checked=None` keeps the stored
+        document, `name`/`level` None keep the stored ones."""
+        changes: dict[str, Any] = {}
+        if name is not None and name != current.name:
+            changes["name"] = name
+        if level is not None and level != current.level:
+            changes["level"] = level
+        if checked is not None and checked[1].content_hash != current.content_hash:
+            changes |= {"data": data, **_fact_values(*checked)}
+        if not changes:
+            return SavedDocument(self._meta(current), data, changed=False)
+        meta = await self._save(session, current.id, current.version, changes, user_id)
         return SavedDocument(meta, data, changed=True)
 
-    async def _append_history(
-        self, uow: UnitOfWork, floorplan_id: str, user_id: str
-    ) -> FloorplanSummary:
+    async def _after_save(self, session: AsyncSession, document_id: str, user_id: str) -> None:
+        """Every saved version goes into the history, copied from the floorplan row inside
+        PostgreSQL."""
         source = select(
             literal(new_id(), String).label("id"),
             Floorplan.id,
             *(Floorplan.__table__.c[name] for name in _HISTORY_COPY[1:]),
             literal(user_id, String).label("created_by_user_id"),
-        ).where(Floorplan.id == floorplan_id)
-        await uow.session.execute(
+        ).where(Floorplan.id == document_id)
+        await session.execute(
             insert(floorplan_versions).from_select(
                 ["id", *_HISTORY_COPY, "created_by_user_id"], source
             )
         )
-        row = (
-            await uow.session.execute(select(*SUMMARY_COLUMNS).where(Floorplan.id == floorplan_id))
-        ).one()
-        return FloorplanSummary.model_validate(row)
 
 
 def _fact_values(facts: FloorplanFacts, encoded: Encoded) -> dict[str, Any]:

@@ -22,7 +22,12 @@ def _versions(header: str) -> frozenset[int] | None:
         if tag == "*":
             return None
         tag = tag.removeprefix("W/")
-        if len(tag) >= 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
+        if (
+            len(tag) >= 2
+            and tag[0] == tag[-1] == '"'
+            and tag[1:-1].isascii()
+            and tag[1:-1].isdigit()
+        ):
             versions.add(int(tag[1:-1]))
     return frozenset(versions)
 

@@ -25,8 +25,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database
+from spacekontext.errors import Unavailable
 from spacekontext.ids import new_id
 from spacekontext.jobs.models import Job
+from spacekontext.observability import error_tracking
 
 log = logging.getLogger("spacekontext.jobs")
 
@@ -173,6 +175,10 @@ class JobWorker:
             if not final:
                 values["run_after"] = func.now() + timedelta(seconds=backoff_s(job.attempts))
             await self._finish(job.id, values)
+            if final:
+                error_tracking.report_job_failure(
+                    exc, kind=job.kind, job_id=job.id, attempts=job.attempts
+                )
             return
         await self._finish(
             job.id,
@@ -209,6 +215,10 @@ class JobWorker:
                     if now - last_run.get(index, float("-inf")) >= interval:
                         last_run[index] = now
                         await task()
+            except Unavailable as exc:
+                # An outage, not a bug: one line per poll, no traceback.
+                log.warning("job worker waiting for the database: %s", exc.details)
+                ran = 0
             except Exception:
                 log.exception("job worker iteration failed")
                 ran = 0

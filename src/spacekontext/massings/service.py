@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.documents import (
+    Encoded,
     Precondition,
     Problem,
     SavedDocument,
@@ -21,7 +22,7 @@ from spacekontext.documents import (
 from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
 from spacekontext.errors import Invalid
 from spacekontext.ids import new_id
-from spacekontext.massings.geometry import KIND, derive, floor_to_floor_height
+from spacekontext.massings.geometry import KIND, MassingShape, floor_to_floor_height, shape
 from spacekontext.massings.models import Massing
 from spacekontext.massings.schemas import (
     MassingCreate,
@@ -56,7 +57,9 @@ def _analysis(value: Any) -> dict[str, Any] | None:
     return value
 
 
-class MassingService(VersionedDocumentService[MassingSummary, MassingSummary]):
+class MassingService(
+    VersionedDocumentService[MassingSummary, MassingSummary, tuple[MassingShape, Encoded]]
+):
     table = DocumentTable(
         Massing,
         columns=SUMMARY_COLUMNS,
@@ -72,48 +75,34 @@ class MassingService(VersionedDocumentService[MassingSummary, MassingSummary]):
     async def create(
         self, user_id: str, project_id: str, body: MassingCreate
     ) -> SavedDocument[MassingSummary]:
-        encoded = encode(body.massing_data, kind=KIND, max_bytes=self._max_bytes)
+        checked = await self.validate(body.massing_data)
         analysis = _analysis(body.analysis)
         async with self._db.unit_of_work() as uow:
             await owned_project_or_404(uow.session, user_id, project_id)
-            floor_to_floor, site_area = await _project_context(
-                uow.session, project_id, share_lock=True
-            )
-            facts = derive(body.massing_data, floor_to_floor)
-            row = (
-                await uow.session.execute(
-                    insert(Massing)
-                    .values(
-                        id=new_id(),
-                        project_id=project_id,
-                        name=body.name,
-                        massing_data=body.massing_data,
-                        analysis=analysis,
-                        volume_m3=facts.volume_m3,
-                        footprint_m2=facts.footprint_m2,
-                        gross_floor_area_m2=facts.gross_floor_area_m2,
-                        height_m=facts.height_m,
-                        floor_area_ratio=facts.floor_area_ratio(site_area),
-                        data_bytes=encoded.data_bytes,
-                        content_hash=encoded.content_hash,
-                        version=1,
-                    )
-                    .returning(*SUMMARY_COLUMNS)
-                )
-            ).one()
+            context = await _project_context(uow.session, project_id, share_lock=True)
+            values = {
+                "id": new_id(),
+                "project_id": project_id,
+                "name": body.name,
+                "massing_data": body.massing_data,
+                "analysis": analysis,
+                **_derived(*checked, *context),
+            }
+            meta = await self._insert(uow.session, values, user_id)
             await uow.commit()
-        return SavedDocument(MassingSummary.model_validate(row), body.massing_data, changed=True)
+        return SavedDocument(meta, body.massing_data, changed=True)
 
     async def replace(
         self, user_id: str, massing_id: str, body: MassingReplace, pre: Precondition
     ) -> SavedDocument[MassingSummary]:
-        encode(body.massing_data, kind=KIND, max_bytes=self._max_bytes)
+        checked = await self.validate(body.massing_data)
         return await self._write(
             user_id,
             massing_id,
             pre,
             name=body.name,
             data=body.massing_data,
+            checked=checked,
             analysis_given="analysis" in body.model_fields_set,
             analysis=_analysis(body.analysis),
         )
@@ -138,6 +127,10 @@ class MassingService(VersionedDocumentService[MassingSummary, MassingSummary]):
 
     # --- internals ------------------------------------------------------------------------------
 
+    def check(self, data: Any) -> tuple[MassingShape, Encoded]:
+        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
+        return shape(data), encoded
+
     async def _write(
         self,
         user_id: str,
@@ -146,6 +139,7 @@ class MassingService(VersionedDocumentService[MassingSummary, MassingSummary]):
         *,
         name: str | None,
         data: Any = None,
+        checked: tuple[MassingShape, Encoded] | None = None,
         data_patch: Any = None,
         analysis_given: bool,
         analysis: dict[str, Any] | None = None,
@@ -158,21 +152,10 @@ class MassingService(VersionedDocumentService[MassingSummary, MassingSummary]):
                 changes["name"] = name
             if data_patch is not None:
                 data = merge_patch(await self._stored_document(uow.session, massing_id), data_patch)
-            if data is not None:
-                encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
-                floor_to_floor, site_area = await _project_context(uow.session, current.project_id)
-                facts = derive(data, floor_to_floor)
-                if encoded.content_hash != current.content_hash:
-                    changes |= {
-                        "massing_data": data,
-                        "volume_m3": facts.volume_m3,
-                        "footprint_m2": facts.footprint_m2,
-                        "gross_floor_area_m2": facts.gross_floor_area_m2,
-                        "height_m": facts.height_m,
-                        "floor_area_ratio": facts.floor_area_ratio(site_area),
-                        "data_bytes": encoded.data_bytes,
-                        "content_hash": encoded.content_hash,
-                    }
+                checked = await self.validate(data)
+            if checked is not None and checked[1].content_hash != current.content_hash:
+                context = await _project_context(uow.session, current.project_id)
+                changes |= {"massing_data": data, **_derived(*checked, *context)}
             if analysis_given:
                 stored_analysis = await uow.session.scalar(
                     select(Massing.analysis).where(Massing.id == massing_id)
@@ -188,9 +171,24 @@ class MassingService(VersionedDocumentService[MassingSummary, MassingSummary]):
                     changes["analysis"] = analysis
             if not changes:
                 return SavedDocument(self._meta(current), data, changed=False)
-            row = await self._save(uow.session, massing_id, current.version, changes)
+            meta = await self._save(uow.session, massing_id, current.version, changes, user_id)
             await uow.commit()
-        return SavedDocument(MassingSummary.model_validate(row), data, changed=True)
+        return SavedDocument(meta, data, changed=True)
+
+
+def _derived(
+    shape: MassingShape, encoded: Encoded, floor_to_floor_m: float, site_area_m2: float | None
+) -> dict[str, Any]:
+    facts = shape.facts(floor_to_floor_m)
+    return {
+        "volume_m3": facts.volume_m3,
+        "footprint_m2": facts.footprint_m2,
+        "gross_floor_area_m2": facts.gross_floor_area_m2,
+        "height_m": facts.height_m,
+        "floor_area_ratio": facts.floor_area_ratio(site_area_m2),
+        "data_bytes": encoded.data_bytes,
+        "content_hash": encoded.content_hash,
+    }
 
 
 async def _project_context(

@@ -5,10 +5,9 @@ for history asks it of floorplans."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.documents import (
@@ -56,7 +55,7 @@ def _settings(value: Any) -> dict[str, Any]:
     return value
 
 
-class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary]):
+class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple[int, Encoded]]):
     table = DocumentTable(
         Model3D,
         columns=READ_COLUMNS,
@@ -71,43 +70,29 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary]):
     async def create(
         self, user_id: str, project_id: str, body: Model3DCreate
     ) -> SavedDocument[Model3DRead]:
-        objects, encoded = await self._validate(body.model_data)
+        checked = await self.validate(body.model_data)
         settings = _settings(body.settings)
         async with self._db.unit_of_work() as uow:
             await owned_project_or_404(uow.session, user_id, project_id)
             await _check_floorplan(uow.session, project_id, body.floorplan_id)
-            model_id = new_id()
-            row = (
-                await uow.session.execute(
-                    insert(Model3D)
-                    .values(
-                        id=model_id,
-                        project_id=project_id,
-                        floorplan_id=body.floorplan_id,
-                        name=body.name,
-                        model_data=body.model_data,
-                        settings=settings,
-                        object_count=objects,
-                        data_bytes=encoded.data_bytes,
-                        content_hash=encoded.content_hash,
-                        version=1,
-                    )
-                    .returning(*READ_COLUMNS)
-                )
-            ).one()
+            values = {
+                "id": new_id(),
+                "project_id": project_id,
+                "floorplan_id": body.floorplan_id,
+                "name": body.name,
+                "model_data": body.model_data,
+                "settings": settings,
+                **_derived(*checked),
+            }
+            meta = await self._insert(uow.session, values, user_id)
             await uow.commit()
-        return SavedDocument(Model3DRead.model_validate(row), body.model_data, changed=True)
+        return SavedDocument(meta, body.model_data, changed=True)
 
     async def replace(
         self, user_id: str, model_id: str, body: Model3DReplace, pre: Precondition
     ) -> SavedDocument[Model3DRead]:
-        objects, encoded = await self._validate(body.model_data)
-        changes: dict[str, Any] = {
-            "model_data": body.model_data,
-            "object_count": objects,
-            "data_bytes": encoded.data_bytes,
-            "content_hash": encoded.content_hash,
-        }
+        checked = await self.validate(body.model_data)
+        changes: dict[str, Any] = {"model_data": body.model_data, **_derived(*checked)}
         if body.name is not None:
             changes["name"] = body.name
         if body.settings is not None:
@@ -142,11 +127,7 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary]):
 
     # --- internals ------------------------------------------------------------------------------
 
-    async def _validate(self, data: Any) -> tuple[int, Encoded]:
-        # Large scenes take milliseconds to check and hash: off the event loop, like floorplans.
-        return await asyncio.to_thread(self._validate_now, data)
-
-    def _validate_now(self, data: Any) -> tuple[int, Encoded]:
+    def check(self, data: Any) -> tuple[int, Encoded]:
         encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
         return count_objects(data), encoded
 
@@ -165,13 +146,7 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary]):
             current = await self._lock(uow.session, user_id, model_id, pre)
             if data_patch is not None:
                 data = merge_patch(await self._stored_document(uow.session, model_id), data_patch)
-                objects, encoded = await self._validate(data)
-                changes |= {
-                    "model_data": data,
-                    "object_count": objects,
-                    "data_bytes": encoded.data_bytes,
-                    "content_hash": encoded.content_hash,
-                }
+                changes |= {"model_data": data, **_derived(*await self.validate(data))}
             if settings_patch is not None:
                 changes["settings"] = _settings(merge_patch(current.settings, settings_patch))
             if changes.get("floorplan_id") is not None:
@@ -185,9 +160,17 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary]):
             )
             if unchanged:
                 return SavedDocument(self._meta(current), data, changed=False)
-            row = await self._save(uow.session, model_id, current.version, changes)
+            meta = await self._save(uow.session, model_id, current.version, changes, user_id)
             await uow.commit()
-        return SavedDocument(Model3DRead.model_validate(row), data, changed=True)
+        return SavedDocument(meta, data, changed=True)
+
+
+def _derived(objects: int, encoded: Encoded) -> dict[str, Any]:
+    return {
+        "object_count": objects,
+        "data_bytes": encoded.data_bytes,
+        "content_hash": encoded.content_hash,
+    }
 
 
 async def _check_floorplan(

@@ -19,9 +19,8 @@ class Project(Timestamps, Base):
         Index("ix_projects_search", "search", postgresql_using="gin"),
         Index(
             "ix_projects_name_trgm",
-            "name",
+            text("app.search_text(name) gin_trgm_ops"),
             postgresql_using="gin",
-            postgresql_ops={"name": "gin_trgm_ops"},
         ),
     )
 
@@ -35,8 +34,9 @@ class Project(Timestamps, Base):
     search: Mapped[str] = mapped_column(
         TSVECTOR,
         Computed(
-            "setweight(to_tsvector('english', coalesce(name, '')), 'A') || "
-            "setweight(to_tsvector('english', coalesce(description, '')), 'B')",
+            # Unaccented and lower-cased (migration 0006).
+            "setweight(to_tsvector('english', app.search_text(coalesce(name, ''))), 'A') || "
+            "setweight(to_tsvector('english', app.search_text(coalesce(description, ''))), 'B')",
             persisted=True,
         ),
         deferred=True,

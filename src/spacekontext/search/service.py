@@ -1,14 +1,9 @@
-"""Full-text search over the caller's projects and files and the block library.
+"""Search over the caller's projects and files and the block library.
 
-Three ways to match, one ranking:
-- `websearch_to_tsquery` on the stored, weighted tsvector columns: stems ("kitchens" finds
-  "kitchen"), quotes, `or`, `-word`, exactly as people type into search boxes; it never raises
-  on odd syntax;
-- the same words as prefixes (`kitch:*`), for search-as-you-type;
-- trigram word similarity on the name (`<%`, the GIN trigram index) for near misses ("kitchn").
-A row that matches as text scores 1 + ts_rank (normalized to 0..1, name weight A > description
-B > category C), a near miss only its similarity x 0.1: text matches always come first, name
-matches above description matches, near misses after both.
+Matching and scoring are the search engine's (search/engine.py, shared with the block library's
+`?search=`): words, stems and prefixes on the weighted tsvector columns, swapped letters, and
+trigram near misses, all accent-insensitive. Text matches come first (name weight A >
+description B > category C), swapped letters next, near misses after both.
 
 Every query is scoped in SQL: projects and files by owner, blocks by public or own."""
 
@@ -22,10 +17,10 @@ from sqlalchemy import text
 
 from spacekontext.db.engine import Database
 from spacekontext.errors import Invalid
+from spacekontext.search.engine import TSQUERY, SearchTerms, search_terms
 from spacekontext.search.schemas import SearchHit, SearchResults, SearchType
 
 MAX_QUERY_CHARS = 200
-MAX_PREFIX_WORDS = 8
 MAX_LIMIT = 50
 ALL_TYPES: tuple[SearchType, ...] = ("projects", "files", "blocks")
 # ts_headline marks the matches with characters that cannot come from a tsquery; the text is
@@ -33,22 +28,32 @@ ALL_TYPES: tuple[SearchType, ...] = ("projects", "files", "blocks")
 _START, _STOP = "\u2e22", "\u2e23"
 _HEADLINE = f"StartSel={_START}, StopSel={_STOP}, MaxWords=24, MinWords=8, MaxFragments=2"
 _TITLE = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
-_WORDS = re.compile(r"[^\W_]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _fill(sql: str, terms: SearchTerms, alias: str, name: str) -> str:
+    """The engine's match and score over the row alias. They take the query's forms as
+    expressions of the bound parameters (folded into constants at planning, so the GIN indexes
+    serve them); the headlines read the query from the `q` row."""
+    return sql.format(
+        TSQUERY=TSQUERY,
+        score=terms.score(f"{alias}.search", f"{alias}.{name}"),
+        match=terms.matches(f"{alias}.search", f"{alias}.{name}"),
+    )
+
 
 _PROJECTS = """
 WITH q AS (
-    SELECT websearch_to_tsquery('english', :q) || to_tsquery('english', :prefix) AS tsq
+    SELECT {TSQUERY} AS tsq
 ), mine AS MATERIALIZED (
     -- The caller's projects first (B-tree on user_id): a common word matches a few percent of
     -- a million rows through the GIN index, the caller owns a few hundred at most.
     SELECT id, name, description, updated_at, search FROM app.projects WHERE user_id = :user_id
 ), hits AS (
     SELECT p.id, p.name, p.description, p.updated_at,
-           CASE WHEN p.search @@ q.tsq THEN 1 + ts_rank(p.search, q.tsq, 32) ELSE 0 END
-             + 0.1 * word_similarity(:q, p.name) AS score
+           {score} AS score
     FROM mine p, q
-    WHERE p.search @@ q.tsq OR :q <% p.name
+    WHERE {match}
     ORDER BY score DESC, p.id
     LIMIT :limit
 )
@@ -62,16 +67,15 @@ ORDER BY h.score DESC, h.id
 
 _FILES = """
 WITH q AS (
-    SELECT websearch_to_tsquery('english', :q) || to_tsquery('english', :prefix) AS tsq
+    SELECT {TSQUERY} AS tsq
 ), mine AS MATERIALIZED (
     SELECT id, original_name, project_id, category, updated_at, search
     FROM app.files WHERE user_id = :user_id AND status = 'ready'
 ), hits AS (
     SELECT f.id, f.original_name, f.project_id, f.category, f.updated_at,
-           CASE WHEN f.search @@ q.tsq THEN 1 + ts_rank(f.search, q.tsq, 32) ELSE 0 END
-             + 0.1 * word_similarity(:q, f.original_name) AS score
+           {score} AS score
     FROM mine f, q
-    WHERE f.search @@ q.tsq OR :q <% f.original_name
+    WHERE {match}
     ORDER BY score DESC, f.id
     LIMIT :limit
 )
@@ -85,14 +89,13 @@ ORDER BY h.score DESC, h.id
 
 _BLOCKS = """
 WITH q AS (
-    SELECT websearch_to_tsquery('english', :q) || to_tsquery('english', :prefix) AS tsq
+    SELECT {TSQUERY} AS tsq
 ), hits AS (
     SELECT b.id, b.slug, b.name, b.category, b.subcategory, b.tags, b.updated_at,
-           CASE WHEN b.search @@ q.tsq THEN 1 + ts_rank(b.search, q.tsq, 32) ELSE 0 END
-             + 0.1 * word_similarity(:q, b.name) AS score
+           {score} AS score
     FROM app.cad_blocks b, q
     WHERE (b.is_public OR b.created_by_user_id = :user_id)
-      AND (b.search @@ q.tsq OR :q <% b.name)
+      AND {match}
     ORDER BY score DESC, b.id
     LIMIT :limit
 )
@@ -105,10 +108,11 @@ FROM hits h, q
 ORDER BY h.score DESC, h.id
 """
 
-_SQL: dict[SearchType, tuple[str, str]] = {
-    "projects": ("project", _PROJECTS),
-    "files": ("file", _FILES),
-    "blocks": ("block", _BLOCKS),
+# (hit type, SQL, row alias, name column)
+_SQL: dict[SearchType, tuple[str, str, str, str]] = {
+    "projects": ("project", _PROJECTS, "p", "name"),
+    "files": ("file", _FILES, "f", "original_name"),
+    "blocks": ("block", _BLOCKS, "b", "name"),
 }
 
 
@@ -126,13 +130,6 @@ def clean_query(raw: str) -> str:
             details={"maxChars": MAX_QUERY_CHARS},
         )
     return query
-
-
-def prefix_query(query: str) -> str:
-    """`to_tsquery` text matching every word as a prefix. Only letters and digits survive, so
-    no tsquery operator can be smuggled in."""
-    words = _WORDS.findall(query.lower())[:MAX_PREFIX_WORDS]
-    return " & ".join(f"{word[:64]}:*" for word in words)
 
 
 def parse_types(raw: str | None) -> list[SearchType]:
@@ -171,9 +168,9 @@ class SearchService:
         if not 1 <= limit <= MAX_LIMIT:
             raise Invalid(f"limit must be between 1 and {MAX_LIMIT}", code="invalid_limit")
         query = clean_query(raw_query)
+        terms = search_terms(query)
         params: dict[str, Any] = {
-            "q": query,
-            "prefix": prefix_query(query),
+            **terms.params(),
             "user_id": user_id,
             "limit": limit,
             "title_opts": _TITLE,
@@ -182,8 +179,9 @@ class SearchService:
         hits: list[SearchHit] = []
         async with self._db.read(user_id=user_id) as session:
             for kind in types:
-                hit_type, sql = _SQL[kind]
-                rows = (await session.execute(text(sql), params)).mappings().all()
+                hit_type, sql, alias, name = _SQL[kind]
+                statement = text(_fill(sql, terms, alias, name))
+                rows = (await session.execute(statement, params)).mappings().all()
                 for row in rows:
                     data = dict(row)
                     hits.append(

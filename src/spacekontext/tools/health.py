@@ -7,6 +7,8 @@ from starlette.responses import Response
 from spacekontext.auth.deps import ServicesDep
 from spacekontext.db.base import SCHEMA
 from spacekontext.db.migrate import head_revision
+from spacekontext.db.outage import unreachable_reason
+from spacekontext.errors import Unavailable
 from spacekontext.http.responses import JSONBytes
 from spacekontext.observability import metrics
 
@@ -43,7 +45,7 @@ async def readyz(services: ServicesDep) -> JSONBytes:
         else:
             checks["migrations"] = "ok"
     except Exception as exc:  # readiness reports, it does not raise
-        checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["database"] = f"unreachable: {_why(exc)}"
         ready = False
     # Replicas never make the service unready: reads fall back to the primary without them.
     replicas = services.db.router.status()
@@ -65,3 +67,11 @@ async def readyz(services: ServicesDep) -> JSONBytes:
         {"status": status, "checks": checks, "replicas": replicas},
         status_code=200 if ready else 503,
     )
+
+
+def _why(exc: Exception) -> str:
+    """The reason an outage carries (db/outage.py: "connection refused…", "the database system
+    is shutting down"…), else the error's class (nothing of its message: it may hold a URL)."""
+    if isinstance(exc, Unavailable) and isinstance(exc.details, dict) and "reason" in exc.details:
+        return str(exc.details["reason"])
+    return unreachable_reason(exc) or type(exc).__name__

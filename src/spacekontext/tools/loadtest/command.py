@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from spacekontext.auth.tokens import DevTokens
-from spacekontext.db.attach import running_embedded_uri
+from spacekontext.db.embedded import running_postmaster
 from spacekontext.db.urls import libpq_dsn
 from spacekontext.settings import Settings
 
@@ -15,8 +15,8 @@ def monitoring_dsn(settings: Settings) -> str | None:
     Never starts a server (the one under test owns it)."""
     if settings.database_url:
         return libpq_dsn(settings.database_url)
-    uri = running_embedded_uri(settings.data_dir / "pgdata")
-    return libpq_dsn(uri) if uri else None
+    postmaster = running_postmaster(settings.data_dir / "pgdata")
+    return libpq_dsn(postmaster.uri) if postmaster else None
 
 
 def seeded_emails(dsn: str | None, count: int, seed: int) -> list[str]:

@@ -66,7 +66,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "cad_blocks": (
         "id", "slug", "name", "category", "subcategory", "description", "tags", "width_m",
-        "depth_m", "height_m", "is_public", "created_at", "updated_at",
+        "depth_m", "height_m", "is_public", "created_by_user_id", "created_at", "updated_at",
     ),
 }  # fmt: skip
 # Parents before children (foreign keys).
@@ -207,6 +207,25 @@ def user_rows(plan: SeedPlan) -> tuple[list[bytes], list[tuple[str, int]]]:
     return rows, users
 
 
+def demo_owner(plan: SeedPlan) -> tuple[str, bytes]:
+    """The owner of the synthetic blocks: a user of their own, so that the blocks stay private
+    to it and never show in a real user's library (which lists public blocks and one's own)."""
+    rng = docs.rng_for(plan.seed, "demo-owner", 0)
+    user_id = docs.row_id(_epoch_ms(0), rng)
+    email = f"seed{plan.seed}-demo-blocks@example.com"
+    row = _row(
+        user_id.encode(),
+        _text(f"dev|{email}"),
+        _text(email),
+        _text("Demo"),
+        _text("Blocks"),
+        b"\\N",
+        _stamp(0),
+        _stamp(0),
+    )
+    return user_id, row
+
+
 def projects_per_user(plan: SeedPlan) -> list[int]:
     """A skewed split of the total: most users have a few projects, some have dozens, and
     (when there are at least as many projects as users) everyone has one."""
@@ -260,7 +279,8 @@ def project_rows(
     return rows, refs
 
 
-def cad_block_rows(plan: SeedPlan) -> list[bytes]:
+def cad_block_rows(plan: SeedPlan, owner_id: str) -> list[bytes]:
+    """Synthetic blocks, private to the demo owner (`demo_owner`)."""
     rows = []
     categories = {
         "furniture": ("seating", "tables", "beds", "storage"),
@@ -290,7 +310,8 @@ def cad_block_rows(plan: SeedPlan) -> list[bytes]:
                 _num(round(rng.uniform(0.3, 4.5), 2)),
                 _num(round(rng.uniform(0.3, 4.5), 2)),
                 _num(round(rng.uniform(0.3, 2.5), 2)),
-                b"t",
+                b"f",
+                owner_id.encode(),
                 _stamp(created_ms),
                 _stamp(created_ms),
             )
@@ -627,9 +648,13 @@ def run_seed(
                 f"the data of --seed {plan.seed} is already there: use --reset or another --seed"
             )
         projects_copy, projects = project_rows(plan, users)
+        if plan.cad_blocks:
+            owner_id, owner_row = demo_owner(plan)
+            users_copy.append(owner_row)
         _copy(conn, "users", users_copy)
         _copy(conn, "projects", projects_copy)
-        _copy(conn, "cad_blocks", cad_block_rows(plan))
+        if plan.cad_blocks:
+            _copy(conn, "cad_blocks", cad_block_rows(plan, owner_id))
         conn.commit()
         report.rows["users"] = len(users_copy)
         report.rows["projects"] = len(projects_copy)
@@ -683,7 +708,8 @@ def _write_chunks(
 def expected_rows(plan: SeedPlan) -> dict[str, int]:
     projects = plan.projects
     return {
-        "users": plan.users,
+        # The seeded users and the owner of the demo blocks.
+        "users": plan.users + (1 if plan.cad_blocks else 0),
         "projects": projects,
         "floorplans": projects * plan.floorplans_per_project,
         "models_3d": projects * plan.models_per_project,

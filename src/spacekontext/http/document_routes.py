@@ -1,0 +1,211 @@
+"""One router factory for the versioned documents (floorplans, 3D models, massings): list and
+create under a project, then get / put / patch / delete of one document, with ETag on every
+answer, `If-None-Match` on reads and `If-Match` on writes. A new kind of document, or a new
+route for all of them, is one change here; a kind's own routes (a floorplan's history) are
+added to the router this returns.
+
+No `from __future__ import annotations` in this module: FastAPI reads the endpoints'
+annotations at run time, and those name the kind's schemas, which are closure variables of
+the factory (string annotations could not be resolved from the module's globals)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic import BaseModel
+
+from spacekontext.auth.deps import CurrentUser, ServicesDep
+from spacekontext.documents import Precondition, SavedDocument, StoredDocument
+from spacekontext.http.conditional import IfMatch, IfNoneMatch, not_modified
+from spacekontext.http.documents import not_modified_response, saved_response, stored_response
+from spacekontext.http.pages import PageCursor, PageLimit
+from spacekontext.http.responses import JSONBytes
+from spacekontext.pagination import DEFAULT_PAGE
+from spacekontext.services import Services
+
+Prefer = Annotated[str | None, Header()]
+# The floorplans' level filter (and their `level` field's range).
+Level = Annotated[int | None, Query(ge=-100, le=1000)]
+
+
+class DocumentService(Protocol):
+    """What the routes call: the versioned-document services (documents/versioned.py)."""
+
+    async def list_in_project(
+        self, user_id: str, project_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Any], str | None]: ...
+
+    async def current_version(self, user_id: str, document_id: str) -> int: ...
+
+    async def get(self, user_id: str, document_id: str) -> StoredDocument[Any]: ...
+
+    async def create(self, user_id: str, project_id: str, body: Any) -> SavedDocument[Any]: ...
+
+    async def replace(
+        self, user_id: str, document_id: str, body: Any, pre: Precondition
+    ) -> SavedDocument[Any]: ...
+
+    async def patch(
+        self, user_id: str, document_id: str, body: Any, pre: Precondition
+    ) -> SavedDocument[Any]: ...
+
+    async def delete(self, user_id: str, document_id: str, pre: Precondition) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentKind:
+    """How one kind of document appears on the wire."""
+
+    collection: str  # path segment, tag and list key: "floorplans"
+    name: str  # a document's key in answers: "floorplan"
+    data_key: str  # the document's key in bodies: "data"
+    id_param: str  # the path parameter: "floorplan_id"
+    noun: str  # in summaries: "floorplan", "3D model"
+    plural: str  # "floorplans", "3D models"
+    create: type[BaseModel]
+    replace: type[BaseModel]
+    patch: type[BaseModel]
+    service: Callable[[Services], DocumentService]
+    # Lists filter by `?level=` (floorplans).
+    by_level: bool = False
+    delete_summary: str | None = None
+    # (one, several) in route names, which OpenAPI's operation ids are made of: get_floorplan,
+    # list_floorplans. Default: the collection without and with its final "s".
+    route_names: tuple[str, str] | None = None
+
+
+def document_router(kind: DocumentKind) -> APIRouter:
+    router = APIRouter(tags=[kind.collection])
+    collection = f"/api/projects/{{project_id}}/{kind.collection}"
+    item = f"/api/{kind.collection}/{{{kind.id_param}}}"
+    one, several = kind.route_names or (kind.collection.removesuffix("s"), kind.collection)
+    DocumentId = Annotated[str, Path(alias=kind.id_param)]  # noqa: N806 (a type alias)
+    Create, Replace, Patch = kind.create, kind.replace, kind.patch  # noqa: N806
+
+    def saved(result: SavedDocument[Any], prefer: str | None, status_code: int = 200) -> JSONBytes:
+        return saved_response(
+            kind.name,
+            result,
+            version=result.meta.version,
+            data_key=kind.data_key,
+            prefer=prefer,
+            status_code=status_code,
+        )
+
+    async def listed(services: Services, user_id: str, project_id: str, **query: Any) -> JSONBytes:
+        rows, next_cursor = await kind.service(services).list_in_project(
+            user_id, project_id, **query
+        )
+        return JSONBytes(
+            {
+                "success": True,
+                kind.collection: [row.model_dump(mode="json", by_alias=True) for row in rows],
+                "nextCursor": next_cursor,
+            }
+        )
+
+    list_endpoint: Callable[..., Any]
+    if kind.by_level:
+
+        async def list_by_level(
+            project_id: str,
+            user: CurrentUser,
+            services: ServicesDep,
+            level: Level = None,
+            limit: PageLimit = DEFAULT_PAGE,
+            cursor: PageCursor = None,
+        ) -> JSONBytes:
+            return await listed(
+                services, user.id, project_id, level=level, limit=limit, cursor=cursor
+            )
+
+        list_endpoint = list_by_level
+    else:
+
+        async def list_all(
+            project_id: str,
+            user: CurrentUser,
+            services: ServicesDep,
+            limit: PageLimit = DEFAULT_PAGE,
+            cursor: PageCursor = None,
+        ) -> JSONBytes:
+            return await listed(services, user.id, project_id, limit=limit, cursor=cursor)
+
+        list_endpoint = list_all
+
+    async def create(
+        project_id: str,
+        body: Create,  # type: ignore[valid-type]
+        user: CurrentUser,
+        services: ServicesDep,
+        prefer: Prefer = None,
+    ) -> JSONBytes:
+        result = await kind.service(services).create(user.id, project_id, body)
+        return saved(result, prefer, status_code=201)
+
+    async def get(
+        document_id: DocumentId,
+        user: CurrentUser,
+        services: ServicesDep,
+        if_none_match: IfNoneMatch = None,
+    ) -> Response:
+        service = kind.service(services)
+        if if_none_match is not None:
+            version = await service.current_version(user.id, document_id)
+            if not_modified(if_none_match, version):
+                return not_modified_response(version)
+        stored = await service.get(user.id, document_id)
+        return stored_response(
+            kind.name, stored, data_key=kind.data_key, version=stored.meta.version
+        )
+
+    async def replace(
+        document_id: DocumentId,
+        body: Replace,  # type: ignore[valid-type]
+        user: CurrentUser,
+        services: ServicesDep,
+        pre: IfMatch,
+        prefer: Prefer = None,
+    ) -> JSONBytes:
+        result = await kind.service(services).replace(user.id, document_id, body, pre)
+        return saved(result, prefer)
+
+    async def patch(
+        document_id: DocumentId,
+        body: Patch,  # type: ignore[valid-type]
+        user: CurrentUser,
+        services: ServicesDep,
+        pre: IfMatch,
+        prefer: Prefer = None,
+    ) -> JSONBytes:
+        result = await kind.service(services).patch(user.id, document_id, body, pre)
+        return saved(result, prefer)
+
+    async def delete(
+        document_id: DocumentId, user: CurrentUser, services: ServicesDep, pre: IfMatch
+    ) -> JSONBytes:
+        await kind.service(services).delete(user.id, document_id, pre)
+        return JSONBytes({"success": True})
+
+    noun = kind.noun
+    routes: list[tuple[str, str, Callable[..., Any], str, str, int | None]] = [
+        ("GET", collection, list_endpoint, f"list_{several}",
+         f"List a project's {kind.plural}", None),
+        ("POST", collection, create, f"create_{one}", f"Create a {noun}", 201),
+        ("GET", item, get, f"get_{one}", f"Read a {noun} with its document", None),
+        ("PUT", item, replace, f"replace_{one}", f"Replace a {noun}'s document", None),
+        ("PATCH", item, patch, f"patch_{one}", f"Merge-patch a {noun} (RFC 7396)", None),
+        ("DELETE", item, delete, f"delete_{one}",
+         kind.delete_summary or f"Delete a {noun}", None),
+    ]  # fmt: skip
+    for method, path, endpoint, name, summary, status_code in routes:
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            name=name,
+            summary=summary,
+            status_code=status_code,
+        )
+    return router

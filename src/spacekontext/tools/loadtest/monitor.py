@@ -159,7 +159,8 @@ class CpuTracker:
         pids = _child_pids(root.pid)
         if pids is None:  # no /proc/<pid>/task/<tid>/children on this kernel
             with contextlib.suppress(psutil.Error):
-                return root.children(recursive=True)
+                children: list[psutil.Process] = root.children(recursive=True)
+                return children
             return []
         found: list[psutil.Process] = []
         while pids:

@@ -127,6 +127,16 @@ class FloorplanDxfService:
         data = await asyncio.to_thread(write_dxf, document)
         return download_name(stored.meta.name, "dxf"), data
 
+    async def preview_of(self, user_id: str, floorplan_id: str, content_hash: str) -> str:
+        """The SVG of a floorplan whose content hash the caller has just read with its row (a
+        page listing the plans): from the rendering cache without a query when it holds that
+        hash, read and rendered otherwise (which checks ownership again)."""
+        svg = self._previews.get(content_hash)
+        if svg is not None:
+            self._previews.move_to_end(content_hash)
+            return svg
+        return (await self.preview(user_id, floorplan_id, None)).svg or ""
+
     async def preview(self, user_id: str, floorplan_id: str, if_none_match: str | None) -> Preview:
         query = (
             select(Floorplan.content_hash)

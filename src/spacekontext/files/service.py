@@ -19,10 +19,9 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from sqlalchemy import delete, func, literal, select, union_all, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spacekontext.db.engine import Database
+from spacekontext.db.engine import Database, UnitOfWork
 from spacekontext.errors import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
 from spacekontext.files.form import UploadForm
 from spacekontext.files.kinds import KINDS, SNIFF_BYTES, FileKind, check_content, kind_for_name
@@ -171,7 +170,7 @@ class FileService:
                     metadata_=metadata,
                 )
                 uow.session.add(row)
-                await self._flush_file(uow.session)
+                await self._flush_file(uow)
                 await uow.session.refresh(row)
                 await uow.commit()
         except BaseException:
@@ -179,17 +178,16 @@ class FileService:
             raise
         return UploadedFile(to_read(row), await self._download_url(row))
 
-    async def _flush_file(self, session: AsyncSession) -> None:
+    async def _flush_file(self, uow: UnitOfWork) -> None:
+        # The unit of work translates integrity errors (db/engine.py); here only what a file's
+        # own constraints mean.
         try:
-            await session.flush()
-        except IntegrityError as exc:
-            constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
-            if constraint == _PROJECT_FK:
+            await uow.flush()
+        except Conflict as exc:
+            if exc.details and exc.details.get("constraint") == _PROJECT_FK:
                 # The project was deleted while its file was uploading.
                 raise NotFound("project not found") from exc
-            raise Conflict(
-                "the file conflicts with existing data", details={"constraint": constraint}
-            ) from exc
+            raise Conflict("the file conflicts with existing data", details=exc.details) from exc
 
     async def _compensate(self, key: str) -> None:
         """Remove an object whose row could not be written. Shielded: a client that hangs up
@@ -237,7 +235,7 @@ class FileService:
                     },
                 )
             )
-            await self._flush_file(uow.session)
+            await self._flush_file(uow)
             await uow.commit()
         target = await self._store.presigned_upload(
             key,

@@ -52,16 +52,21 @@ CORS_EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID", "Cont
 STREAMED_PATHS = ("/api/files/upload",)
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
-    """`services` is injected by tests (a database bound to a rolled-back transaction);
-    otherwise it is built from `settings` when the app starts."""
-    settings = profile_settings(settings)
+def configure_error_tracking(settings: Settings) -> None:
+    """Sentry, when SENTRY_DSN is set (docs/error-tracking.md); the API and `worker`."""
     if settings.sentry_dsn:
         init_error_tracking(
             settings.sentry_dsn,
             release=settings.sentry_release or default_release(),
             environment=settings.sentry_environment or settings.env,
         )
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+    """`services` is injected by tests (a database bound to a rolled-back transaction);
+    otherwise it is built from `settings` when the app starts."""
+    settings = profile_settings(settings)
+    configure_error_tracking(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

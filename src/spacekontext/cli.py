@@ -489,11 +489,13 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, _exit_cleanly)
     import asyncio
 
+    from spacekontext.app import configure_error_tracking
     from spacekontext.db.engine import Database
     from spacekontext.observability.logging import configure_logging
     from spacekontext.services import build_services
 
     settings = load_settings()
+    configure_error_tracking(settings)
     configure_logging(settings.log_level, json=settings.log_json)
 
     async def run(ready: Settings) -> None:

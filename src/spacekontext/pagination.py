@@ -8,7 +8,7 @@ any leading integer keys of the order (a floorplan's level). Projects' cursors h
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from spacekontext.errors import Invalid
@@ -17,6 +17,8 @@ MAX_PAGE = 100
 DEFAULT_PAGE = 50
 # A cursor is a few dozen characters; the bound keeps garbage out of the decoder.
 MAX_CURSOR_CHARS = 512
+# A leading key is an integer column (a floorplan's level): PostgreSQL's `integer`.
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 
 class Cursor(NamedTuple):
@@ -43,6 +45,15 @@ def decode_cursor(cursor: str, *, leading: int = 0) -> Cursor:
         *keys, stamp, row_id = raw.split("|", leading + 1)
         if len(keys) != leading or not row_id:
             raise ValueError("wrong number of keys")
-        return Cursor(datetime.fromisoformat(stamp), row_id, tuple(int(key) for key in keys))
-    except (ValueError, UnicodeDecodeError) as exc:
+        # In UTC, so that the stamp is one PostgreSQL and the driver can take: a naive stamp
+        # or year 1 at +14:00 (year 0 in UTC) is no cursor this API wrote.
+        at = datetime.fromisoformat(stamp)
+        if at.tzinfo is None:
+            raise ValueError("timestamp without time zone")
+        at = at.astimezone(UTC)
+        ints = tuple(int(key) for key in keys)
+        if "\x00" in row_id or not all(_INT32_MIN <= key <= _INT32_MAX for key in ints):
+            raise ValueError("key out of range")
+        return Cursor(at, row_id, ints)
+    except (ValueError, OverflowError, UnicodeDecodeError) as exc:
         raise Invalid("malformed cursor", code="invalid_cursor") from exc

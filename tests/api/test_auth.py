@@ -217,3 +217,55 @@ async def test_jwt_through_the_api_creates_user_from_claims(
         wrong_aud = jwks.token("k1", sub="user_zaha", aud="x")
         refused = await http.get("/api/projects", headers={"Authorization": f"Bearer {wrong_aud}"})
         assert refused.status_code == 401
+
+
+def _forged_header_token(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    """A token with any header: base64url JSON parts and a junk signature (no key needed)."""
+    import base64
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part(header)}.{part(claims)}.{base64.urlsafe_b64encode(b'x' * 64).decode()}"
+
+
+@pytest.mark.parametrize("alg", ["ES256", "ES384"])
+async def test_jwks_token_whose_alg_does_not_fit_the_key_is_401(
+    jwks_server: tuple[Jwks, str], settings: Settings, services: Services, alg: str
+) -> None:
+    """An EC algorithm named on an RSA key's kid, without any credentials: PyJWT raised a
+    TypeError on it (a 500); it is an invalid token."""
+    _, url = jwks_server
+    configured = settings.model_copy(
+        update={"auth_jwks_url": url, "auth_issuer": ISSUER, "auth_audience": AUDIENCE}
+    )
+    from spacekontext.services import build_verifier
+
+    services.verifier = build_verifier(configured)
+    app = create_app(configured, services=services)
+    now = int(time.time())
+    token = _forged_header_token(
+        {"alg": alg, "typ": "JWT", "kid": "k1"},
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": "user_x", "iat": now, "exp": now + 600},
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        response = await http.get("/api/projects", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "invalid_token"
+
+
+async def test_profile_claims_the_users_table_cannot_hold_are_left_out(
+    jwks_server: tuple[Jwks, str],
+) -> None:
+    jwks, url = jwks_server
+    verifier = JwksVerifier(url, issuer=ISSUER, audience=AUDIENCE)
+    try:
+        identity = await verifier.verify(
+            jwks.token("k1", sub="user_long", given_name="A" * 256, email="e\x00@example.com")
+        )
+        assert (identity.subject, identity.first_name, identity.email) == ("user_long", None, None)
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(jwks.token("k1", sub="s" * 256))
+    finally:
+        await verifier.aclose()

@@ -188,7 +188,6 @@ async def test_highlights_are_html_escaped(client: httpx.AsyncClient, auth: Auth
         "the a of",
         "\\:*",
         "Zürich 東京 Ærø ﬁ 🏠",
-        "kitchen\x00island",
         "' OR 1=1 --",
         "%_%",
     ],
@@ -198,6 +197,13 @@ async def test_odd_queries_never_fail(client: httpx.AsyncClient, auth: Auth, que
     await project(client, ann, "Kitchen island in Zürich")
     body = await search(client, ann, query)
     assert isinstance(body["results"], list)
+
+
+async def test_a_nul_in_the_query_is_400(client: httpx.AsyncClient, auth: Auth) -> None:
+    # Refused for every route by the edge layer (PostgreSQL's text cannot hold a NUL).
+    response = await client.get("/api/search", params={"q": "kitchen\x00island"}, headers=auth(ANN))
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_characters"
 
 
 async def test_unicode_names_are_found(client: httpx.AsyncClient, auth: Auth) -> None:
@@ -212,7 +218,7 @@ async def test_bad_queries_are_400(client: httpx.AsyncClient, auth: Auth) -> Non
     ann = auth(ANN)
     junk = await client.get("/api/search", params={"q": "ab%$ " * 2048}, headers=ann)
     assert junk.status_code == 400 and junk.json()["code"] == "query_too_long"
-    for empty in ("", "   ", "\x00\x01"):
+    for empty in ("", "   ", "\x01\x02"):
         response = await client.get("/api/search", params={"q": empty}, headers=ann)
         assert response.status_code == 400 and response.json()["code"] == "invalid_query"
     assert (

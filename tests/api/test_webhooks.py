@@ -137,3 +137,38 @@ async def test_webhook_needs_no_bearer_token(client: httpx.AsyncClient, auth: Ca
         client, user_event("user.created", "user_nt", email="nt@example.com"), "msg_40"
     )
     assert response.status_code == 200
+
+
+async def test_signed_but_malformed_deliveries_are_400_and_record_nothing(
+    client: httpx.AsyncClient, services
+) -> None:
+    """Correctly signed, so the signature is no defence: every field is checked before the
+    delivery is recorded, so a refused one can be retried once fixed."""
+    from sqlalchemy import func, select
+
+    from spacekontext.users.models import User
+    from spacekontext.webhooks.models import WebhookEvent
+
+    async def counts() -> tuple[int, int]:
+        async with services.db.read() as session:
+            users = await session.scalar(select(func.count()).select_from(User))
+            events = await session.scalar(select(func.count()).select_from(WebhookEvent))
+        return users, events
+
+    before = await counts()
+    cases = {
+        "nul in data.id": (user_event("user.created", "user_\x00nul"), "msg_nul"),
+        "first_name a list": (user_event("user.created", "user_l", first_name=["A"]), "msg_l"),
+        "first_name too long": (
+            user_event("user.created", "user_t", first_name="A" * 256),
+            "msg_t",
+        ),
+        "svix-id too long": (user_event("user.created", "user_s"), "m" * 129),
+    }
+    for reason, (payload, msg_id) in cases.items():
+        response = await post(client, payload, msg_id)
+        assert response.status_code == 400, (reason, response.text)
+        body = response.json()
+        assert body["success"] is False
+        assert body["code"] in ("invalid_payload", "invalid_characters"), reason
+    assert await counts() == before

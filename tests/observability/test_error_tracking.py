@@ -16,10 +16,12 @@ import pytest
 import sentry_sdk
 from fastapi import FastAPI
 from pytest_httpserver import HTTPServer
+from sqlalchemy import text
 
-from spacekontext.app import create_app
+from spacekontext.app import configure_error_tracking, create_app
 from spacekontext.auth.tokens import DevTokens
 from spacekontext.errors import Unavailable
+from spacekontext.jobs.service import JobWorker, enqueue
 from spacekontext.observability import error_tracking
 from spacekontext.observability.error_tracking import scrub_event, scrub_text
 from spacekontext.services import Services
@@ -158,6 +160,36 @@ async def test_client_errors_are_not_reported(
     assert (await http.get("/api/no-such-route")).status_code == 404
     sentry_sdk.flush(timeout=10)
     assert envelopes(sentry_endpoint) == []
+
+
+async def test_a_job_that_fails_for_the_last_time_is_reported(
+    settings: Settings, services: Services, sentry_endpoint: HTTPServer
+) -> None:
+    dsn = f"http://public@127.0.0.1:{sentry_endpoint.port}/1"
+    configure_error_tracking(settings.model_copy(update={"sentry_dsn": dsn}))
+
+    async def broken(payload: dict[str, Any]) -> None:
+        raise RuntimeError(f"cannot delete the objects of {EMAIL}")
+
+    worker = JobWorker(services.db, {"test.broken": broken})
+    async with services.db.unit_of_work() as uow:
+        job_id = await enqueue(uow.session, "test.broken", {}, max_attempts=2)
+        await uow.commit()
+    assert await worker.run_once() == 1  # attempt 1 of 2: retried later, not reported
+    sentry_sdk.flush(timeout=10)
+    assert envelopes(sentry_endpoint) == []
+
+    async with services.db.unit_of_work() as uow:
+        await uow.session.execute(text("UPDATE app.jobs SET run_after = now()"))
+        await uow.commit()
+    assert await worker.run_once() == 1
+    sentry_sdk.flush(timeout=10)
+    (event,) = envelopes(sentry_endpoint)
+    assert event["transaction"] == "job test.broken"
+    assert event["tags"]["job_id"] == job_id
+    assert event["tags"]["job_attempts"] == "2"
+    assert event["exception"]["values"][0]["type"] == "RuntimeError"
+    assert EMAIL.encode() not in raw_bodies(sentry_endpoint)
 
 
 async def test_without_a_dsn_nothing_is_set_up(settings: Settings, services: Services) -> None:

@@ -28,6 +28,8 @@ import jwt
 from spacekontext.errors import Unauthenticated, Unavailable
 
 DEV_ISSUER = "spacekontext-dev"
+# The JWKS algorithms accepted, each with the key type (`kty`) that can verify it.
+_KEY_TYPE_OF = {"RS256": "RSA", "RS384": "RSA", "RS512": "RSA", "ES256": "EC", "ES384": "EC"}
 DEFAULT_LEEWAY_S = 5.0
 
 
@@ -48,26 +50,28 @@ class TokenVerifier(Protocol):
 
 def _identity_from_claims(claims: dict[str, Any]) -> Identity:
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
-        raise Unauthenticated("token has no subject", code="invalid_token")
+    if not isinstance(subject, str) or not subject or len(subject) > 255 or "\x00" in subject:
+        raise Unauthenticated("token has no usable subject", code="invalid_token")
     if claims.get("sts") == "pending":
         # Clerk: the session exists but has tasks left (e.g. choosing an organisation); until
         # they are done the user counts as signed out.
         raise Unauthenticated("session pending", code="session_pending")
 
-    def text(*names: str) -> str | None:
+    def text(*names: str, max_chars: int = 255) -> str | None:
+        # A profile claim the users table cannot hold (too long, a NUL) is left out rather
+        # than locking its user out: the subject alone identifies the user.
         for name in names:
             value = claims.get(name)
-            if isinstance(value, str) and value:
+            if isinstance(value, str) and value and len(value) <= max_chars and "\x00" not in value:
                 return value
         return None
 
     return Identity(
         subject=subject,
-        email=text("email", "email_address", "primary_email"),
+        email=text("email", "email_address", "primary_email", max_chars=320),
         first_name=text("given_name", "first_name"),
         last_name=text("family_name", "last_name"),
-        image_url=text("picture", "image_url"),
+        image_url=text("picture", "image_url", max_chars=2048),
         expires_at=_expiry(claims),
     )
 
@@ -185,13 +189,7 @@ class JwksVerifier:
                 raise Unauthenticated("invalid token", code="invalid_token") from exc
         kid = header.get("kid")
         algorithm = header.get("alg")
-        if not isinstance(kid, str) or algorithm not in (
-            "RS256",
-            "RS384",
-            "RS512",
-            "ES256",
-            "ES384",
-        ):
+        if not isinstance(kid, str) or algorithm not in _KEY_TYPE_OF:
             raise Unauthenticated("invalid token", code="invalid_token")
         await self._refresh(force=False)
         if kid not in self._keys:
@@ -199,6 +197,10 @@ class JwksVerifier:
         key = self._keys.get(kid)
         if key is None:
             raise Unauthenticated("unknown signing key", code="invalid_token")
+        # A header naming another algorithm family than the key's (ES256 on an RSA key) is a
+        # forgery or a broken client; PyJWT would fail on it with a TypeError.
+        if key.key_type != _KEY_TYPE_OF[algorithm]:
+            raise Unauthenticated("invalid token", code="invalid_token")
         try:
             claims = jwt.decode(
                 token,
@@ -214,7 +216,9 @@ class JwksVerifier:
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("token expired", code="token_expired") from exc
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:
+            # TypeError/ValueError: a key that cannot verify this algorithm (an EC key on
+            # another curve); never a reason for a 500.
             raise Unauthenticated("invalid token", code="invalid_token") from exc
         party = claims.get("azp")
         if self._authorized_parties and party is not None and party not in self._authorized_parties:

@@ -47,6 +47,9 @@ async def preview_svg(
 
 def _field(form: object, key: str) -> str | None:
     value = form.get(key)  # type: ignore[attr-defined]
+    if isinstance(value, str) and "\x00" in value:
+        # PostgreSQL's text cannot hold it.
+        raise Invalid(f"field {key!r} contains a NUL character", code="invalid_field")
     return value if isinstance(value, str) and value.strip() else None
 
 
@@ -124,6 +127,7 @@ async def import_floorplan(
             raise ValidationFailed("level must be between -100 and 1000")
         _check_units(units)
         name = _field(form, "name") or (upload.filename or "Imported plan").rsplit(".", 1)[0]
+        name = name.replace("\x00", "")
         options = import_options(
             units=units,
             wall_layers=_field(form, "wallLayers"),

@@ -116,9 +116,13 @@ async def _read_field(events: AsyncIterator[Event], name: str) -> str:
     async for event in events:
         if event[0] == "end":
             try:
-                return value.decode("utf-8").strip()
+                text = value.decode("utf-8").strip()
             except UnicodeDecodeError as exc:
                 raise Invalid(f"field {name!r} is not UTF-8", code="invalid_field") from exc
+            if "\x00" in text:
+                # PostgreSQL's text cannot hold it.
+                raise Invalid(f"field {name!r} contains a NUL character", code="invalid_field")
+            return text
         if event[0] == "data":
             value += event[1]
             if len(value) > MAX_FIELD_BYTES:

@@ -14,6 +14,7 @@ from spacekontext.files.form import open_upload_form
 from spacekontext.files.schemas import FilePresign, ProjectFileCreate
 from spacekontext.files.service import UPLOAD_FIELDS
 from spacekontext.http.errors import client_message
+from spacekontext.http.pages import PageOffset
 from spacekontext.http.responses import JSONBytes
 from spacekontext.services import Services
 
@@ -49,7 +50,7 @@ async def upload_file(request: Request, user: CurrentUser, services: ServicesDep
     max_file = services.settings.max_upload_bytes
     limit = max_file + FORM_OVERHEAD_BYTES
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
+    if length.isascii() and length.isdigit() and int(length) > limit:
         # Known too large before a byte is read.
         raise TooLarge(
             f"the upload exceeds {max_file} bytes",
@@ -88,7 +89,7 @@ async def list_files(
     category: Annotated[str | None, Query(max_length=64)] = None,
     project_id: Annotated[str | None, Query(alias="projectId", max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> JSONBytes:
     page = await services.files.list(
         user.id, category=category, project_id=project_id, limit=limit, offset=offset
@@ -103,7 +104,7 @@ async def list_project_files(
     services: ServicesDep,
     category: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> JSONBytes:
     """Its uploads and the files registered with it by URL, newest first; every item carries
     the web client's keys (`name, type, category, url, size, uploadedAt`) and `source`."""

@@ -29,6 +29,12 @@ KIND = "floorplan"
 OPENING_TYPES = frozenset({"door", "window"})
 # Openings may touch the wall's ends; allow for float noise in coordinates typed by hand.
 EPSILON_M = 1e-6
+# Every length and coordinate of a drawing, in metres. A plan spans metres to kilometres:
+# numbers past this are typos or probes, and areas or sums of them would overflow to infinity.
+MAX_LENGTH_M = 1_000_000.0
+
+
+NUMBER_PAIR = "must be an [x, y] pair of numbers within ±1,000,000 m"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +48,18 @@ class FloorplanFacts:
 
 
 def is_number(value: Any) -> TypeGuard[float]:
+    """A finite number within ±MAX_LENGTH_M (NaN fails the comparison)."""
     # Exact types first: a 200 KB plan asks this ~9,000 times per save.
     kind = type(value)
-    if kind is float:
-        return math.isfinite(value)
-    if kind is int:
-        return True
+    if kind is float or kind is int:
+        number: float = value
+        return -MAX_LENGTH_M <= number <= MAX_LENGTH_M
     # bool is an int in Python but not a number in a drawing.
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and -MAX_LENGTH_M <= value <= MAX_LENGTH_M
+    )
 
 
 def _point(value: Any) -> tuple[float, float] | None:
@@ -94,7 +104,7 @@ class Checker:
         for i, raw in enumerate(value):
             point = _point(raw)
             if point is None:
-                self.fail(f"{path}/{i}", "must be an [x, y] pair of finite numbers")
+                self.fail(f"{path}/{i}", NUMBER_PAIR)
                 return None
             points.append(point)
         ring = _open_ring(points)
@@ -149,7 +159,7 @@ def derive_checked(document: Any) -> FloorplanFacts:
             continue
         point = _point(node.get("position"))
         if point is None:
-            check.fail(f"{path}/position", "must be an [x, y] pair of finite numbers")
+            check.fail(f"{path}/position", NUMBER_PAIR)
             continue
         positions[node_id] = point
         xs.append(point[0])
@@ -279,9 +289,8 @@ def _numbers_ok(values: list[Any]) -> bool:
 
 def _positive(value: Any) -> bool:
     kind = type(value)
-    if kind is float:
-        return math.isfinite(value) and value > 0
-    return kind is int and value > 0
+    # `is_number(value) and value > 0`, for the exact types (NaN fails the comparison).
+    return (kind is float or kind is int) and 0 < value <= MAX_LENGTH_M
 
 
 def derive_arrays(document: Any) -> FloorplanFacts | None:
@@ -331,7 +340,7 @@ def _derive_arrays(document: Any) -> FloorplanFacts | None:
         return None
 
     opening_count = 0
-    dist, isfinite = math.dist, math.isfinite
+    dist = math.dist
     for edge in edges.values():
         if type(edge) is not dict:
             return None
@@ -365,7 +374,7 @@ def _derive_arrays(document: Any) -> FloorplanFacts | None:
             if not _positive(width):
                 return None
             at_type = type(at)
-            if not (at_type is int or (at_type is float and isfinite(at))):
+            if not ((at_type is int or at_type is float) and -MAX_LENGTH_M <= at <= MAX_LENGTH_M):
                 return None
             # The same expressions as `_check_opening`, so the same floats.
             if at - width / 2 < -EPSILON_M or at + width / 2 > length + EPSILON_M:
@@ -396,7 +405,7 @@ def _derive_arrays(document: Any) -> FloorplanFacts | None:
         return None
 
     node_coords = np.array([node_xs, node_ys], dtype=np.float64)
-    if not bool(np.isfinite(node_coords).all()):
+    if not _within_bounds(node_coords):
         return None
     total_area = 0.0
     xs: list[float] = node_coords[0].tolist()
@@ -433,13 +442,18 @@ def _derive_arrays(document: Any) -> FloorplanFacts | None:
     )
 
 
+def _within_bounds(coords: Any) -> bool:
+    # `is_number` for every value at once: NaN fails the comparison, infinities the bound.
+    return bool((np.abs(coords) <= MAX_LENGTH_M).all())
+
+
 def _zones_in_bulk(
     coords: Any, lengths: Any, rings_per_zone: list[int]
 ) -> tuple[list[float], list[float], list[float]] | None:
     """Every ring opened, checked for three distinct points and measured; every zone built and
     checked by shapely at once. The areas of the rings, and the x and y of the shells' points
     (for the bounding box); None when a ring or a zone breaks a rule."""
-    if not bool(np.isfinite(coords).all()):
+    if not _within_bounds(coords):
         return None
     count = len(lengths)
     starts = np.zeros(count, dtype=np.intp)

@@ -25,8 +25,10 @@ import orjson
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spacekontext.http.errors import error_body
+from spacekontext.errors import Invalid
+from spacekontext.http.errors import domain_error_response, error_body, unexpected_error_response
 from spacekontext.http.hot import HotRoutes
+from spacekontext.http.jsonbody import check_json_body
 from spacekontext.observability import error_tracking, metrics
 from spacekontext.observability.request_context import RequestStats, acting_user, current_request
 
@@ -78,11 +80,14 @@ class EdgeMiddleware:
         started = time.perf_counter()
         incoming_id: bytes | None = None
         length: bytes | None = None
+        content_type: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming_id = value
             elif name == b"content-length":
                 length = value
+            elif name == b"content-type":
+                content_type = value
         request_id = _request_id(incoming_id)
         scope.setdefault("state", {})["request_id"] = request_id
         method = scope["method"]
@@ -90,10 +95,12 @@ class EdgeMiddleware:
         stats_token = current_request.set(stats)
         user_token = acting_user.set(None)
         status = 500
+        response_started = False
 
         async def edge_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status = message["status"]
                 total_ms = (time.perf_counter() - started) * 1000
                 timing = (
@@ -109,15 +116,17 @@ class EdgeMiddleware:
 
         reported = False
         try:
+            refusal = _refused_target(scope)
             hot = self.hot_routes.match(method, scope["path"]) if self.hot_routes else None
-            if hot is not None:
+            if refusal is not None:
+                await domain_error_response(refusal)(scope, receive, edge_send)
+            elif hot is not None:
                 route, params = hot
                 scope["route"] = route
                 await route.serve(scope, params, edge_send)
             else:
-                await self._limited(scope, receive, edge_send, length)
+                await self._limited(scope, receive, edge_send, length, content_type)
         except Exception as exc:
-            # Past the application: its 500 (if any) has been sent; the server logs it too.
             reported = True
             error_tracking.report_exception(
                 exc,
@@ -126,7 +135,14 @@ class EdgeMiddleware:
                 method=method,
                 status=status,
             )
-            raise
+            # Answered here rather than by Starlette's outermost error middleware, which sends
+            # the 500 and then re-raises: the server then closes the client's connection. An
+            # error is an answer, not a reason to drop a keep-alive connection. Once the
+            # response has started, nothing can be said: the server must cut it short.
+            if response_started:
+                raise
+            response = unexpected_error_response(exc, request_id, id_header=False)
+            await response(scope, receive, edge_send)
         finally:
             if status >= 500 and not reported:
                 error_tracking.report_server_error(
@@ -143,16 +159,35 @@ class EdgeMiddleware:
             current_request.reset(stats_token)
 
     async def _limited(
-        self, scope: Scope, receive: Receive, send: Send, length: bytes | None
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        length: bytes | None,
+        content_type: bytes | None,
     ) -> None:
         """The application behind a body-size limit: refused at once from Content-Length,
-        otherwise as soon as the streamed body passes the limit."""
+        otherwise as soon as the streamed body passes the limit. A JSON body is read whole
+        (within the limit) and checked once here for every route (http/jsonbody.py)."""
         limit = self.limit_for(scope["path"])
         if limit is None:
             await self.app(scope, receive, send)
             return
         if length is not None and length.isdigit() and int(length) > limit:
             await _too_large(send, limit)
+            return
+        if content_type is not None and _is_json(content_type):
+            body = await _read_body(receive, limit)
+            if body is None:
+                await _too_large(send, limit)
+                return
+            if body:
+                try:
+                    check_json_body(body)
+                except Invalid as exc:
+                    await domain_error_response(exc)(scope, receive, send)
+                    return
+            await self.app(scope, _replay(body, receive), send)
             return
 
         received = 0
@@ -178,6 +213,59 @@ class EdgeMiddleware:
         except _BodyTooLarge:
             if not response_started:
                 await _too_large(send, limit)
+
+
+def _is_json(content_type: bytes) -> bool:
+    media = content_type.partition(b";")[0].strip().lower()
+    return media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    )
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None once it passes `limit`."""
+    chunks: list[bytes] = []
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            # The client went away: the application sees the disconnect when it reads.
+            break
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the already-read body over in one message, then defers to the
+    server's (which reports the disconnect a streaming response waits for)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _refused_target(scope: Scope) -> Invalid | None:
+    """A NUL character in the path or the query string: PostgreSQL's text cannot hold it, so
+    no route could use the value. Refused before any route sees it."""
+    query: bytes = scope.get("query_string", b"")
+    if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+        return Invalid(
+            "the request path or query contains a NUL character (%00)",
+            code="invalid_characters",
+        )
+    return None
 
 
 class _BodyTooLarge(StarletteHTTPException):

@@ -86,18 +86,26 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
-        # The db layer turns outages into `Unavailable` where it runs the SQL; a driver error
-        # that reached here by another path is still an outage, not a bug.
-        reason = unreachable_reason(exc, from_database=False)
-        if reason is not None:
-            log.warning("database unavailable: %s", reason)
-            return domain_error_response(database_unavailable(reason))
-        request_id = getattr(request.state, "request_id", None)
-        log.exception("unhandled error", extra={"request_id": request_id})
-        # Sent by the outermost error middleware, past the request-id middleware: add the
-        # header here so the client can quote it.
-        return JSONBytes(
-            error_body("internal error", "internal_error", {"requestId": request_id}),
-            status_code=500,
-            headers={"x-request-id": request_id} if request_id else None,
-        )
+        # Only what escapes the edge layer itself comes here (the edge answers the rest).
+        return unexpected_error_response(exc, getattr(request.state, "request_id", None))
+
+
+def unexpected_error_response(
+    exc: Exception, request_id: str | None, *, id_header: bool = True
+) -> JSONBytes:
+    """The answer to an exception no handler turned into a response: a 503 for a database
+    outage, otherwise a 500 that names the request id and nothing of the exception. The edge
+    layer (http/edge.py) sends it, so the connection stays open."""
+    # The db layer turns outages into `Unavailable` where it runs the SQL; a driver error
+    # that reached here by another path is still an outage, not a bug.
+    reason = unreachable_reason(exc, from_database=False)
+    if reason is not None:
+        log.warning("database unavailable: %s", reason)
+        return domain_error_response(database_unavailable(reason))
+    log.exception("unhandled error", exc_info=exc, extra={"request_id": request_id})
+    return JSONBytes(
+        error_body("internal error", "internal_error", {"requestId": request_id}),
+        status_code=500,
+        # Sent from outside the edge layer, the response needs the header the edge adds.
+        headers={"x-request-id": request_id} if request_id and id_header else None,
+    )

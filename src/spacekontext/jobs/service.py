@@ -28,6 +28,7 @@ from spacekontext.db.engine import Database
 from spacekontext.errors import Unavailable
 from spacekontext.ids import new_id
 from spacekontext.jobs.models import Job
+from spacekontext.observability import error_tracking
 
 log = logging.getLogger("spacekontext.jobs")
 
@@ -174,6 +175,10 @@ class JobWorker:
             if not final:
                 values["run_after"] = func.now() + timedelta(seconds=backoff_s(job.attempts))
             await self._finish(job.id, values)
+            if final:
+                error_tracking.report_job_failure(
+                    exc, kind=job.kind, job_id=job.id, attempts=job.attempts
+                )
             return
         await self._finish(
             job.id,

@@ -20,10 +20,12 @@ from typing import Any, TypeGuard
 import shapely
 
 from spacekontext.documents import document_invalid, require_object
-from spacekontext.floorplans.geometry import Checker, shoelace_area
+from spacekontext.floorplans.geometry import Checker, is_number, shoelace_area
 
 KIND = "massing"
 DEFAULT_FLOOR_TO_FLOOR_M = 3.0
+# The tallest building has about 160 floors.
+MAX_FLOORS = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +42,7 @@ class MassingFacts:
 
 
 def _positive(value: Any) -> TypeGuard[float]:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    )
+    return is_number(value) and value > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +98,13 @@ def shape(document: Any) -> MassingShape:
         base = block.get("base", 0)
         floors = block.get("floors")
         if not _positive(height):
-            check.fail(f"{path}/height", "must be a positive number of metres")
-        if not (
-            isinstance(base, int | float) and not isinstance(base, bool) and math.isfinite(base)
-        ):
-            check.fail(f"{path}/base", "must be a number of metres")
+            check.fail(f"{path}/height", "must be a positive number of metres, at most 1,000,000")
+        if not is_number(base):
+            check.fail(f"{path}/base", "must be a number of metres within ±1,000,000")
         if floors is not None and not (
-            isinstance(floors, int) and not isinstance(floors, bool) and floors >= 1
+            isinstance(floors, int) and not isinstance(floors, bool) and 1 <= floors <= MAX_FLOORS
         ):
-            check.fail(f"{path}/floors", "must be a whole number of floors, at least 1")
+            check.fail(f"{path}/floors", f"must be a whole number of floors, 1 to {MAX_FLOORS}")
         if ring is None:
             continue
         polygon = shapely.Polygon(ring)

@@ -1,11 +1,12 @@
 """Error tracking: when SENTRY_DSN is set, unhandled errors and 5xx answers go to Sentry.
 
-Reported from the edge layer (http/edge.py), the one place that sees every request, the hot
-routes included: an exception that escapes the application (after the 500 has been sent) and
-any answer with a 5xx status. Each event carries the request id (the one the client got in
+In the API, reported from the edge layer (http/edge.py), the one place that sees every request,
+the hot routes included: an exception that escapes the application (after the 500 has been
+sent) and any answer with a 5xx status. Each event carries the request id (the one the client got in
 `X-Request-ID`), the route *template* as its transaction (`/api/projects/{project_id}`, so
 that one fault groups into one issue whatever the ids), the method and the status, and the
-release.
+release. In the job worker (in-process or `spacekontext worker`), a job's last failed attempt
+is reported with its kind and id.
 
 What never leaves: tokens, cookies, e-mail addresses and document bodies. The SDK is set up
 not to collect them (no request bodies, no local variables of frames, no default PII, no
@@ -109,6 +110,19 @@ def report_server_error(*, request_id: str, route: str, method: str, status: int
         _scope(scope, request_id=request_id, route=route, method=method, status=status)
         scope.fingerprint = ["server-error", route, str(status)]
         sentry_sdk.capture_message(f"{status} answered on {method} {route}", level="error")
+
+
+def report_job_failure(exc: BaseException, *, kind: str, job_id: str, attempts: int) -> None:
+    """A background job that failed for the last time (its retries are not reported: a
+    transient failure that a retry cures is not an error)."""
+    if not enabled():
+        return
+    with sentry_sdk.new_scope() as scope:
+        scope.set_transaction_name(f"job {kind}", source="task")
+        scope.set_tag("job_kind", kind)
+        scope.set_tag("job_id", job_id)
+        scope.set_tag("job_attempts", str(attempts))
+        sentry_sdk.capture_exception(exc)
 
 
 # --- the scrubber -------------------------------------------------------------------------------

@@ -50,8 +50,9 @@ class SiteAnalysisUpsert(ApiInput):
     project_id: str = Field(min_length=1, max_length=26)
     coordinates: SiteCoordinates
     boundary: Any = None
-    scale: float | None = None
-    rotation: float | None = None
+    # Finite by the JSON body check; bounded here so that nothing absurd is stored.
+    scale: float | None = Field(default=None, ge=0, le=1_000_000)
+    rotation: float | None = Field(default=None, ge=-360, le=360)
     timezone: str | None = Field(default=None, max_length=64)
     date: dt.date | None = None
     # Our names or the web client's (`weatherData`…).

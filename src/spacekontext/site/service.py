@@ -18,7 +18,7 @@ from spacekontext.projects.service import owned_project_or_404
 from spacekontext.site.geodesy import check_coordinates, site_area_m2
 from spacekontext.site.models import SiteAnalysis
 from spacekontext.site.schemas import SiteAnalysisRead, SiteAnalysisUpsert, SiteCoordinates
-from spacekontext.site.sunpath import is_timezone, sun_path, timezone_for, today_in
+from spacekontext.site.sunpath import check_day, is_timezone, sun_path, timezone_for, today_in
 
 READ_COLUMNS = (
     SiteAnalysis.id,
@@ -93,6 +93,7 @@ class SiteService:
         if zone is None:
             zone = await asyncio.to_thread(timezone_for, lat, lng)
         day = body.date or today_in(zone)
+        check_day(day)  # before the write: a refused date changes nothing
         values["timezone"] = zone
         values["sun_path"] = await asyncio.to_thread(sun_path, lat, lng, zone, day)
 
@@ -161,6 +162,7 @@ class SiteService:
             stored = (site.sun_path or {}).get("date")
             if day is None:
                 day = date.fromisoformat(stored) if isinstance(stored, str) else today_in(zone)
+            check_day(day)
             path = await asyncio.to_thread(
                 sun_path, site.latitude, site.longitude, zone, day, interval_minutes or 60
             )

@@ -23,12 +23,29 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import pvlib
 
+from spacekontext.errors import Invalid
+
 KEY_DAYS = (
     ("marchEquinox", 3, 20),
     ("juneSolstice", 6, 21),
     ("septemberEquinox", 9, 22),
     ("decemberSolstice", 12, 21),
 )
+
+
+# pandas' nanosecond timestamps, which pvlib computes with, reach from 1677-09-21 to
+# 2262-04-11: whole years inside that, so the year's four key days fit in any time zone.
+FIRST_DAY = date(1678, 1, 1)
+LAST_DAY = date(2261, 12, 31)
+
+
+def check_day(day: date) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid(
+            f"sun paths are computed for dates from {FIRST_DAY} to {LAST_DAY}",
+            code="date_out_of_range",
+            details={"field": "date", "min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()},
+        )
 
 
 @functools.cache
@@ -108,6 +125,7 @@ def sun_path(
 ) -> dict[str, Any]:
     if interval_minutes not in INTERVALS_MINUTES:
         raise ValueError(f"interval_minutes must be one of {INTERVALS_MINUTES}")
+    check_day(day)
     midnight = pd.DatetimeIndex([pd.Timestamp(day.isoformat()).tz_localize(timezone)])
     times = pvlib.solarposition.sun_rise_set_transit_spa(midnight, latitude, longitude).iloc[0]
     transit = times["transit"]

@@ -53,7 +53,7 @@ async def signed_put(key: str, request: Request, services: ServicesDep) -> JSONB
     params = store.verify("PUT", key, dict(request.query_params))
     size = int(params.get("size", "0"))
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > size:
+    if length.isascii() and length.isdigit() and int(length) > size:
         raise TooLarge(f"this URL accepts at most {size} bytes", code="upload_too_large")
 
     async def body() -> AsyncIterator[bytes]:

@@ -60,7 +60,7 @@ class UrlSigner:
         params = dict(query)
         sig = params.pop("sig", "")
         expires = params.get("expires", "")
-        if not sig or not expires.isdigit():
+        if not sig or not (expires.isascii() and expires.isdigit()):
             raise Forbidden("the URL is not signed", code="signature_missing")
         if not hmac.compare_digest(sig, self._digest(method, key, params)):
             raise Forbidden("the URL signature does not match", code="signature_invalid")

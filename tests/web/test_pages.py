@@ -175,7 +175,7 @@ async def test_project_page_shows_levels_history_site_and_files(
     assert "Ground floor v2" in text
     assert "<dt>Walls</dt><dd>4</dd>" in text
     assert "25.0 m²" in text or "m²" in text
-    assert 'data-restore="' + floorplan + '" data-version="1"' in text
+    assert f'data-versions="{floorplan}" data-current="2"' in text
     assert 'class="sunpath"' in text
     assert "<polyline" in text
     assert "Sunrise" in text and "Sunset" in text and "Solar noon" in text

@@ -18,7 +18,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import delete, func, literal, select, union_all, update
+from sqlalchemy import case, delete, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database, UnitOfWork
@@ -177,6 +177,73 @@ class FileService:
             await self._compensate(key)
             raise
         return UploadedFile(to_read(row), await self._download_url(row))
+
+    async def save_bytes(
+        self,
+        user_id: str,
+        *,
+        project_id: str | None,
+        category: str,
+        filename: str,
+        data: bytes,
+        metadata: dict[str, Any],
+    ) -> FileRead:
+        """Store bytes the API fetched itself (a Sketchfab model) as the user's file: in the
+        project when given (owned), else in the user's scratch space."""
+        name = safe_name(filename)
+        kind = check_upload_name(filename)
+        check_content(kind, data[:SNIFF_BYTES])
+        category = check_category(category)
+        if project_id is not None:
+            async with self._db.read(user_id=user_id) as session:
+                await owned_project_or_404(session, user_id, project_id)
+        file_id = new_id()
+        key = (
+            file_key(user_id, project_id, category, file_id, name)
+            if project_id is not None
+            else scratch_key(user_id, category, file_id, name)
+        )
+        stored = await self._store.put_bytes(key, data, content_type=kind.mime_type)
+        try:
+            async with self._db.unit_of_work() as uow:
+                row = StoredFile(
+                    id=file_id,
+                    user_id=user_id,
+                    project_id=project_id,
+                    original_name=filename,
+                    safe_name=name,
+                    mime_type=kind.mime_type,
+                    size_bytes=stored.size_bytes,
+                    sha256=stored.sha256,
+                    storage_key=key,
+                    status="ready",
+                    file_type=kind.name,
+                    category=category,
+                    metadata_=metadata,
+                )
+                uow.session.add(row)
+                await self._flush_file(uow)
+                await uow.session.refresh(row)
+                await uow.commit()
+        except BaseException:
+            await self._compensate(key)
+            raise
+        return to_read(row)
+
+    async def find_by_metadata(self, user_id: str, name: str, value: str) -> FileRead | None:
+        """The user's newest ready file whose metadata has `name` = `value`."""
+        async with self._db.read(user_id=user_id) as session:
+            row = await session.scalar(
+                select(StoredFile)
+                .where(
+                    StoredFile.user_id == user_id,
+                    StoredFile.status == "ready",
+                    StoredFile.metadata_[name].astext == value,
+                )
+                .order_by(StoredFile.created_at.desc())
+                .limit(1)
+            )
+        return to_read(row) if row is not None else None
 
     async def _flush_file(self, uow: UnitOfWork) -> None:
         # The unit of work translates integrity errors (db/engine.py); here only what a file's
@@ -490,6 +557,69 @@ class FileService:
                 delete(StoredFile).where(StoredFile.id == file_id, StoredFile.user_id == user_id)
             )
             await uow.commit()
+
+    # --- scratch housekeeping (admin) -------------------------------------------------------
+
+    async def sweep_scratch(
+        self, *, older_than_s: float, batch: int = 500
+    ) -> tuple[int, builtins.list[str]]:
+        """Delete scratch files (no project: render inputs) older than `older_than_s`, every
+        user's. Returns (deleted, errors): a file whose object cannot be removed keeps its row
+        and is named in the errors."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+        async with self._db.read(primary=True) as session:
+            rows = (
+                await session.execute(
+                    select(StoredFile.id, StoredFile.storage_key)
+                    .where(
+                        StoredFile.project_id.is_(None),
+                        StoredFile.metadata_["scope"].astext == SCRATCH_SCOPE,
+                        StoredFile.created_at < cutoff,
+                    )
+                    .order_by(StoredFile.created_at)
+                    .limit(batch)
+                )
+            ).all()
+        deleted, errors = 0, builtins.list[str]()
+        for file_id, key in rows:
+            try:
+                await self._store.delete(key)
+            except Exception as exc:
+                errors.append(f"{file_id}: {type(exc).__name__}")
+                continue
+            async with self._db.unit_of_work() as uow:
+                await uow.session.execute(delete(StoredFile).where(StoredFile.id == file_id))
+                await uow.commit()
+            deleted += 1
+        return deleted, errors
+
+    async def storage_stats(self) -> dict[str, Any]:
+        """Counts and bytes of the ready files, by category (scratch files as `temporary`)."""
+        scratch = (StoredFile.project_id.is_(None)) & (
+            StoredFile.metadata_["scope"].astext == SCRATCH_SCOPE
+        )
+        category = case((scratch, literal("temporary")), else_=StoredFile.category)
+        async with self._db.read() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        category, func.count(), func.coalesce(func.sum(StoredFile.size_bytes), 0)
+                    )
+                    .where(StoredFile.status == "ready")
+                    .group_by(category)
+                )
+            ).all()
+        counts = dict.fromkeys(("image", "document", "model", "project", "temporary"), 0)
+        sizes = dict(counts)
+        for name, count, size in rows:
+            counts[name] = int(count)
+            sizes[name] = int(size)
+        return {
+            "totalFiles": sum(counts.values()),
+            "totalSize": sum(sizes.values()),
+            "filesByCategory": counts,
+            "sizeByCategory": sizes,
+        }
 
     # --- background work --------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.polygon import orient
 
+from spacekontext.documents import rounding
+
 # Names that make a face an outdoor space rather than a room (several languages).
 _OUTDOOR = re.compile(
     r"court|patio|atrium|light ?well|void|open to|garden|terrace|yard|\bhof\b|innenhof|lichthof"
@@ -472,23 +474,27 @@ def _largest(geometry: Any) -> Polygon | None:
 
 
 def _why_open(healed: Healed, options: RoomOptions) -> str:
-    """Name the largest gap left open: the distance from each open end to the nearest wall it
-    is not part of, the largest of those, at the gap's middle."""
+    """Name the largest gap left open. An open end's gap is the distance to the nearest other
+    open end (the two sides of a gap wider than `max_gap_m`), or, for an end alone, to the
+    nearest wall it is not part of; the warning names the largest, at its middle."""
     if not healed.open_ends:
         return "no closed room: the walls enclose no area"
+    ends = [(x, y) for x, y, _ in healed.open_ends]
     geoms = shapely.linestrings([[(w.x1, w.y1), (w.x2, w.y2)] for w in healed.lines + healed.added])
     worst: tuple[float, float, float] | None = None
-    for x, y, _direction in healed.open_ends:
-        point = Point(x, y)
-        others = [g for g in geoms if g.distance(point) > 1e-6]
-        if not others:
-            continue
-        nearest = min(others, key=point.distance)
-        distance = float(nearest.distance(point))
-        far = shapely.shortest_line(point, nearest).coords[1]
-        middle = ((x + far[0]) / 2, (y + far[1]) / 2)
+    for index, (x, y) in enumerate(ends):
+        others = [e for k, e in enumerate(ends) if k != index and math.dist(e, (x, y)) > 1e-6]
+        if others:
+            far = min(others, key=lambda e: math.dist(e, (x, y)))
+        else:
+            point = Point(x, y)
+            lines = [g for g in geoms if g.distance(point) > 1e-6]
+            if not lines:
+                continue
+            far = shapely.shortest_line(point, min(lines, key=point.distance)).coords[1]
+        distance = math.dist(far, (x, y))
         if worst is None or distance > worst[0]:
-            worst = (distance, *middle)
+            worst = (distance, (x + far[0]) / 2, (y + far[1]) / 2)
     if worst is None:
         return "no closed room: the walls do not meet"
     distance, mx, my = worst
@@ -654,26 +660,31 @@ def document_labels(document: dict[str, Any]) -> list[Label]:
     return labels
 
 
-def with_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> Any:
-    """The document with its derived rooms up to date, or the same object when there is
-    nothing to do. Rooms are derived when the document has walls and no zones of the editor's
-    own (or on request, `force`, when it has both). Derived zones carry `derived: true` and are
-    the only zones ever replaced; a derived room where the editor drew a zone is left out."""
+def room_changes(
+    document: Any, options: RoomOptions, *, force: bool = False
+) -> tuple[list[Any], dict[str, Any] | None] | None:
+    """The document's zones with its derived rooms up to date, and the derivation's summary
+    (None: no rooms derived any more, the summary goes), or None when there is nothing to do.
+
+    Rooms are derived when the document has walls and no zones of the editor's own, or on
+    request (`force`) when it has both. Derived zones carry `derived: true` and are the only
+    zones ever replaced; a derived room where the editor drew a zone is left out. Nothing is
+    recomputed while the walls, the labels and the options are those of the last derivation
+    (the summary keeps their fingerprint)."""
     if not isinstance(document, dict):
-        return document
+        return None
     zones = document.get("zones", [])
     if not isinstance(zones, list):
-        return document  # invalid: validation will say so
+        return None  # invalid: validation will say so
     own = [z for z in zones if not is_derived(z)]
     previous = [z for z in zones if is_derived(z)]
     if own and not force:
-        return document
+        return None
     walls = walls_from_document(document)
     if not walls:
-        if not previous:
-            return document
-        rest = {k: v for k, v in document.items() if k != DERIVED_KEY}
-        return {**rest, "zones": own}
+        if not previous and DERIVED_KEY not in document:
+            return None
+        return own, None
     labels = document_labels(document)
     fingerprint = _fingerprint(walls, labels, options)
     before = document.get(DERIVED_KEY)
@@ -683,7 +694,7 @@ def with_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> A
         and before.get("fingerprint") == fingerprint
         and (previous or not before.get("rooms"))
     ):
-        return document
+        return None
     found = find_rooms(walls, labels, options)
     # Names the editor gave to derived rooms survive a re-derivation.
     renamed: list[tuple[Polygon, str]] = []
@@ -706,8 +717,8 @@ def with_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> A
             "points": _rounded(room.net.exterior.coords),
             "label": label or room.label or f"Room {number}",
             "derived": True,
-            "areaM2": round(room.net_area_m2, 2),
-            "grossAreaM2": round(room.gross_area_m2, 2),
+            "areaM2": rounding.area_m2(room.net_area_m2),
+            "grossAreaM2": rounding.area_m2(room.gross_area_m2),
         }
         if room.net.interiors:
             zone["holes"] = [_rounded(ring.coords) for ring in room.net.interiors]
@@ -718,8 +729,34 @@ def with_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> A
     summary = {
         "fingerprint": fingerprint,
         "rooms": len(derived),
-        "netAreaM2": round(sum(z["areaM2"] for z in derived), 2),
-        "grossAreaM2": round(sum(z["grossAreaM2"] for z in derived), 2),
+        "netAreaM2": rounding.area_m2(sum(z["areaM2"] for z in derived)),
+        "grossAreaM2": rounding.area_m2(sum(z["grossAreaM2"] for z in derived)),
         "warnings": warnings,
     }
-    return {**document, "zones": own + derived, DERIVED_KEY: summary}
+    return own + derived, summary
+
+
+def with_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> Any:
+    """A copy of the document with its derived rooms up to date (`room_changes`), or the same
+    object when there is nothing to do."""
+    changes = room_changes(document, options, force=force)
+    if changes is None:
+        return document
+    zones, summary = changes
+    rest = {k: v for k, v in document.items() if k != DERIVED_KEY}
+    return {**rest, "zones": zones} | ({DERIVED_KEY: summary} if summary is not None else {})
+
+
+def apply_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> bool:
+    """`with_rooms` in place (the save path's document is the request's own); whether the
+    document changed."""
+    changes = room_changes(document, options, force=force)
+    if changes is None:
+        return False
+    zones, summary = changes
+    document["zones"] = zones
+    if summary is None:
+        document.pop(DERIVED_KEY, None)
+    else:
+        document[DERIVED_KEY] = summary
+    return True

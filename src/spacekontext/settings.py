@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # Where pg_dump/pg_restore of the server's major version live, when not in a usual place
     # (tools/backup/pgclient.py lists where they are looked for).
     pg_bin_dir: Path | None = None
+    # Continuous archiving with pgBackRest (`spacekontext pitr`): the stanza of this database
+    # and the configuration file (default: pgBackRest's own, /etc/pgbackrest/pgbackrest.conf).
+    pgbackrest_stanza: str = Field(default="spacekontext", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    pgbackrest_config: Path | None = None
 
     # --- error tracking ----------------------------------------------------------------------
     # Unset: no error tracking. Set: unhandled errors and 5xx answers go to Sentry (scrubbed of

@@ -32,6 +32,7 @@ from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.site import router as site
 from spacekontext.storage import router as storage
+from spacekontext.storage.base import upload_body_limit
 from spacekontext.tools import health
 from spacekontext.tools.assess import router as assess
 from spacekontext.tools.profiles import profile_settings
@@ -52,6 +53,9 @@ CORS_EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID", "Cont
 
 # Routes that stream their bodies and enforce their own limit (MAX_UPLOAD_BYTES).
 STREAMED_PATHS = ("/api/files/upload",)
+# Multipart uploads that the route reads whole (DXF import, a library block): the edge holds
+# them to MAX_UPLOAD_BYTES plus the form's framing.
+UPLOAD_PATH_ENDS = ("/floorplans/import", "/api/cad-blocks")
 GEOMETRY_PATH = "/api/geometry-operations"
 
 
@@ -121,8 +125,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     def body_limit(path: str) -> int | None:
         if path.startswith(STREAMED_PATHS):
             return None
-        if path.endswith("/floorplans/import"):
-            return settings.max_upload_bytes  # DXF uploads: the import sets its own limit
+        if path.endswith(UPLOAD_PATH_ENDS):
+            # Multipart uploads read whole by their route: the one upload limit.
+            return upload_body_limit(settings.max_upload_bytes)
         if path == GEOMETRY_PATH:
             return settings.geometry_max_body_bytes
         return settings.max_json_bytes

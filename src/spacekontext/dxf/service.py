@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import select
 
 from spacekontext.db.engine import Database
+from spacekontext.documents import etag_matches
 from spacekontext.dxf.layers import LayerRules
 from spacekontext.dxf.preview import render_svg
 from spacekontext.dxf.reader import ImportOptions, read_dxf
@@ -148,7 +149,7 @@ class FloorplanDxfService:
         if content_hash is None:
             raise NotFound("floorplan not found")
         etag = f'"svg-{content_hash}"'
-        if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        if if_none_match is not None and etag_matches(if_none_match, etag):
             return Preview(etag, None)
         svg = self._previews.get(content_hash)
         if svg is None:

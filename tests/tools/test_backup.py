@@ -233,14 +233,22 @@ def directory_hashes(root: Path) -> dict[str, str]:
 
 
 async def bucket_hashes(server: MotoServer, bucket: str) -> dict[str, str]:
+    return {key: sha for key, (sha, _) in (await bucket_objects(server, bucket)).items()}
+
+
+async def bucket_objects(server: MotoServer, bucket: str) -> dict[str, tuple[str, str | None]]:
+    """key -> (sha256, the Content-Type S3 serves it with)."""
     from tests.storage.conftest import s3_store_for
 
     store = s3_store_for(server, bucket)
     try:
-        return {
-            info.key: hashlib.sha256(await store.get_bytes(info.key)).hexdigest()
-            async for info in store.list("")
-        }
+        found = {}
+        async for info in store.list(""):
+            head = await store.head(info.key)
+            assert head is not None
+            digest = hashlib.sha256(await store.get_bytes(info.key)).hexdigest()
+            found[info.key] = (digest, head.content_type)
+        return found
     finally:
         await store.aclose()
 
@@ -344,7 +352,9 @@ async def test_backup_to_a_bucket_restores_into_a_fresh_bucket(
         "restore", target, "--verify"
     )
     assert restored.returncode == 0, restored.stderr
-    assert await bucket_hashes(moto, target_bucket) == source_objects
+    # Same bytes, and served as the same type (a signed S3 GET answers with the stored one).
+    assert await bucket_objects(moto, target_bucket) == await bucket_objects(moto, source_bucket)
+    assert {t for _, t in (await bucket_objects(moto, target_bucket)).values()} == {"image/png"}
 
     with attached(target_home, "tests") as target_url:
         assert table_counts(target_url) == table_counts(source_url)

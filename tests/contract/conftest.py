@@ -30,6 +30,8 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 
+from tests.conftest import WEBHOOK_SECRET
+
 pytestmark = pytest.mark.contract
 
 BIN = Path(sys.executable).parent / "spacekontext"
@@ -201,6 +203,7 @@ def served(create_database: Callable[[], str], upstream: HTTPServer) -> Iterator
         "SKETCHFAB_REDIRECT_URI": f"{base}/api/sketchfab/oauth/callback",
         "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "CAD_BLOCKS_STORE_URL": f"{upstream_base}/r2/cad-blocks/",
+        "CLERK_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
     log = home / "serve.log"
     with log.open("wb") as sink:

@@ -86,6 +86,10 @@ def api_routes() -> list[tuple[str, str]]:
             continue
         if path.startswith("/api/storage/local"):
             continue  # signed URLs: the signature is the credential
+        if path == "/api/sketchfab/oauth/callback":
+            continue  # a page navigation: always a redirect, the session checked inside
+        if path.endswith("/thumbnail.svg"):
+            continue  # public library thumbnails (for <img>); private ones checked in cadblocks
         routes += [(method.upper(), path) for method in operations]
     return routes
 
@@ -111,11 +115,20 @@ async def test_bad_tokens_are_401(client: httpx.AsyncClient, header: str) -> Non
     assert response.json()["success"] is False
 
 
-async def test_dev_token_signed_with_another_secret_is_401(client: httpx.AsyncClient) -> None:
+async def test_dev_token_signed_with_another_secret_is_401(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
     forged = DevTokens("x" * 40).mint("ann@example.com")
     response = await client.get("/api/projects", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_token"
+    # It says which data dir's secret it was checked against and how to mint a valid one…
+    message = response.json()["error"]
+    assert str(settings.data_dir) in message
+    assert "spacekontext token create" in message
+    # …and nothing of the secret.
+    secret = (settings.data_dir / "dev-token-secret").read_text().strip()
+    assert secret not in response.text and secret[:8] not in response.text
 
 
 async def test_expired_dev_token_is_401(client: httpx.AsyncClient, dev_tokens: DevTokens) -> None:

@@ -143,7 +143,7 @@ async def test_massing_figures_use_project_height_and_site_area(
 
     url = f"/api/massings/{meta['id']}"
     got = (await client.get(url, headers=ann)).json()["massing"]
-    assert got["floorAreaRatio"] == pytest.approx(600 / area)
+    assert got["floorAreaRatio"] == round(600 / area, 3)
     assert got["version"] == 2  # the site gave it a ratio: a new representation
     assert got["massingData"] == BLOCKS
     assert got["analysis"] == {"notes": "first"}
@@ -163,7 +163,7 @@ async def test_massing_figures_use_project_height_and_site_area(
     after = patched.json()["massing"]
     assert after["version"] == 3
     assert after["grossFloorAreaM2"] == pytest.approx(200)  # 2 floors of 4 m
-    assert after["floorAreaRatio"] == pytest.approx(200 / area)
+    assert after["floorAreaRatio"] == round(200 / area, 3)
 
     analysis = await client.patch(url, json={"analysis": {"shadow": True}}, headers=ann)
     assert analysis.json()["massing"]["version"] == 4
@@ -231,7 +231,7 @@ async def test_massing_figures_follow_a_change_of_floor_to_floor_height(
         got = (await client.get(f"/api/massings/{massing_id}", headers=ann)).json()["massing"]
         return got["grossFloorAreaM2"], got["floorAreaRatio"], got["version"]
 
-    assert await figures(ids[0]) == (pytest.approx(600), pytest.approx(600 / area), 1)
+    assert await figures(ids[0]) == (pytest.approx(600), round(600 / area, 3), 1)
 
     # Only the setting changes (PATCH of the project): 4 floors of 3 m now fit in 12 m.
     patched = await client.patch(
@@ -239,7 +239,7 @@ async def test_massing_figures_follow_a_change_of_floor_to_floor_height(
     )
     assert patched.status_code == 200, patched.text
     # New figures, new version: a client's cached copy (ETag "1") is no longer current.
-    assert await figures(ids[0]) == (pytest.approx(800), pytest.approx(800 / area), 2)
+    assert await figures(ids[0]) == (pytest.approx(800), round(800 / area, 3), 2)
     stale = await client.get(f"/api/massings/{ids[0]}", headers=ann | {"If-None-Match": '"1"'})
     assert stale.status_code == 200
     listing = (await client.get(f"/api/projects/{pid}/massings", headers=ann)).json()
@@ -250,11 +250,11 @@ async def test_massing_figures_follow_a_change_of_floor_to_floor_height(
 
     # Settings without the key: the 3.0 m default, so nothing to change; then 6 m: 2 floors.
     await client.patch(f"/api/projects/{pid}", json={"settings": None}, headers=ann)
-    assert await figures(ids[0]) == (pytest.approx(800), pytest.approx(800 / area), 2)
+    assert await figures(ids[0]) == (pytest.approx(800), round(800 / area, 3), 2)
     await client.patch(
         f"/api/projects/{pid}", json={"settings": {"floorToFloorHeight": 6}}, headers=ann
     )
-    assert await figures(ids[0]) == (pytest.approx(400), pytest.approx(400 / area), 3)
+    assert await figures(ids[0]) == (pytest.approx(400), round(400 / area, 3), 3)
     # The fixed-floors block did not change: same figures, same version.
     assert (await client.get(f"/api/massings/{ids[1]}", headers=ann)).json()["massing"][
         "version"
@@ -265,3 +265,44 @@ async def test_massing_figures_follow_a_change_of_floor_to_floor_height(
     )
     assert saved.json()["changed"] is False
     assert saved.json()["massing"]["grossFloorAreaM2"] == pytest.approx(400)
+
+
+def decimals(value: float) -> int:
+    text = repr(value)
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+async def test_figures_are_rounded_alike_after_a_site_change_and_after_a_save(
+    client: httpx.AsyncClient, ann: Headers
+) -> None:
+    project = await make_project(client, ann, settings={"floorToFloorHeight": 3.1})
+    pid = project["id"]
+    # A footprint whose area has many decimals: 7.123 x 9.457 m, 4 storeys of 3.1 m.
+    blocks = {
+        "blocks": [
+            {
+                "id": "a",
+                "footprint": [[0, 0], [7.123, 0], [7.123, 9.457], [0, 9.457]],
+                "height": 12.4,
+            }
+        ]
+    }
+    created = await client.post(
+        f"/api/projects/{pid}/massings", json={"name": "R", "massingData": blocks}, headers=ann
+    )
+    meta = created.json()["massing"]
+    assert meta["footprintM2"] == round(7.123 * 9.457, 2)
+    assert meta["grossFloorAreaM2"] == round(4 * 7.123 * 9.457, 2)
+    assert decimals(meta["volumeM3"]) <= 2
+    area = await site_of_1000_m2(client, ann, pid)
+    assert decimals(area) <= 2
+    url = f"/api/massings/{meta['id']}"
+    after_site = (await client.get(url, headers=ann)).json()["massing"]
+    expected = round(meta["grossFloorAreaM2"] / area, 3)
+    assert after_site["floorAreaRatio"] == expected
+    # A save of the same figures through the massing path gives the same ratio.
+    saved = await client.put(
+        url, json={"name": "R2", "massingData": blocks}, headers=ann | {"If-Match": '"2"'}
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["massing"]["floorAreaRatio"] == expected

@@ -175,10 +175,10 @@ def test_sign_in_create_project_and_upload(page: Page, server: Server) -> None:
     )
     expect(page.locator("#upload-status")).to_contain_text("larger than the limit of 256 KB")
     with server.api("ann@example.com") as api:
-        names = [
-            f["originalName"] for f in api.get(f"/api/projects/{project}/files").json()["files"]
-        ]
-    assert names == ["brief.pdf"]
+        stored = api.get(f"/api/projects/{project}/files").json()["files"]
+    assert [f["originalName"] for f in stored] == ["brief.pdf"]
+    # The local store signs URLs for this origin: the browser uploaded straight to it.
+    assert stored[0]["metadata"]["upload"] == "direct"
     check_page(page, "project-files")
 
     # Back on the grid: the card with its counts.

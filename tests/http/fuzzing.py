@@ -33,6 +33,7 @@ WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 # (a cursor it did not write, a document that is not a floorplan, a file kind it does not
 # take) and answers those with documented 4xx.
 EXCLUDED_CHECKS = "positive_data_acceptance"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def run_schemathesis(
 ) -> FuzzResult:
     command = [
         str(BIN / "schemathesis"),
+        "--config-file",
+        str(CONFIG),
         "run",
         f"{base}/openapi.json",
         "--header",

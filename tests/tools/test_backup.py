@@ -30,6 +30,8 @@ from spacekontext.db.urls import libpq_dsn
 from spacekontext.services import build_services
 from spacekontext.settings import Settings
 from spacekontext.tools.backup.manifest import Manifest
+from spacekontext.tools.backup.pgclient import NoMatchingClient, available_clients, client_for
+from tests.conftest import require
 from tests.storage.conftest import MotoServer, moto, moto_server  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -194,8 +196,14 @@ async def observe(
                 seen[f"floorplan {plan['id']}"] = full.content
             files = await api.get(f"/api/projects/{project['id']}/files", headers=auth(email))
             for file in files.json()["files"]:
-                detail = await api.get(f"/api/files/{file['id']}", headers=auth(email))
-                seen[f"file {file['id']}"] = await download(api, detail.json()["url"])
+                direct = await api.get(f"/api/files/{file['id']}", headers=auth(email))
+                assert direct.status_code == 200
+                detail = await api.get(
+                    f"/api/files/{file['id']}",
+                    headers=auth(email) | {"Accept": "application/json"},
+                )
+                assert await download(api, detail.json()["url"]) == direct.content
+                seen[f"file {file['id']}"] = direct.content
     assert len(seen) == 2 + 4 * 2 + 4, sorted(seen)
     return seen
 
@@ -225,14 +233,22 @@ def directory_hashes(root: Path) -> dict[str, str]:
 
 
 async def bucket_hashes(server: MotoServer, bucket: str) -> dict[str, str]:
+    return {key: sha for key, (sha, _) in (await bucket_objects(server, bucket)).items()}
+
+
+async def bucket_objects(server: MotoServer, bucket: str) -> dict[str, tuple[str, str | None]]:
+    """key -> (sha256, the Content-Type S3 serves it with)."""
     from tests.storage.conftest import s3_store_for
 
     store = s3_store_for(server, bucket)
     try:
-        return {
-            info.key: hashlib.sha256(await store.get_bytes(info.key)).hexdigest()
-            async for info in store.list("")
-        }
+        found = {}
+        async for info in store.list(""):
+            head = await store.head(info.key)
+            assert head is not None
+            digest = hashlib.sha256(await store.get_bytes(info.key)).hexdigest()
+            found[info.key] = (digest, head.content_type)
+        return found
     finally:
         await store.aclose()
 
@@ -336,7 +352,9 @@ async def test_backup_to_a_bucket_restores_into_a_fresh_bucket(
         "restore", target, "--verify"
     )
     assert restored.returncode == 0, restored.stderr
-    assert await bucket_hashes(moto, target_bucket) == source_objects
+    # Same bytes, and served as the same type (a signed S3 GET answers with the stored one).
+    assert await bucket_objects(moto, target_bucket) == await bucket_objects(moto, source_bucket)
+    assert {t for _, t in (await bucket_objects(moto, target_bucket)).values()} == {"image/png"}
 
     with attached(target_home, "tests") as target_url:
         assert table_counts(target_url) == table_counts(source_url)
@@ -346,6 +364,59 @@ async def test_backup_to_a_bucket_restores_into_a_fresh_bucket(
         async with api_of(restored_settings) as api:
             after = await observe(api, bearer(target_home))
     assert after == before
+
+
+async def test_a_postgresql_15_backup_restores_into_embedded_postgresql_18(
+    short_dir: Path,
+) -> None:
+    """Each side gets the client programs of its own server: pg_dump 15 for the 15 server,
+    pg_restore 18 (which reads 15's archives) for the embedded 18."""
+    from tests.db import servers
+
+    require(servers.available(), "PostgreSQL 15 server binaries (apt: postgresql-15)")
+    with servers.primary_cluster() as cluster:
+        with psycopg.connect(cluster.url, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE app15")
+        source_url = cluster.url.rsplit("/", 1)[0] + "/app15"
+        upgrade(source_url)
+        source_home = short_dir / "src"
+        source = system_settings(source_home, source_url)
+        async with api_of(source) as api:
+            await seed(api, bearer(source_home))
+            before = await observe(api, bearer(source_home))
+        source_counts = table_counts(source_url)
+        backup_dir = short_dir / "backup"
+        done = await System(source, environment(source_home, DATABASE_URL=source_url)).arun(
+            "backup", str(backup_dir)
+        )
+        assert done.returncode == 0, done.stderr
+    assert "pg_dump 15." in done.stderr
+    manifest = Manifest.from_json((backup_dir / "manifest.json").read_bytes())
+    assert (manifest.database.server_major, manifest.database.client_major) == (15, 15)
+
+    target_home = short_dir / "dst"
+    restored = await System(source, environment(target_home)).arun(
+        "restore", str(backup_dir), "--verify"
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert "PostgreSQL 18" in restored.stderr and "pg_restore 18." in restored.stderr
+    with attached(target_home, "tests") as target_url:
+        assert table_counts(target_url) == source_counts
+        async with api_of(system_settings(target_home, target_url)) as api:
+            assert await observe(api, bearer(target_home)) == before
+
+
+def test_the_client_programs_follow_the_server_version() -> None:
+    majors = {client.major for client in available_clients()}
+    require({15, 18} <= majors, "pg_dump 15 (apt: postgresql-15) beside the embedded 18")
+    assert client_for(15).major == 15
+    assert client_for(18).major == 18
+    # No 16 here: the oldest newer client serves an older server.
+    assert client_for(16).major == 18
+    # A 15 server cannot restore an 18 archive with pg_restore 15.
+    assert client_for(15, at_least=18).major == 18
+    with pytest.raises(NoMatchingClient, match="major version 99 or newer"):
+        client_for(99)
 
 
 # --- what is refused ------------------------------------------------------------------------
@@ -440,6 +511,18 @@ async def test_backup_refuses_a_destination_that_is_not_empty(
     assert result.returncode == 2, result.stderr
     assert "is not empty" in result.stderr
     assert (backup_dir / "manifest.json").read_bytes() == manifest_before
+
+
+async def test_a_bucket_that_does_not_exist_is_a_failure_not_a_traceback(
+    small_backup: tuple[System, Path, dict[str, int]],
+    moto: MotoServer,  # noqa: F811
+) -> None:
+    system, _, _ = small_backup
+    env = system.env | s3_env(moto, "unused") | {"STORAGE_BACKEND": "local"}
+    result = await System(system.settings, env).arun("backup", "s3://no-such-bucket-7f3a/x")
+    assert result.returncode == 1, result.stderr
+    assert "failed: the object store is unavailable" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 async def test_a_corrupted_object_is_reported_and_not_restored(

@@ -175,7 +175,7 @@ async def test_project_page_shows_levels_history_site_and_files(
     assert "Ground floor v2" in text
     assert "<dt>Walls</dt><dd>4</dd>" in text
     assert "25.0 m²" in text or "m²" in text
-    assert 'data-restore="' + floorplan + '" data-version="1"' in text
+    assert f'data-versions="{floorplan}" data-current="2"' in text
     assert 'class="sunpath"' in text
     assert "<polyline" in text
     assert "Sunrise" in text and "Sunset" in text and "Solar noon" in text
@@ -213,10 +213,10 @@ async def test_ops_is_for_admins_and_counts_requests(
     client: httpx.AsyncClient, services: Services, dev_tokens: DevTokens
 ) -> None:
     services.settings = services.settings.model_copy(update={"admin_emails": ["root@example.com"]})
-    assert (await client.get("/app/ops", headers=session(dev_tokens, ANN))).status_code == 404
+    assert (await client.get("/app/ops", headers=session(dev_tokens, ANN))).status_code == 403
     assert (
         await client.get("/app/ops/live.json", headers=session(dev_tokens, ANN))
-    ).status_code == 404
+    ).status_code == 403
     admin = session(dev_tokens, "root@example.com")
     await client.get("/app/blocks", headers=admin)
     page = await client.get("/app/ops", headers=admin)

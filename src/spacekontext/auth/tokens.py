@@ -77,11 +77,16 @@ def _identity_from_claims(claims: dict[str, Any]) -> Identity:
 
 
 class DevTokens:
-    def __init__(self, secret: str, *, leeway_s: float = DEFAULT_LEEWAY_S) -> None:
+    def __init__(
+        self, secret: str, *, leeway_s: float = DEFAULT_LEEWAY_S, data_dir: Path | None = None
+    ) -> None:
         if len(secret) < 32:
             raise ValueError("dev token secret must be at least 32 characters")
         self._secret = secret
         self._leeway_s = leeway_s
+        # Named in the error of a token signed with another secret (never the secret itself):
+        # the usual cause is a token minted against another data dir.
+        self.data_dir = data_dir
 
     @classmethod
     def from_data_dir(cls, data_dir: Path, *, leeway_s: float = DEFAULT_LEEWAY_S) -> DevTokens:
@@ -91,7 +96,7 @@ class DevTokens:
             data_dir.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600)
             path.write_text(secrets.token_urlsafe(48))
-        return cls(path.read_text().strip(), leeway_s=leeway_s)
+        return cls(path.read_text().strip(), leeway_s=leeway_s, data_dir=data_dir.resolve())
 
     def mint(
         self,
@@ -127,9 +132,19 @@ class DevTokens:
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("token expired", code="token_expired") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise Unauthenticated(self._other_secret(), code="invalid_token") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("invalid token", code="invalid_token") from exc
         return _identity_from_claims(claims)
+
+    def _other_secret(self) -> str:
+        where = f" of the data dir {self.data_dir}" if self.data_dir else ""
+        return (
+            f"invalid token: not signed with this server's dev-token secret{where}; mint one "
+            "with `spacekontext token create --email you@example.com` on the same data dir "
+            "(SPACEKONTEXT_HOME, or the same checkout)"
+        )
 
 
 class JwksVerifier:

@@ -170,21 +170,26 @@ def check_data_dir(data_dir: Path) -> None:
         raise EmbeddedError(f"cannot create the data dir {data_dir}: {exc.strerror}") from exc
     if os.statvfs(data_dir).f_flag & os.ST_RDONLY:
         raise _read_only(data_dir)
-    if not running_as_root():
-        for path in (data_dir, data_dir / "pgdata"):
-            with contextlib.suppress(FileNotFoundError):
-                owner = path.stat().st_uid
-                if owner != os.geteuid():
-                    raise EmbeddedError(
-                        f"the data dir {path} belongs to user {_user_name(owner)}, not to you "
-                        f"({_user_name(os.geteuid())}); run the command as that user, or set "
-                        "SPACEKONTEXT_HOME to a directory of yours"
-                    )
-        if not os.access(data_dir, os.W_OK | os.X_OK):
-            raise EmbeddedError(
-                f"the data dir {data_dir} is not writable by you; fix its permissions or set "
-                "SPACEKONTEXT_HOME to a directory of yours"
-            )
+    # Another user's data dir is refused even to root: files written there by `sudo` would
+    # lock its owner out of it. As root, pgdata belongs to the server's system user.
+    expected = {os.geteuid()}
+    if running_as_root():
+        with contextlib.suppress(KeyError):
+            expected.add(pwd.getpwnam(_SYSTEM_USER).pw_uid)
+    for path, owners in ((data_dir, {os.geteuid()}), (data_dir / "pgdata", expected)):
+        with contextlib.suppress(FileNotFoundError):
+            owner = path.stat().st_uid
+            if owner not in owners:
+                raise EmbeddedError(
+                    f"the data dir {path} belongs to user {_user_name(owner)}, not to you "
+                    f"({_user_name(os.geteuid())}); run the command as that user, or set "
+                    "SPACEKONTEXT_HOME to a directory of yours"
+                )
+    if not running_as_root() and not os.access(data_dir, os.W_OK | os.X_OK):
+        raise EmbeddedError(
+            f"the data dir {data_dir} is not writable by you; fix its permissions or set "
+            "SPACEKONTEXT_HOME to a directory of yours"
+        )
 
 
 def _read_only(data_dir: Path) -> EmbeddedError:
@@ -285,6 +290,7 @@ class EmbeddedServer:
             postmaster = running_postmaster(self.pgdata)
             started = postmaster is None
             if postmaster is None:
+                check_stale_pid_file(self.pgdata)
                 say(f"starting embedded PostgreSQL in {self.pgdata}")
                 postmaster = self._start()
             self._register(command, started_server=started)

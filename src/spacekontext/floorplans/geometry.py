@@ -23,7 +23,7 @@ from typing import Any, TypeGuard
 import numpy as np
 import shapely
 
-from spacekontext.documents import Problem, document_invalid, require_object
+from spacekontext.documents import Problem, document_invalid, require_object, rounding
 
 KIND = "floorplan"
 OPENING_TYPES = frozenset({"door", "window"})
@@ -222,7 +222,7 @@ def derive_checked(document: Any) -> FloorplanFacts:
         opening_count=opening_count,
         room_count=len(zones),
         furniture_count=len(furniture),
-        total_area_m2=round(total_area, 6),
+        total_area_m2=rounding.area_m2(total_area),
         bbox=[min(xs), min(ys), max(xs), max(ys)] if xs else None,
     )
 
@@ -435,7 +435,7 @@ def _derive_arrays(document: Any) -> FloorplanFacts | None:
         opening_count=opening_count,
         room_count=len(zones),
         furniture_count=len(furniture),
-        total_area_m2=round(total_area, 6),
+        total_area_m2=rounding.area_m2(total_area),
         # Python's min and max over the same values in the same order as `derive_checked`
         # (which of 0.0 and -0.0 comes first decides which is kept).
         bbox=[min(xs), min(ys), max(xs), max(ys)] if xs else None,

@@ -22,10 +22,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute, iter_route_contexts
-
 ERROR_ENVELOPE: dict[str, Any] = {
     "type": "object",
     "title": "ErrorEnvelope",
@@ -75,18 +71,7 @@ def _error(status: str, description: str | None = None) -> dict[str, Any]:
     return response
 
 
-def _needs_caller(route: APIRoute) -> bool:
-    # The `CurrentUser` dependency, found by name so that this module stays on its floor.
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dependency = stack.pop()
-        if getattr(dependency.call, "__name__", "") == "current_user":
-            return True
-        stack.extend(dependency.dependencies)
-    return False
-
-
-def complete_responses(schema: dict[str, Any], app_routes: list[Any]) -> dict[str, Any]:
+def complete_responses(schema: dict[str, Any]) -> dict[str, Any]:
     """The document with every operation's responses completed (see the module docstring)."""
     schema = copy.deepcopy(schema)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -95,17 +80,10 @@ def complete_responses(schema: dict[str, Any], app_routes: list[Any]) -> dict[st
     # FastAPI's own 422 shapes are never sent: the envelope replaces them.
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
-    by_operation = {
-        (method.lower(), context.path): context.original_route
-        for context in iter_route_contexts(app_routes)
-        if isinstance(context.original_route, APIRoute)
-        for method in getattr(context, "methods", None) or ()
-    }
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
-            route = by_operation.get((method, path))
             names_a_resource = "{" in path or _names_an_id(operation, components)
-            _complete(operation, method, path, route, names_a_resource=names_a_resource)
+            _complete(operation, method, path, names_a_resource=names_a_resource)
     return schema
 
 
@@ -128,7 +106,6 @@ def _complete(
     operation: dict[str, Any],
     method: str,
     path: str,
-    route: APIRoute | None,
     *,
     names_a_resource: bool,
 ) -> None:
@@ -138,8 +115,10 @@ def _complete(
     statuses = {"400"}
     if path.startswith("/api/"):
         statuses.add("503")
-    if route is not None and _needs_caller(route):
-        statuses |= {"401", "429"}
+    if operation.get("security"):
+        # Marked by http/docs.py on every route that needs a session; 403 where the route
+        # needs a role (an administrator) the caller lacks.
+        statuses |= {"401", "403", "429"}
     if names_a_resource:
         statuses.add("404")
     if "requestBody" in operation:
@@ -171,24 +150,6 @@ def _complete(
             json_content = response.get("content", {}).get("application/json")
             if json_content is not None and not json_content.get("schema"):
                 json_content["schema"] = _SUCCESS_REF
-
-
-def install_openapi(app: FastAPI) -> None:
-    """Generate the completed document once, on first request of /openapi.json or /docs."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            generated = get_openapi(
-                title=app.title,
-                version=app.version,
-                openapi_version=app.openapi_version,
-                description=app.description,
-                routes=app.routes,
-            )
-            app.openapi_schema = complete_responses(generated, list(app.routes))
-        return app.openapi_schema
-
-    setattr(app, "openapi", openapi)  # noqa: B010  (FastAPI's documented way to replace it)
 
 
 # --- what a route declares itself -------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spacekontext.documents import rounding
 from spacekontext.massings.geometry import derive, floor_to_floor_height
 from spacekontext.massings.models import Massing
 from spacekontext.site.models import SiteAnalysis
@@ -71,5 +72,37 @@ async def refresh_floor_areas(
                 {"b_id": c["id"], "b_gfa": c["gross_floor_area_m2"], "b_far": c["floor_area_ratio"]}
                 for c in changes
             ],
+        )
+    return len(changes)
+
+
+async def refresh_floor_area_ratios(
+    session: AsyncSession, project_id: str, site_area_m2: float | None
+) -> int:
+    """Recompute the floor-area ratio of the project's massings for a new site area, with the
+    same function (and rounding) as a massing save; returns how many changed. A massing whose
+    ratio changes gets a new version (its ETag must change with it). The caller holds the
+    project row, as every writer of a massing input does (see the module's docstring)."""
+    rows = (
+        await session.execute(
+            select(Massing.id, Massing.gross_floor_area_m2, Massing.floor_area_ratio)
+            .where(Massing.project_id == project_id)
+            .order_by(Massing.id)
+            .with_for_update()
+        )
+    ).all()
+    changes = [
+        {"b_id": row.id, "b_far": ratio}
+        for row in rows
+        if (ratio := rounding.floor_area_ratio(row.gross_floor_area_m2, site_area_m2))
+        != row.floor_area_ratio
+    ]
+    if changes:
+        table = cast(Table, Massing.__table__)
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(floor_area_ratio=bindparam("b_far"), version=table.c.version + 1),
+            changes,
         )
     return len(changes)

@@ -19,7 +19,7 @@ from typing import Any, TypeGuard
 
 import shapely
 
-from spacekontext.documents import document_invalid, require_object
+from spacekontext.documents import document_invalid, require_object, rounding
 from spacekontext.floorplans.geometry import Checker, is_number, shoelace_area
 
 KIND = "massing"
@@ -36,9 +36,7 @@ class MassingFacts:
     height_m: float
 
     def floor_area_ratio(self, site_area_m2: float | None) -> float | None:
-        if not site_area_m2 or site_area_m2 <= 0:
-            return None
-        return round(self.gross_floor_area_m2 / site_area_m2, 6)
+        return rounding.floor_area_ratio(self.gross_floor_area_m2, site_area_m2)
 
 
 def _positive(value: Any) -> TypeGuard[float]:
@@ -68,7 +66,7 @@ class MassingShape:
         return MassingFacts(
             volume_m3=self.volume_m3,
             footprint_m2=self.footprint_m2,
-            gross_floor_area_m2=round(gfa, 6),
+            gross_floor_area_m2=rounding.area_m2(gfa),
             height_m=self.height_m,
         )
 
@@ -124,8 +122,8 @@ def shape(document: Any) -> MassingShape:
         raise document_invalid(KIND, check.problems)
     footprint = shapely.unary_union(polygons).area if polygons else 0.0
     return MassingShape(
-        volume_m3=round(volume, 6),
-        footprint_m2=round(float(footprint), 6),
+        volume_m3=rounding.volume_m3(volume),
+        footprint_m2=rounding.area_m2(footprint),
         height_m=round(top, 6),
         blocks=tuple(measured),
     )

@@ -14,6 +14,7 @@ from typing import Any
 import shapely
 from geographiclib.geodesic import Geodesic
 
+from spacekontext.documents import rounding
 from spacekontext.errors import Invalid
 
 
@@ -100,4 +101,4 @@ def site_area_m2(boundary: Any) -> float:
         if not shape.is_valid:
             raise _bad(f"boundary {path}: not a simple polygon: {shapely.is_valid_reason(shape)}")
         total += _ring_area(rings[0]) - sum(_ring_area(hole) for hole in rings[1:])
-    return round(total, 3)
+    return rounding.area_m2(total)

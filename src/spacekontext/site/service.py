@@ -6,13 +6,13 @@ import asyncio
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from spacekontext.db.engine import Database
 from spacekontext.errors import Invalid, NotFound
 from spacekontext.ids import new_id
-from spacekontext.massings.models import Massing
+from spacekontext.massings.figures import refresh_floor_area_ratios
 from spacekontext.projects.models import Project
 from spacekontext.projects.service import owned_project_or_404
 from spacekontext.site.geodesy import check_coordinates, site_area_m2
@@ -118,20 +118,9 @@ class SiteService:
             )
             row = (await uow.session.execute(statement)).one()
             if "boundary" in given:
-                # The floor-area ratio of every massing follows the site's area; a massing whose
-                # ratio changes gets a new version (its ETag must change with it).
-                area = row.site_area_m2
-                ratio = case(
-                    (func.coalesce(area, 0) > 0, Massing.gross_floor_area_m2 / area), else_=None
-                )
-                await uow.session.execute(
-                    update(Massing)
-                    .where(
-                        Massing.project_id == body.project_id,
-                        Massing.floor_area_ratio.is_distinct_from(ratio),
-                    )
-                    .values(floor_area_ratio=ratio, version=Massing.version + 1)
-                )
+                # The floor-area ratio of every massing follows the site's area, computed and
+                # rounded exactly as a massing save does.
+                await refresh_floor_area_ratios(uow.session, body.project_id, row.site_area_m2)
             await uow.commit()
         return SiteAnalysisRead.model_validate(row)
 

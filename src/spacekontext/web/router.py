@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -25,7 +26,7 @@ from spacekontext.services import Services, get_services
 from spacekontext.site.sunpath import day_track, is_timezone, timezone_for
 from spacekontext.tools.assess.model import Report, Severity
 from spacekontext.tools.assess.service import AssessService
-from spacekontext.users.service import CurrentUserInfo
+from spacekontext.users.service import CurrentUserInfo, require_admin
 from spacekontext.web import filters
 from spacekontext.web.opsdata import latest_capacity, ops_overview
 from spacekontext.web.session import (
@@ -41,10 +42,13 @@ from spacekontext.web.sunpath import legend, polar_diagram
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 24
-# The project page draws this many levels with their history; a project with more pages on.
+# The project page draws this many levels; a project with more says so.
 LEVELS_SHOWN = 50
-VERSIONS_SHOWN = 20
 SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+
+# A day's hourly sun positions are the same for every view of a site on that date; pvlib takes
+# tens of milliseconds for them, more than the rest of the project page.
+_day_track = functools.lru_cache(maxsize=512)(day_track)
 
 templates = Jinja2Templates(directory=HERE / "templates")
 filters.install(templates.env)
@@ -268,7 +272,7 @@ async def _site(
     if chosen is None and isinstance(sun.get("date"), str):
         chosen = dt.date.fromisoformat(sun["date"])
     track = (
-        await asyncio.to_thread(day_track, site.latitude, site.longitude, zone, chosen)
+        await asyncio.to_thread(_day_track, site.latitude, site.longitude, zone, chosen)
         if chosen is not None
         else []
     )
@@ -303,18 +307,16 @@ async def project_page(
     models, _ = await services.models3d.list_in_project(user.id, project_id, limit=50)
     massings, _ = await services.massings.list_in_project(user.id, project_id, limit=50)
     files = await services.files.list(user.id, project_id=project_id, limit=100)
-    levels = []
-    for plan in floorplans:
-        preview = await services.dxf.preview(user.id, plan.id, None)
-        versions = await services.floorplans.versions(user.id, plan.id)
-        levels.append(
-            {
-                "plan": plan,
-                "svg": Markup(preview.svg or ""),  # noqa: S704 - rendered with escaped text
-                "versions": versions[:VERSIONS_SHOWN],
-                "more_versions": max(0, len(versions) - VERSIONS_SHOWN),
-            }
-        )
+    levels = [
+        {
+            "plan": plan,
+            # Ownership was checked by the list; the hash is the one read with the row.
+            "svg": Markup(  # noqa: S704 - rendered with escaped text
+                await services.dxf.preview_of(user.id, plan.id, plan.content_hash)
+            ),
+        }
+        for plan in floorplans
+    ]
     return render(
         request,
         "project.html",
@@ -397,9 +399,8 @@ async def block_download(slug: str, user: PageUser, services: ServicesDep) -> Re
 
 
 def _admin(services: Services, user: CurrentUserInfo) -> None:
-    # Not an admin: the page does not exist for them, as the assessment API answers.
-    if not is_admin(services, user):
-        raise NotFound("not found")
+    # Not an admin: 403, as every admin-only route answers (users/service.py:require_admin).
+    require_admin(user, services.settings, action="see the operations pages")
 
 
 @router.get("/ops")

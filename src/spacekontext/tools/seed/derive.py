@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from spacekontext.documents import rounding
 from spacekontext.floorplans.geometry import shoelace_area
 
 
@@ -59,7 +60,7 @@ def floorplan_figures(document: dict[str, Any], raw: bytes | None = None) -> Flo
         opening_count=sum(len(edge.get("openings") or ()) for edge in edges.values()),
         room_count=len(zones),
         furniture_count=len(document.get("furniture") or ()),
-        total_area_m2=round(area, 6),
+        total_area_m2=rounding.area_m2(area),
         bbox=[min(xs), min(ys), max(xs), max(ys)] if xs else None,
         data_bytes=len(raw),
         content_hash=content_hash(document),

@@ -45,7 +45,67 @@ for (const figure of document.querySelectorAll("[data-zoom]")) {
   });
 }
 
-// --- version history ------------------------------------------------------------------------
+// --- version history: read when first opened -------------------------------------------------
+function ago(iso) {
+  const seconds = (Date.now() - Date.parse(iso)) / 1000;
+  if (!isFinite(seconds) || seconds < 60) return "just now";
+  for (const [limit, size, name] of [[3600, 60, "minute"], [86400, 3600, "hour"], [604800, 86400, "day"]]) {
+    if (seconds < limit) {
+      const count = Math.floor(seconds / size);
+      return `${count} ${name}${count === 1 ? "" : "s"} ago`;
+    }
+  }
+  return new Date(iso).toLocaleDateString();
+}
+
+function versionItem(floorplanId, current, version) {
+  const item = document.createElement("li");
+  const label = Object.assign(document.createElement("span"), { textContent: `Version ${version.version}` });
+  const facts = Object.assign(document.createElement("span"), {
+    className: "muted",
+    textContent: `${ago(version.createdAt)} · ${version.name} · ${version.wallCount} walls · ${area(version.totalAreaM2)}`,
+  });
+  item.append(label, facts);
+  if (version.version === current) {
+    item.append(Object.assign(document.createElement("span"), { className: "badge", textContent: "current" }));
+  } else {
+    const button = Object.assign(document.createElement("button"), {
+      type: "button",
+      className: "secondary",
+      textContent: `Restore version ${version.version}`,
+    });
+    button.dataset.restore = floorplanId;
+    button.dataset.version = String(version.version);
+    item.append(button);
+  }
+  return item;
+}
+
+for (const history of document.querySelectorAll("details[data-versions]")) {
+  let loaded = false;
+  history.addEventListener("toggle", async () => {
+    if (!history.open || loaded) return;
+    loaded = true;
+    const body = history.querySelector(".versions-body");
+    const floorplanId = history.dataset.versions;
+    const current = Number(history.dataset.current);
+    try {
+      const data = await api("GET", `/api/floorplans/${floorplanId}/versions`);
+      if (!data.versions.length) {
+        body.replaceChildren(Object.assign(document.createElement("p"), { className: "empty", textContent: "No saved versions." }));
+        return;
+      }
+      const list = document.createElement("ol");
+      list.className = "versions";
+      for (const version of data.versions) list.append(versionItem(floorplanId, current, version));
+      body.replaceChildren(list);
+    } catch (error) {
+      loaded = false;
+      body.replaceChildren(Object.assign(document.createElement("p"), { className: "notice error", textContent: `The versions could not be read: ${error.message}` }));
+    }
+  });
+}
+
 document.addEventListener("click", async (event) => {
   const restore = event.target.closest("[data-restore]");
   if (restore) {
@@ -80,6 +140,53 @@ const drop = document.getElementById("drop");
 const input = document.getElementById("upload-input");
 const progress = document.getElementById("upload-progress");
 
+// Straight to the object store when it accepts a presigned PUT from this page (the server
+// never carries the bytes); a store that refuses the browser (no CORS rule for this origin)
+// falls back to the streamed upload through the API. An abandoned direct upload is swept by
+// the server after the URL's lifetime.
+class DirectUnavailable extends Error {}
+
+function put(target, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open(target.method || "PUT", target.uploadUrl);
+    for (const [name, value] of Object.entries(target.headers || {})) request.setRequestHeader(name, value);
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    request.addEventListener("load", () => {
+      if (request.status >= 200 && request.status < 300) resolve();
+      else reject(new DirectUnavailable(`the store answered HTTP ${request.status}`));
+    });
+    request.addEventListener("error", () => reject(new DirectUnavailable("the store refused the browser")));
+    request.send(file);
+  });
+}
+
+async function uploadDirect(file, onProgress) {
+  const target = await api("POST", "/api/files/presign", {
+    projectId,
+    filename: file.name,
+    size: file.size,
+    contentType: file.type || "application/octet-stream",
+  });
+  await put(target, file, onProgress);
+  await api("POST", `/api/files/${target.fileId}/complete`);
+}
+
+async function uploadOne(file, onProgress) {
+  try {
+    await uploadDirect(file, onProgress);
+    return;
+  } catch (error) {
+    if (!(error instanceof DirectUnavailable)) throw error;
+  }
+  const form = new FormData();
+  form.append("projectId", projectId);
+  form.append("file", file, file.name);
+  await send("/api/files/upload", form, onProgress);
+}
+
 async function uploadAll(files) {
   const list = [...files];
   if (!list.length) return;
@@ -90,14 +197,11 @@ async function uploadAll(files) {
       say(uploadStatus.textContent);
       continue;
     }
-    const form = new FormData();
-    form.append("projectId", projectId);
-    form.append("file", file, file.name);
     progress.hidden = false;
     progress.value = 0;
     uploadStatus.textContent = `Uploading “${file.name}”…`;
     try {
-      await send("/api/files/upload", form, (share) => { progress.value = Math.round(share * 100); });
+      await uploadOne(file, (share) => { progress.value = Math.round(share * 100); });
       progress.value = 100;
       stored.push(file.name);
     } catch (error) {

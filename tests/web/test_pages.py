@@ -133,6 +133,9 @@ async def test_server_side_search_forgives_a_typo_and_highlights(
     assert page.status_code == 200
     assert "renovation" in page.text
     assert "of Bob" not in page.text
+    too_long = await client.get("/app", params={"q": "x" * 201}, headers=session(dev_tokens, ANN))
+    assert too_long.status_code == 400
+    assert "These values could not be used: q." in too_long.text
     exact = await client.get("/app", params={"q": "kitchen"}, headers=session(dev_tokens, ANN))
     assert "<mark>Kitchen</mark>" in exact.text
 
@@ -229,6 +232,13 @@ async def test_ops_is_for_admins_and_counts_requests(
     fragment = await client.get("/app/ops/assess", headers=admin)
     assert fragment.status_code == 200, fragment.text
     assert "Assessed" in fragment.text
+
+
+async def test_an_unknown_console_path_is_a_404_page(client: httpx.AsyncClient) -> None:
+    response = await client.get("/app/nowhere/at-all")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Not found" in response.text
 
 
 @pytest.mark.parametrize("path", ["/app/static/console.js", "/app/static/console.css"])

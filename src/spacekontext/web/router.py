@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -72,6 +73,9 @@ class ConsolePage(APIRoute):
                 return response
             except DomainError as exc:
                 return error_page(request, exc.status, exc.message)
+            except RequestValidationError as exc:
+                fields = ", ".join(str(error["loc"][-1]) for error in exc.errors())
+                return error_page(request, 400, f"These values could not be used: {fields}.")
 
         return page
 
@@ -456,3 +460,9 @@ async def ops_assess(request: Request, user: PageUser, services: ServicesDep) ->
         },
         headers={"Cache-Control": "private, no-store"},
     )
+
+
+@router.get("/{rest:path}")
+async def unknown_page(rest: str, request: Request) -> Response:
+    """Any other path under /app: the console's own 404 page, not the API's JSON."""
+    return error_page(request, 404, "")

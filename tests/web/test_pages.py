@@ -3,6 +3,8 @@ nothing of another user's shows on any page or fragment."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
 
 import httpx
@@ -245,3 +247,37 @@ async def test_an_unknown_console_path_is_a_404_page(client: httpx.AsyncClient) 
 async def test_static_files_are_served(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 200
+
+
+async def test_ops_shows_the_latest_load_test_with_its_chart(
+    client: httpx.AsyncClient, services: Services, dev_tokens: DevTokens
+) -> None:
+    results = services.settings.data_dir / "loadtest-results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "not-a-result.json").write_text('{"hello": 1}')
+    run = {
+        "label": "stack",
+        "startedAt": "2026-11-26T13:52:17+00:00",
+        "steps": [
+            {"users": 100, "requestsPerS": 49.7, "p50Ms": 9.1, "p99Ms": 59.3, "errorRate": 0.0},
+            {
+                "users": 500,
+                "requestsPerS": 240.2,
+                "p50Ms": 14.0,
+                "p99Ms": 120.5,
+                "errorRate": 0.001,
+            },
+        ],
+    }
+    (results / "stack.json").write_text(json.dumps(run))
+    try:
+        services.settings = services.settings.model_copy(
+            update={"admin_emails": ["root@example.com"]}
+        )
+        page = await client.get("/app/ops", headers=session(dev_tokens, "root@example.com"))
+        assert page.status_code == 200, page.text
+        assert "Latest load test: <strong>stack</strong>" in page.text
+        assert "240.2" in page.text and "0.10 %" in page.text
+        assert 'aria-label="Load test stack: requests per second' in page.text
+    finally:
+        shutil.rmtree(results)

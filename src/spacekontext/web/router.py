@@ -29,7 +29,7 @@ from spacekontext.tools.assess.model import Report, Severity
 from spacekontext.tools.assess.service import AssessService
 from spacekontext.users.service import CurrentUserInfo
 from spacekontext.web import filters
-from spacekontext.web.opsdata import latest_capacity, ops_overview
+from spacekontext.web.opsdata import capacity_chart, latest_capacity, ops_overview
 from spacekontext.web.session import (
     DEV_SESSION_S,
     SignInRequired,
@@ -418,7 +418,13 @@ async def ops_page(request: Request, user: PageUser, services: ServicesDep) -> R
     return render(
         request,
         "ops.html",
-        {"title": "Operations", **overview, "capacity": capacity, "settings": services.settings},
+        {
+            "title": "Operations",
+            **overview,
+            "capacity": capacity,
+            "capacity_chart": capacity_chart(capacity) if capacity else None,
+            "settings": services.settings,
+        },
         user=user,
     )
 

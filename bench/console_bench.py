@@ -2,8 +2,8 @@
 
 Seeds a fresh embedded PostgreSQL (in a temporary directory) with `spacekontext seed`'s writer
 at the given scale, starts the app in process (its lifespan: engine, pools, caches), signs in as
-the seeded user who owns the most projects (an administrator, so /app/ops is measured too) and
-requests each page sequentially. In process means without uvicorn and the socket: what is
+the seeded user who owns the most projects (an administrator, so /app/ops is measured too),
+installs the starter block library and requests each page sequentially. In process means without uvicorn and the socket: what is
 measured is the app's own work for a page (queries, rendering), which is what grows with data.
 
     .venv/bin/python bench/console_bench.py [--users 1000] [--requests 200]
@@ -59,6 +59,9 @@ async def measure(settings: Settings, email: str, pages: dict[str, str], n: int)
     token = DevTokens.from_data_dir(settings.data_dir).mint(email)
     results: dict[str, dict[str, float]] = {}
     async with app.router.lifespan_context(app):
+        # The starter block library (public blocks; the seed's own blocks are private to its
+        # demo owner), as an operator installs it with `spacekontext library seed`.
+        await app.state.services.cadblocks.seed()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://bench", cookies={"__session": token}

@@ -364,4 +364,7 @@ def test_admin_sees_a_request_just_made_counted(page: Page, server: Server) -> N
     assert int(row.locator("[data-count]").inner_text()) >= 1
     expect(page.locator("#assess")).to_contain_text("Assessed", timeout=30_000)
     expect(page.locator("#refreshed")).to_contain_text("figures as of", timeout=15_000)
+    # Two refreshes later the rates are measured: the chart and the routes' sparklines.
+    expect(page.locator("#routes [data-trend] svg").first).to_be_visible(timeout=20_000)
+    expect(page.locator("#rate-chart polyline")).to_have_count(1)
     check_page(page, "ops")

@@ -101,6 +101,8 @@ async def test_projects_grid_shows_own_projects_with_preview_and_counts(
     page = await client.get("/app", headers=session(dev_tokens, ANN))
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self';" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "private, no-store"
     assert "Villa Savoye" in page.text
     assert f"/app/previews/{floorplan}.svg" in page.text
     assert "1 floorplan ·" in page.text

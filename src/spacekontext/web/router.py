@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -104,7 +104,28 @@ def render(
     )
     # Pages carry the person's data: never stored by a shared cache, always revalidated.
     response.headers["Cache-Control"] = "private, no-store"
+    settings = services.settings
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        settings.storage_backend, settings.s3_endpoint_url
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
+
+
+@functools.cache
+def content_security_policy(storage_backend: str, s3_endpoint_url: str | None) -> str:
+    """Scripts and styles of the console's own origin only (inline styles for the plans'
+    SVG); requests to this origin, and to the object store for direct uploads."""
+    connect = "'self'"
+    if storage_backend == "s3":
+        parts = urlsplit(s3_endpoint_url) if s3_endpoint_url else None
+        connect += f" {parts.scheme}://{parts.netloc}" if parts and parts.netloc else " https:"
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data:; connect-src {connect}; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
 
 
 ERROR_TITLES = {

@@ -14,6 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 
 from spacekontext.cadblocks import router as cadblocks
+from spacekontext.compat import blocks, cleanup, geometry, materials, render, sketchfab
+from spacekontext.compat.state import build_compat
 from spacekontext.db.engine import Database
 from spacekontext.dxf import router as dxf
 from spacekontext.files import router as files
@@ -30,6 +32,7 @@ from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.site import router as site
 from spacekontext.storage import router as storage
+from spacekontext.storage.base import upload_body_limit
 from spacekontext.tools import health
 from spacekontext.tools.assess import router as assess
 from spacekontext.tools.profiles import profile_settings
@@ -50,6 +53,10 @@ CORS_EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID", "Cont
 
 # Routes that stream their bodies and enforce their own limit (MAX_UPLOAD_BYTES).
 STREAMED_PATHS = ("/api/files/upload",)
+# Multipart uploads that the route reads whole (DXF import, a library block): the edge holds
+# them to MAX_UPLOAD_BYTES plus the form's framing.
+UPLOAD_PATH_ENDS = ("/floorplans/import", "/api/cad-blocks")
+GEOMETRY_PATH = "/api/geometry-operations"
 
 
 def configure_error_tracking(settings: Settings) -> None:
@@ -76,6 +83,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             return
         built = build_services(settings, Database.from_settings(settings))
         app.state.services = built
+        app.state.compat = build_compat(settings, built)
         await built.db.start()
         # Everything loaded so far (the app, SQLAlchemy's metadata, numpy, pvlib, ezdxf…) lives
         # as long as the process: about 280,000 tracked objects, which every full collection
@@ -95,6 +103,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
+            await app.state.compat.aclose()
             await built.aclose()
             await built.db.dispose()
 
@@ -110,13 +119,17 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     )
     if services is not None:
         app.state.services = services
+        app.state.compat = build_compat(settings, services)
     install_error_handlers(app)
 
     def body_limit(path: str) -> int | None:
         if path.startswith(STREAMED_PATHS):
             return None
-        if path.endswith("/floorplans/import"):
-            return settings.max_upload_bytes  # DXF uploads: the import sets its own limit
+        if path.endswith(UPLOAD_PATH_ENDS):
+            # Multipart uploads read whole by their route: the one upload limit.
+            return upload_body_limit(settings.max_upload_bytes)
+        if path == GEOMETRY_PATH:
+            return settings.geometry_max_body_bytes
         return settings.max_json_bytes
 
     hot = HotRoutes(projects.hot_routes) if settings.hot_routes else None
@@ -134,6 +147,17 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         )
 
     app.include_router(health.router)
+    # The web client's own routes first: `/api/files/cleanup` and `/api/cad-blocks/dxf` must
+    # match before `/api/files/{file_id}` and the block routes.
+    for compat_router in (
+        cleanup.router,
+        blocks.router,
+        materials.router,
+        geometry.router,
+        render.router,
+        sketchfab.router,
+    ):
+        app.include_router(compat_router)
     app.include_router(projects.router)
     app.include_router(webhooks.router)
     app.include_router(floorplans.router)
@@ -149,6 +173,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     # The static files first: the console's router ends with a catch-all page for unknown paths.
     app.mount("/app/static", StaticFiles(directory=web.HERE / "static"), name="console-static")
     app.include_router(web.router)
+    if settings.materials_dir is not None and settings.materials_dir.is_dir():
+        # The texture sets of /api/materials, at the paths the web client loads them from.
+        app.mount(
+            materials.STATIC_PREFIX,
+            StaticFiles(directory=settings.materials_dir),
+            name="materials",
+        )
     return app
 
 

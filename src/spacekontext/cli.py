@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from spacekontext.settings import Settings
+from spacekontext.tools.backup.pitr_command import pitr_cli
 
 cli = typer.Typer(no_args_is_help=True, help="Space Kontext backend.")
 token_cli = typer.Typer(no_args_is_help=True, help="Development tokens.")
@@ -335,14 +336,13 @@ def loadtest(
 ) -> None:
     """Simulated users against a running server: per-step throughput, latency per action,
     errors, PostgreSQL connections, pool waits and cache hits; Markdown, JSON and a chart."""
-    import asyncio
     from datetime import UTC, datetime
     from pathlib import Path
 
     from spacekontext.tools.loadtest.command import prepare_run
     from spacekontext.tools.loadtest.guard import NotLoopback
     from spacekontext.tools.loadtest.report import markdown, write_outputs
-    from spacekontext.tools.loadtest.runner import LoadTestConfig, run_loadtest
+    from spacekontext.tools.loadtest.runner import LoadTestConfig, run_loadtest, run_on_fast_loop
 
     settings = load_settings()
     try:
@@ -367,7 +367,7 @@ def loadtest(
         console.print(f"[red]invalid options:[/red] {exc}")
         raise typer.Exit(2) from exc
     tokens, dsn = prepare_run(settings, max(steps), seed_value, console)
-    result = asyncio.run(run_loadtest(config, tokens, dsn=dsn, progress=console.print))
+    result = run_on_fast_loop(run_loadtest(config, tokens, dsn=dsn, progress=console.print))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     prefix = Path(out) if out else Path("loadtest-results") / f"{label}-{stamp}"
     paths = write_outputs(result, prefix)
@@ -644,6 +644,8 @@ def restore(
         code = run_restore(console, settings, ready.database_url, source, verify=verify)
     raise typer.Exit(code)
 
+
+cli.add_typer(pitr_cli, name="pitr")
 
 library_cli = typer.Typer(no_args_is_help=True, help="The CAD block library.")
 cli.add_typer(library_cli, name="library")

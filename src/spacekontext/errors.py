@@ -1,5 +1,5 @@
-"""The domain error tree. Services raise these; `app.install_error_handlers` is the only place
-that turns them into HTTP responses.
+"""The domain error tree. Services raise these; `http/errors.py:install_error_handlers` is the
+only place that turns them into HTTP responses.
 
     DomainError
     ├── Invalid              the request is well-formed but its content is wrong (400)
@@ -13,7 +13,9 @@ that turns them into HTTP responses.
     ├── UnsupportedMedia     file kind not accepted (415)
     ├── Unprocessable        a file that cannot be read (corrupt DXF...) (422)
     ├── RateLimited          too many requests (429, Retry-After)
-    └── Unavailable          a dependency is down or saturated (503, Retry-After)
+    ├── Unavailable          a dependency is down or saturated (503, Retry-After)
+    ├── UpstreamFailed       an upstream service answered with an error (502)
+    └── UpstreamTimeout      an upstream service did not answer in time (504)
 """
 
 from __future__ import annotations
@@ -32,12 +34,16 @@ class DomainError(Exception):
         code: str | None = None,
         details: Any = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        """`extra`: keys beside the envelope's, where a client reads them at the top level
+        (the web client's `requiresAuth`)."""
         super().__init__(message)
         self.message = message
         self.error_code = code or self.code
         self.details = details
         self.headers = headers or {}
+        self.extra = extra or {}
 
 
 class Invalid(DomainError):
@@ -98,3 +104,13 @@ class RateLimited(DomainError):
 class Unavailable(DomainError):
     code = "unavailable"
     status = 503
+
+
+class UpstreamFailed(DomainError):
+    code = "upstream_failed"
+    status = 502
+
+
+class UpstreamTimeout(DomainError):
+    code = "upstream_timeout"
+    status = 504

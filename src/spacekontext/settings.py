@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # Where pg_dump/pg_restore of the server's major version live, when not in a usual place
     # (tools/backup/pgclient.py lists where they are looked for).
     pg_bin_dir: Path | None = None
+    # Continuous archiving with pgBackRest (`spacekontext pitr`): the stanza of this database
+    # and the configuration file (default: pgBackRest's own, /etc/pgbackrest/pgbackrest.conf).
+    pgbackrest_stanza: str = Field(default="spacekontext", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    pgbackrest_config: Path | None = None
 
     # --- error tracking ----------------------------------------------------------------------
     # Unset: no error tracking. Set: unhandled errors and 5xx answers go to Sentry (scrubbed of
@@ -136,12 +140,46 @@ class Settings(BaseSettings):
     # origin when it forwards /api/* here and the Host header arrives rewritten).
     trusted_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # --- the web client's other services (compat/) -------------------------------------------
+    # An external store holding block DXFs (a public R2 bucket URL, with a path prefix):
+    # /api/cad-blocks/dxf?url= fetches only from under it. Our own blocks need no setting.
+    cad_blocks_store_url: str | None = None
+    cad_block_dxf_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # PBR texture sets (<Category>/<folder>/ with diffuse, normal, roughness, AO jpgs), served
+    # under /Materials/. None: the library is empty.
+    materials_dir: Path | None = None
+    geometry_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # AI renders (KIE.AI's jobs API).
+    kie_ai_api_key: str | None = None
+    kie_ai_base_url: str = "https://api.kie.ai"
+    kie_ai_model: str = "google/nano-banana-edit"
+    # Sketchfab: search (no key), OAuth and downloads (client id, secret, redirect URI).
+    sketchfab_api_url: str = "https://api.sketchfab.com"
+    sketchfab_oauth_url: str = "https://sketchfab.com"
+    sketchfab_client_id: str | None = None
+    sketchfab_client_secret: str | None = None
+    sketchfab_redirect_uri: str | None = None
+    sketchfab_search_ttl_s: int = Field(default=600, ge=1)
+    sketchfab_max_model_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    # Encrypts third-party tokens at rest (a Fernet key: 32 url-safe base64-encoded bytes).
+    # Unset, a key is generated into the data dir (development); required in production.
+    token_encryption_key: str | None = None
+    upstream_timeout_s: float = Field(default=20.0, gt=0, le=300)
+
     # --- limits ------------------------------------------------------------------------------
     max_json_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     # DXF files up to this size are imported in the request; larger ones by a background job.
     dxf_inline_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+
+    # --- rooms found from walls (floorplans/rooms.py, docs/rooms.md) ---------------------------
+    # Door and window gaps in walls up to this width (metres) are closed to find rooms.
+    rooms_max_gap_m: float = Field(default=2.0, ge=0, le=10)
+    # Wall ends this close to another wall (metres) join it.
+    rooms_snap_m: float = Field(default=0.05, ge=0, le=1)
+    # Enclosed faces with less floor (m², inside the walls) are not rooms.
+    rooms_min_area_m2: float = Field(default=0.5, ge=0, le=100)
 
     @field_validator(
         "database_read_urls",
@@ -170,6 +208,8 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL is required (the embedded database is for laptops)")
         if self.profile == "naive":
             problems.append("PROFILE=naive is a load-test baseline, not for production")
+        if self.sketchfab_client_id and not self.token_encryption_key:
+            problems.append("TOKEN_ENCRYPTION_KEY is required with SKETCHFAB_CLIENT_ID")
         if self.storage_backend == "s3" and not self.s3_bucket:
             problems.append("S3_BUCKET is required with STORAGE_BACKEND=s3")
         if problems:

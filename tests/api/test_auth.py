@@ -86,6 +86,10 @@ def api_routes() -> list[tuple[str, str]]:
             continue
         if path.startswith("/api/storage/local"):
             continue  # signed URLs: the signature is the credential
+        if path == "/api/sketchfab/oauth/callback":
+            continue  # a page navigation: always a redirect, the session checked inside
+        if path.endswith("/thumbnail.svg"):
+            continue  # public library thumbnails (for <img>); private ones checked in cadblocks
         routes += [(method.upper(), path) for method in operations]
     return routes
 

@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
-from spacekontext.auth.deps import CurrentUser, ServicesDep
+from spacekontext.auth.deps import CurrentUser, ServicesDep, authenticate
 from spacekontext.cadblocks.schemas import CadBlockUpload
-from spacekontext.errors import Forbidden, Invalid, ValidationFailed
+from spacekontext.errors import Invalid, ValidationFailed
 from spacekontext.http.responses import JSONBytes, success_json
+from spacekontext.users.service import require_admin
 
 router = APIRouter(prefix="/api/cad-blocks", tags=["cad-blocks"])
 
@@ -44,20 +45,29 @@ async def block_dxf(slug: str, user: CurrentUser, services: ServicesDep) -> Resp
     )
 
 
-@router.get("/{slug}/thumbnail.svg", summary="A block's SVG thumbnail")
-async def block_thumbnail(slug: str, user: CurrentUser, services: ServicesDep) -> Response:
-    data = await services.cadblocks.thumbnail(user.id, slug)
+@router.get(
+    "/{slug}/thumbnail.svg",
+    summary="A block's SVG thumbnail (public blocks: no credentials needed, for <img>)",
+)
+async def block_thumbnail(slug: str, request: Request, services: ServicesDep) -> Response:
+    # A library thumbnail is public content and an <img> sends no bearer token (nor, across
+    # origins, a cookie): public blocks need no session; private ones their owner's.
+    data = await services.cadblocks.public_thumbnail(slug)
+    cache = "public, max-age=86400"
+    if data is None:
+        user = await authenticate(services, request.scope)
+        data = await services.cadblocks.thumbnail(user.id, slug)
+        cache = CACHE
     return Response(
         data,
         media_type="image/svg+xml",
-        headers={"Cache-Control": CACHE, "Content-Security-Policy": "default-src 'none'"},
+        headers={"Cache-Control": cache, "Content-Security-Policy": "default-src 'none'"},
     )
 
 
 @router.post("", status_code=201, summary="Add a block from a DXF (admins)")
 async def upload_block(request: Request, user: CurrentUser, services: ServicesDep) -> JSONBytes:
-    if (user.email or "").lower() not in {e.lower() for e in services.settings.admin_emails}:
-        raise Forbidden("only administrators can add library blocks", code="admin_only")
+    require_admin(user, services.settings, action="add library blocks")
     form = await request.form(max_files=1, max_fields=20)
     try:
         upload = form.get("file")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from spacekontext.http.schemas import ApiInput, ApiModel
 
@@ -19,6 +19,17 @@ class CadBlockRead(ApiModel):
     is_public: bool
     dxf_url: str
     thumbnail_url: str
+
+    # The web client's names (metres, as ours).
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def width(self) -> float | None:
+        return self.width_m
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def depth(self) -> float | None:
+        return self.depth_m
 
 
 class CadBlockUpload(ApiInput):

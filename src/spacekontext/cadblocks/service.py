@@ -83,6 +83,38 @@ def _read(row: Any) -> CadBlockRead:
     )
 
 
+# The web client's vocabulary (category, subcategory) → ours; a subcategory of None is the
+# whole category. Its door and window pickers ask for `door/door` and `window/window`.
+CLIENT_CATEGORIES: dict[str, list[tuple[str, str | None]]] = {
+    "door": [("doors", None)],
+    "window": [("windows", None)],
+    "bathroom": [("bath", None)],
+    "kitchen": [("kitchen", None), ("appliances", "kitchen")],
+    "misc": [("appliances", None), ("stairs", None)],
+    "furniture": [("furniture", None)],
+}
+CLIENT_SUBCATEGORIES: dict[tuple[str, str], list[tuple[str, str | None]]] = {
+    ("furniture", "bedroom"): [("furniture", "beds")],
+}
+
+
+def resolve_category(
+    category: str | None, subcategory: str | None
+) -> list[tuple[str | None, str | None]]:
+    """The (category, subcategory) filters a request stands for: ours as given, or the web
+    client's names as aliases of ours (where the subcategory repeats the category, or is
+    absent, the whole category)."""
+    if category is None or category not in CLIENT_CATEGORIES:
+        return [(category, subcategory)]
+    if subcategory is None or subcategory == category:
+        return list(CLIENT_CATEGORIES[category])
+    alias = CLIENT_SUBCATEGORIES.get((category, subcategory))
+    if alias is not None:
+        return list(alias)
+    # furniture/seating: our furniture category has the same subcategory names.
+    return [(ours, subcategory) for ours, _ in CLIENT_CATEGORIES[category]]
+
+
 def _visible(user_id: str) -> Any:
     return or_(CadBlock.is_public.is_(True), CadBlock.created_by_user_id == user_id)
 
@@ -146,10 +178,19 @@ class CadBlockService:
         primary: bool = False,
     ) -> list[CadBlockRead]:
         query = select(*_COLUMNS).where(_visible(user_id))
-        if category:
-            query = query.where(CadBlock.category == category.lower())
-        if subcategory:
-            query = query.where(CadBlock.subcategory == subcategory.lower())
+        filters = []
+        for wanted, sub in resolve_category(
+            category.lower() if category else None, subcategory.lower() if subcategory else None
+        ):
+            conditions = []
+            if wanted:
+                conditions.append(CadBlock.category == wanted)
+            if sub:
+                conditions.append(CadBlock.subcategory == sub)
+            if conditions:
+                filters.append(and_(*conditions))
+        if filters:
+            query = query.where(or_(*filters))
         if search is not None and search.isprintable() is False:
             search = "".join(ch if ch.isprintable() else " " for ch in search)
         if search is not None and search.strip():
@@ -189,6 +230,19 @@ class CadBlockService:
         _, key, _ = await self._visible_keys(user_id, slug)
         if key is None:
             raise NotFound("this block has no thumbnail")
+        return await self._require_store().get_bytes(key)
+
+    async def public_thumbnail(self, slug: str) -> bytes | None:
+        """A public block's thumbnail, for anyone (an `<img>` sends no bearer token); None
+        when the block is not public (or missing), so the caller asks for a session."""
+        async with self._db.read() as session:
+            key = await session.scalar(
+                select(CadBlock.thumbnail_key).where(
+                    CadBlock.slug == slug, CadBlock.is_public.is_(True)
+                )
+            )
+        if key is None:
+            return None
         return await self._require_store().get_bytes(key)
 
     async def seed(self, specs: Sequence[BlockSpec] | None = None) -> int:

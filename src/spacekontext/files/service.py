@@ -18,12 +18,11 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import delete, func, literal, select, union_all, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, delete, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spacekontext.db.engine import Database
-from spacekontext.errors import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
+from spacekontext.db.engine import Database, UnitOfWork
+from spacekontext.errors import Conflict, Invalid, NotFound, UnsupportedMedia
 from spacekontext.files.form import UploadForm
 from spacekontext.files.kinds import KINDS, SNIFF_BYTES, FileKind, check_content, kind_for_name
 from spacekontext.files.models import ProjectFile, StoredFile
@@ -41,7 +40,7 @@ from spacekontext.ids import new_id
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, Handler, enqueue
 from spacekontext.projects.service import owned_project_or_404
 from spacekontext.settings import Settings
-from spacekontext.storage.base import ObjectInfo, ObjectStore
+from spacekontext.storage.base import ObjectInfo, ObjectStore, upload_too_large
 from spacekontext.storage.keys import check_category, file_key, safe_name, scratch_key
 
 log = logging.getLogger("spacekontext.files")
@@ -171,7 +170,7 @@ class FileService:
                     metadata_=metadata,
                 )
                 uow.session.add(row)
-                await self._flush_file(uow.session)
+                await self._flush_file(uow)
                 await uow.session.refresh(row)
                 await uow.commit()
         except BaseException:
@@ -179,17 +178,83 @@ class FileService:
             raise
         return UploadedFile(to_read(row), await self._download_url(row))
 
-    async def _flush_file(self, session: AsyncSession) -> None:
+    async def save_bytes(
+        self,
+        user_id: str,
+        *,
+        project_id: str | None,
+        category: str,
+        filename: str,
+        data: bytes,
+        metadata: dict[str, Any],
+    ) -> FileRead:
+        """Store bytes the API fetched itself (a Sketchfab model) as the user's file: in the
+        project when given (owned), else in the user's scratch space."""
+        name = safe_name(filename)
+        kind = check_upload_name(filename)
+        check_content(kind, data[:SNIFF_BYTES])
+        category = check_category(category)
+        if project_id is not None:
+            async with self._db.read(user_id=user_id) as session:
+                await owned_project_or_404(session, user_id, project_id)
+        file_id = new_id()
+        key = (
+            file_key(user_id, project_id, category, file_id, name)
+            if project_id is not None
+            else scratch_key(user_id, category, file_id, name)
+        )
+        stored = await self._store.put_bytes(key, data, content_type=kind.mime_type)
         try:
-            await session.flush()
-        except IntegrityError as exc:
-            constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
-            if constraint == _PROJECT_FK:
+            async with self._db.unit_of_work() as uow:
+                row = StoredFile(
+                    id=file_id,
+                    user_id=user_id,
+                    project_id=project_id,
+                    original_name=filename,
+                    safe_name=name,
+                    mime_type=kind.mime_type,
+                    size_bytes=stored.size_bytes,
+                    sha256=stored.sha256,
+                    storage_key=key,
+                    status="ready",
+                    file_type=kind.name,
+                    category=category,
+                    metadata_=metadata,
+                )
+                uow.session.add(row)
+                await self._flush_file(uow)
+                await uow.session.refresh(row)
+                await uow.commit()
+        except BaseException:
+            await self._compensate(key)
+            raise
+        return to_read(row)
+
+    async def find_by_metadata(self, user_id: str, name: str, value: str) -> FileRead | None:
+        """The user's newest ready file whose metadata has `name` = `value`."""
+        async with self._db.read(user_id=user_id) as session:
+            row = await session.scalar(
+                select(StoredFile)
+                .where(
+                    StoredFile.user_id == user_id,
+                    StoredFile.status == "ready",
+                    StoredFile.metadata_[name].astext == value,
+                )
+                .order_by(StoredFile.created_at.desc())
+                .limit(1)
+            )
+        return to_read(row) if row is not None else None
+
+    async def _flush_file(self, uow: UnitOfWork) -> None:
+        # The unit of work translates integrity errors (db/engine.py); here only what a file's
+        # own constraints mean.
+        try:
+            await uow.flush()
+        except Conflict as exc:
+            if exc.details and exc.details.get("constraint") == _PROJECT_FK:
                 # The project was deleted while its file was uploading.
                 raise NotFound("project not found") from exc
-            raise Conflict(
-                "the file conflicts with existing data", details={"constraint": constraint}
-            ) from exc
+            raise Conflict("the file conflicts with existing data", details=exc.details) from exc
 
     async def _compensate(self, key: str) -> None:
         """Remove an object whose row could not be written. Shielded: a client that hangs up
@@ -205,11 +270,7 @@ class FileService:
 
     async def presign(self, user_id: str, data: FilePresign) -> PresignedFile:
         if data.size > self._settings.max_upload_bytes:
-            raise TooLarge(
-                f"the upload exceeds {self._settings.max_upload_bytes} bytes",
-                code="upload_too_large",
-                details={"limitBytes": self._settings.max_upload_bytes},
-            )
+            raise upload_too_large(self._settings.max_upload_bytes)
         category = check_category(data.category)
         name = safe_name(data.filename)
         kind = check_upload_name(data.filename)
@@ -237,7 +298,7 @@ class FileService:
                     },
                 )
             )
-            await self._flush_file(uow.session)
+            await self._flush_file(uow)
             await uow.commit()
         target = await self._store.presigned_upload(
             key,
@@ -274,16 +335,20 @@ class FileService:
                 check_content(KINDS[row.file_type], await self._head_bytes(row.storage_key))
             except (Invalid, UnsupportedMedia) as exc:
                 problem = exc
-        async with self._db.unit_of_work() as uow:
-            if problem is not None:
-                await self._store.delete(row.storage_key)
+        if problem is not None:
+            # The object first, outside any transaction (no row lock or pooled connection held
+            # while the store answers): if the store is down this raises and the row stays
+            # pending, so the client may complete again.
+            await self._store.delete(row.storage_key)
+            async with self._db.unit_of_work() as uow:
                 await uow.session.execute(
                     update(StoredFile)
                     .where(StoredFile.id == file_id, StoredFile.status == "pending")
                     .values(status="failed", updated_at=func.now())
                 )
                 await uow.commit()
-                raise problem
+            raise problem
+        async with self._db.unit_of_work() as uow:
             marked = await uow.session.execute(
                 update(StoredFile)
                 .where(StoredFile.id == file_id, StoredFile.status == "pending")
@@ -475,19 +540,86 @@ class FileService:
         await self.delete(user_id, file_id)
 
     async def delete(self, user_id: str, file_id: str) -> None:
-        async with self._db.unit_of_work() as uow:
-            row = await uow.session.scalar(
-                select(StoredFile)
-                .where(StoredFile.id == file_id, StoredFile.user_id == user_id)
-                .with_for_update()
+        # The object goes first, outside any transaction (no row lock or pooled connection is
+        # held while the store answers): if the store is down this raises, the row stays and
+        # the client gets 503; if the row's delete then failed, reconcile drops the dangling row.
+        async with self._db.read(user_id=user_id, primary=True) as session:
+            key = await session.scalar(
+                select(StoredFile.storage_key).where(
+                    StoredFile.id == file_id, StoredFile.user_id == user_id
+                )
             )
-            if row is None:
-                raise NotFound("file not found")
-            await uow.session.execute(delete(StoredFile).where(StoredFile.id == file_id))
-            # The object goes first: if the store is down this raises, the row stays and the
-            # client gets 503; if the commit then failed, reconcile drops the dangling row.
-            await self._store.delete(row.storage_key)
+        if key is None:
+            raise NotFound("file not found")
+        await self._store.delete(key)
+        async with self._db.unit_of_work() as uow:
+            await uow.session.execute(
+                delete(StoredFile).where(StoredFile.id == file_id, StoredFile.user_id == user_id)
+            )
             await uow.commit()
+
+    # --- scratch housekeeping (admin) -------------------------------------------------------
+
+    async def sweep_scratch(
+        self, *, older_than_s: float, batch: int = 500
+    ) -> tuple[int, builtins.list[str]]:
+        """Delete scratch files (no project: render inputs) older than `older_than_s`, every
+        user's. Returns (deleted, errors): a file whose object cannot be removed keeps its row
+        and is named in the errors."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+        async with self._db.read(primary=True) as session:
+            rows = (
+                await session.execute(
+                    select(StoredFile.id, StoredFile.storage_key)
+                    .where(
+                        StoredFile.project_id.is_(None),
+                        StoredFile.metadata_["scope"].astext == SCRATCH_SCOPE,
+                        StoredFile.created_at < cutoff,
+                    )
+                    .order_by(StoredFile.created_at)
+                    .limit(batch)
+                )
+            ).all()
+        deleted, errors = 0, builtins.list[str]()
+        for file_id, key in rows:
+            try:
+                await self._store.delete(key)
+            except Exception as exc:
+                errors.append(f"{file_id}: {type(exc).__name__}")
+                continue
+            async with self._db.unit_of_work() as uow:
+                await uow.session.execute(delete(StoredFile).where(StoredFile.id == file_id))
+                await uow.commit()
+            deleted += 1
+        return deleted, errors
+
+    async def storage_stats(self) -> dict[str, Any]:
+        """Counts and bytes of the ready files, by category (scratch files as `temporary`)."""
+        scratch = (StoredFile.project_id.is_(None)) & (
+            StoredFile.metadata_["scope"].astext == SCRATCH_SCOPE
+        )
+        category = case((scratch, literal("temporary")), else_=StoredFile.category)
+        async with self._db.read() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        category, func.count(), func.coalesce(func.sum(StoredFile.size_bytes), 0)
+                    )
+                    .where(StoredFile.status == "ready")
+                    .group_by(category)
+                )
+            ).all()
+        counts = dict.fromkeys(("image", "document", "model", "project", "temporary"), 0)
+        sizes = dict(counts)
+        for name, count, size in rows:
+            counts[name] = int(count)
+            sizes[name] = int(size)
+        return {
+            "totalFiles": sum(counts.values()),
+            "totalSize": sum(sizes.values()),
+            "filesByCategory": counts,
+            "sizeByCategory": sizes,
+        }
 
     # --- background work --------------------------------------------------------------------
 
@@ -527,11 +659,17 @@ class FileService:
         return {"sha256": digest.hexdigest(), "sizeBytes": size}
 
     async def sweep_pending(self, *, older_than_s: float | None = None, batch: int = 100) -> int:
-        """Delete direct uploads left pending for longer than the TTL (object, then row)."""
+        """Delete direct uploads left pending for longer than the TTL (object, then row).
+
+        The objects are deleted with no transaction open (a store that answers slowly must not
+        hold row locks and a pooled connection); a store outage raises and the rows stay for
+        the next sweep. Two sweepers may pick the same rows: deletes are idempotent. A row that
+        completed meanwhile (its presigned URL expired at the TTL, so only a late `complete`
+        of an upload made in time) is kept; `storage reconcile` reports it without its object."""
         age = self._settings.pending_upload_ttl_s if older_than_s is None else older_than_s
-        async with self._db.unit_of_work() as uow:
+        async with self._db.read(primary=True) as session:
             rows = (
-                await uow.session.execute(
+                await session.execute(
                     select(StoredFile.id, StoredFile.storage_key)
                     .where(
                         StoredFile.status == "pending",
@@ -539,16 +677,19 @@ class FileService:
                     )
                     .order_by(StoredFile.created_at)
                     .limit(batch)
-                    .with_for_update(skip_locked=True)
                 )
             ).all()
-            for _, key in rows:
-                await self._store.delete(key)
-            if rows:
+        for _, key in rows:
+            await self._store.delete(key)
+        if rows:
+            async with self._db.unit_of_work() as uow:
                 await uow.session.execute(
-                    delete(StoredFile).where(StoredFile.id.in_([row.id for row in rows]))
+                    delete(StoredFile).where(
+                        StoredFile.id.in_([row.id for row in rows]),
+                        StoredFile.status == "pending",
+                    )
                 )
-            await uow.commit()
+                await uow.commit()
         return len(rows)
 
     async def reconcile(self, *, fix: bool = False, grace_s: float = 3600.0) -> ReconcileReport:

@@ -31,11 +31,10 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def domain_error_response(exc: DomainError) -> JSONBytes:
-    return JSONBytes(
-        error_body(exc.message, exc.error_code, exc.details),
-        status_code=exc.status,
-        headers=exc.headers,
-    )
+    body = error_body(exc.message, exc.error_code, exc.details)
+    if exc.extra:
+        body = exc.extra | body
+    return JSONBytes(body, status_code=exc.status, headers=exc.headers)
 
 
 # A route's own message for a request that fails validation, where the web client shows the

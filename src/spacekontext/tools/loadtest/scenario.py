@@ -8,14 +8,18 @@ available, so the same scenario runs against any build of the API."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import orjson
+
+from spacekontext.tools.loadtest.client import Answer, ConnectionClosed, UserConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +83,12 @@ class UserState:
 
 
 class Session:
-    """One simulated user."""
+    """One simulated user, on its own keep-alive connection (`client.UserConnection`)."""
 
     def __init__(
         self,
-        http: aiohttp.ClientSession,
-        base_url: str,
+        connection: UserConnection,
+        host_header: str,
         token: str,
         actions: list[Action],
         record: Callable[[Sample], None],
@@ -92,29 +96,31 @@ class Session:
         rng: random.Random,
         think_s: tuple[float, float],
     ) -> None:
-        self._http = http
-        self._base = base_url
-        self._headers = {"Authorization": f"Bearer {token}"}
+        self._connection = connection
+        # Every request's fixed headers, encoded once.
+        self._headers = f"Host: {host_header}\r\nAuthorization: Bearer {token}\r\n".encode()
         self._actions = {a.name: a for a in actions}
         self._names = [a.name for a in actions]
-        self._weights = [a.weight for a in actions]
+        self._cum_weights = list(itertools.accumulate(a.weight for a in actions))
         self._record = record
         self._rng = rng
         self._think = think_s
         self._state = UserState()
 
     async def run(self, stop: asyncio.Event) -> None:
-        if "dashboard" in self._actions:
-            await self.dashboard()
-        while not stop.is_set():
-            pause = self._rng.uniform(*self._think)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=pause)
-                return
-            except TimeoutError:
-                pass
-            name = self._rng.choices(self._names, self._weights)[0]
-            await getattr(self, name)()
+        try:
+            if "dashboard" in self._actions:
+                await self.dashboard()
+            while not stop.is_set():
+                # A plain sleep (no waiter task per pause): a stop is seen at the next action,
+                # at most one think time later, and the runner waits for that.
+                await asyncio.sleep(self._rng.uniform(*self._think))
+                if stop.is_set():
+                    return
+                name = self._rng.choices(self._names, cum_weights=self._cum_weights)[0]
+                await getattr(self, name)()
+        finally:
+            self._connection.close()
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -125,23 +131,23 @@ class Session:
         path: str,
         *,
         expect: tuple[int, ...] = (200,),
-        **kwargs: Any,
-    ) -> tuple[int, bytes, dict[str, str]]:
+        body: bytes | None = None,
+        headers: bytes = b"",
+    ) -> Answer | None:
+        request = f"{method} {path} HTTP/1.1\r\n".encode() + self._headers + headers
+        if body is not None:
+            request += b"Content-Length: %d\r\n\r\n" % len(body) + body
+        else:
+            request += b"\r\n"
         started = time.monotonic()
-        headers = {**self._headers, **kwargs.pop("headers", {})}
         try:
-            async with self._http.request(
-                method, self._base + path, headers=headers, **kwargs
-            ) as response:
-                body = await response.read()
-                status = response.status
-                # Lower-cased names: aiohttp title-cases them (`Etag`).
-                response_headers = {k.lower(): v for k, v in response.headers.items()}
-        except (aiohttp.ClientError, TimeoutError, OSError):
+            answer = await self._connection.exchange(request)
+        except (ConnectionClosed, TimeoutError, OSError):
             self._record(Sample(action, started, time.monotonic() - started, 0, False))
-            return 0, b"", {}
+            return None
+        status = answer.status
         self._record(Sample(action, started, time.monotonic() - started, status, status in expect))
-        return status, body, response_headers
+        return answer
 
     def _project(self) -> str | None:
         return self._rng.choice(self._state.projects) if self._state.projects else None
@@ -149,9 +155,9 @@ class Session:
     # --- actions ----------------------------------------------------------------------------
 
     async def dashboard(self) -> None:
-        status, body, _ = await self._request("dashboard", "GET", "/api/projects?limit=50")
-        if status == 200:
-            projects = orjson.loads(body).get("projects") or []
+        answer = await self._request("dashboard", "GET", "/api/projects?limit=50")
+        if answer is not None and answer.status == 200:
+            projects = orjson.loads(answer.body).get("projects") or []
             self._state.projects = [p["id"] for p in projects if "id" in p]
 
     async def open_project(self) -> None:
@@ -166,11 +172,11 @@ class Session:
         if project is None:
             await self.dashboard()
             return
-        status, body, _ = await self._request(
+        answer = await self._request(
             "list_floorplans", "GET", f"/api/projects/{project}/floorplans"
         )
-        if status == 200:
-            items = orjson.loads(body).get("floorplans") or []
+        if answer is not None and answer.status == 200:
+            items = orjson.loads(answer.body).get("floorplans") or []
             self._state.floorplans[project] = [f["id"] for f in items if "id" in f]
 
     def _known_floorplan(self) -> str | None:
@@ -183,14 +189,18 @@ class Session:
             if "list_floorplans" in self._actions:
                 await self.list_floorplans()
             return
-        status, body, headers = await self._request(
-            "open_floorplan", "GET", f"/api/floorplans/{floorplan}"
-        )
-        if status == 200:
-            node = _first_node(orjson.loads(body))
-            etag = headers.get("etag")
-            if node is not None and etag:
-                self._state.editable[floorplan] = (etag, node[0], node[1])
+        answer = await self._request("open_floorplan", "GET", f"/api/floorplans/{floorplan}")
+        if answer is None or answer.status != 200 or not answer.etag:
+            return
+        known = self._state.editable.get(floorplan)
+        if known is not None:
+            # This user's own plan, which only this session edits: the node it moves is known,
+            # so the (up to 460 KB) document need not be parsed again; only the version moved.
+            self._state.editable[floorplan] = (answer.etag, known[1], known[2])
+            return
+        node = _first_node_found(answer.body) or _first_node(orjson.loads(answer.body))
+        if node is not None:
+            self._state.editable[floorplan] = (answer.etag, node[0], node[1])
 
     async def save_floorplan(self) -> None:
         if not self._state.editable:
@@ -202,17 +212,16 @@ class Session:
         # Nudge one wall junction by a few millimetres: an RFC 7396 merge patch of the resource,
         # whose `data` is merged into the stored document.
         moved = [round(position[0] + self._rng.uniform(-0.005, 0.005), 3), position[1]]
-        status, _, headers = await self._request(
+        answer = await self._request(
             "save_floorplan",
             "PATCH",
             f"/api/floorplans/{floorplan}",
             expect=(200,),
-            data=orjson.dumps({"data": {"nodes": {node_id: {"position": moved}}}}),
-            headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"},
+            body=orjson.dumps({"data": {"nodes": {node_id: {"position": moved}}}}),
+            headers=f"If-Match: {etag}\r\nContent-Type: application/merge-patch+json\r\n".encode(),
         )
-        new_etag = headers.get("etag")
-        if status == 200 and new_etag:
-            self._state.editable[floorplan] = (new_etag, node_id, moved)
+        if answer is not None and answer.status == 200 and answer.etag:
+            self._state.editable[floorplan] = (answer.etag, node_id, moved)
         else:
             self._state.editable.pop(floorplan, None)
 
@@ -221,17 +230,21 @@ class Session:
         if project is None:
             await self.dashboard()
             return
-        form = aiohttp.FormData()
-        form.add_field("projectId", project)
-        form.add_field("category", "import")
-        form.add_field(
-            "file",
-            _small_dxf(self._rng),
+        boundary = f"sk{self._rng.getrandbits(64):016x}"
+        body = _multipart(
+            boundary,
+            {"projectId": project, "category": "import"},
             filename=f"sketch-{self._rng.randint(1, 9999)}.dxf",
             content_type="image/vnd.dxf",
+            content=self._rng.choice(_small_dxfs()),
         )
         await self._request(
-            "upload_file", "POST", "/api/files/upload", expect=(200, 201), data=form
+            "upload_file",
+            "POST",
+            "/api/files/upload",
+            expect=(200, 201),
+            body=body,
+            headers=f"Content-Type: multipart/form-data; boundary={boundary}\r\n".encode(),
         )
 
     async def cad_blocks(self) -> None:
@@ -247,6 +260,45 @@ class Session:
             await self.dashboard()
             return
         await self._request("site_analysis", "GET", f"/api/site-analysis/{project}")
+
+
+def _multipart(
+    boundary: str, fields: dict[str, str], *, filename: str, content_type: str, content: bytes
+) -> bytes:
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"'
+        f"\r\nContent-Type: {content_type}\r\n\r\n"
+    )
+    return "".join(parts).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+
+
+@functools.cache
+def _small_dxfs() -> tuple[bytes, ...]:
+    """A fixed set of small drawings to upload, made once (not per upload)."""
+    rng = random.Random("small-dxfs")  # noqa: S311 - not secrets
+    return tuple(_small_dxf(rng) for _ in range(32))
+
+
+# The first node of a floorplan as PostgreSQL writes jsonb out (keys by length, so a node's
+# `position` comes before its `connectedEdges`), found without parsing the whole document.
+_NUMBER = rb"(-?[0-9][0-9.eE+-]*)"
+_FIRST_NODE = re.compile(
+    rb'"nodes": ?\{"([^"\\]{1,200})": ?\{"position": ?\[' + _NUMBER + rb", ?" + _NUMBER + rb"\]"
+)
+
+
+def _first_node_found(body: bytes) -> tuple[str, list[float]] | None:
+    match = _FIRST_NODE.search(body)
+    if match is None:
+        return None
+    try:
+        return match.group(1).decode(), [float(match.group(2)), float(match.group(3))]
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 def _first_node(body: dict[str, Any]) -> tuple[str, list[float]] | None:

@@ -1,0 +1,105 @@
+"""Calls to the services the web client's routes reach (the AI renderer, Sketchfab, an external
+block store): one HTTP client per upstream, with its base URL from the settings, no redirects
+followed, a timeout, a size cap on what is read, and failures mapped to our errors — never a
+500: the upstream's own error is a 502 (its status in `details`), its overload a 503, its
+silence a 504, and an unreachable upstream a 503."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from spacekontext.errors import TooLarge, Unavailable, UpstreamFailed, UpstreamTimeout
+
+DEFAULT_TIMEOUT_S = 20.0
+MAX_ERROR_EXCERPT = 300
+
+
+class Upstream:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._http = http or httpx.AsyncClient(
+            timeout=timeout_s, follow_redirects=False, trust_env=False
+        )
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """`url`: a path under the base URL, or an absolute URL the caller has vetted."""
+        target = url if url.startswith(("http://", "https://")) else self.base_url + url
+        try:
+            return await self._http.request(method, target, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(
+                f"{self.name} did not answer in time", details={"upstream": self.name}
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise Unavailable(
+                f"{self.name} is unreachable",
+                code="upstream_unreachable",
+                details={"upstream": self.name, "reason": type(exc).__name__},
+                headers={"Retry-After": "30"},
+            ) from exc
+
+    async def read_capped(self, url: str, *, max_bytes: int) -> httpx.Response:
+        """GET `url`, reading at most `max_bytes` of its body (413 beyond)."""
+        target = url if url.startswith(("http://", "https://")) else self.base_url + url
+        try:
+            async with self._http.stream("GET", target) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise TooLarge(
+                            f"the file from {self.name} exceeds {max_bytes} bytes",
+                            code="upstream_too_large",
+                            details={"limitBytes": max_bytes},
+                        )
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(
+                f"{self.name} did not answer in time", details={"upstream": self.name}
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise Unavailable(
+                f"{self.name} is unreachable",
+                code="upstream_unreachable",
+                details={"upstream": self.name, "reason": type(exc).__name__},
+                headers={"Retry-After": "30"},
+            ) from exc
+        return httpx.Response(response.status_code, headers=response.headers, content=bytes(body))
+
+    def failure(self, response: httpx.Response, message: str) -> UpstreamFailed | Unavailable:
+        """The error for an upstream answer that is not a success."""
+        details = {
+            "upstream": self.name,
+            "upstreamStatus": response.status_code,
+            "upstreamBody": response.text[:MAX_ERROR_EXCERPT],
+        }
+        if response.status_code in (429, 503):
+            retry = response.headers.get("retry-after", "30")
+            return Unavailable(
+                message,
+                code="upstream_busy",
+                details=details,
+                headers={"Retry-After": retry if retry.isdigit() else "30"},
+            )
+        return UpstreamFailed(message, details=details)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def not_configured(setting: str, service: str) -> Unavailable:
+    """503 naming the missing setting: the route exists, its upstream is not set up."""
+    return Unavailable(
+        f"{setting} not configured",
+        code="not_configured",
+        details={"setting": setting, "service": service},
+    )

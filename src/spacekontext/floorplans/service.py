@@ -22,6 +22,7 @@ from spacekontext.documents import (
     SavedDocument,
     StoredDocument,
     encode,
+    json_body_is_strict,
     merge_patch,
 )
 from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
@@ -168,7 +169,6 @@ class FloorplanService(
                 "project_id": project_id,
                 "name": body.name,
                 "level": body.level,
-                "data": body.data,
                 **_fact_values(*checked),
             }
             meta = await self._insert(uow.session, values, user_id)
@@ -245,7 +245,7 @@ class FloorplanService(
     # --- internals ------------------------------------------------------------------------------
 
     def check(self, data: Any) -> tuple[FloorplanFacts, Encoded]:
-        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
+        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes, finite=json_body_is_strict())
         return derive(data), encoded
 
     async def _owned_or_404(self, session: AsyncSession, user_id: str, floorplan_id: str) -> None:
@@ -292,7 +292,7 @@ class FloorplanService(
         if level is not None and level != current.level:
             changes["level"] = level
         if checked is not None and checked[1].content_hash != current.content_hash:
-            changes |= {"data": data, **_fact_values(*checked)}
+            changes |= _fact_values(*checked)
         if not changes:
             return SavedDocument(self._meta(current), data, changed=False)
         meta = await self._save(session, current.id, current.version, changes, user_id)
@@ -316,6 +316,8 @@ class FloorplanService(
 
 def _fact_values(facts: FloorplanFacts, encoded: Encoded) -> dict[str, Any]:
     return {
+        # The canonical text, encoded once by `encode`: the same jsonb value as the document.
+        "data": encoded.text,
         "wall_count": facts.wall_count,
         "opening_count": facts.opening_count,
         "room_count": facts.room_count,

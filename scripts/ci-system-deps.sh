@@ -6,6 +6,8 @@ command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgb
 [ -x /usr/lib/postgresql/15/bin/pg_basebackup ] || need+=(postgresql-15)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+# Continuous archiving and point-in-time recovery (tests/tools/test_pitr.py).
+command -v pgbackrest >/dev/null 2>&1 || need+=(pgbackrest)
 # The console's browser tests (tests/e2e/) drive this Chromium through Playwright.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then

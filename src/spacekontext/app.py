@@ -20,6 +20,7 @@ from spacekontext.db.engine import Database
 from spacekontext.dxf import router as dxf
 from spacekontext.files import router as files
 from spacekontext.floorplans import router as floorplans
+from spacekontext.http.docs import install_docs
 from spacekontext.http.edge import EdgeMiddleware
 from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.hot import HotRoutes
@@ -32,6 +33,7 @@ from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.site import router as site
 from spacekontext.storage import router as storage
+from spacekontext.storage.base import upload_body_limit
 from spacekontext.tools import health
 from spacekontext.tools.assess import router as assess
 from spacekontext.tools.profiles import profile_settings
@@ -52,6 +54,9 @@ CORS_EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID", "Cont
 
 # Routes that stream their bodies and enforce their own limit (MAX_UPLOAD_BYTES).
 STREAMED_PATHS = ("/api/files/upload",)
+# Multipart uploads that the route reads whole (DXF import, a library block): the edge holds
+# them to MAX_UPLOAD_BYTES plus the form's framing.
+UPLOAD_PATH_ENDS = ("/floorplans/import", "/api/cad-blocks")
 GEOMETRY_PATH = "/api/geometry-operations"
 
 
@@ -107,7 +112,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         title="Space Kontext API",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        # Served by http/docs.py from packaged assets (no CDN), with the security schemes.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
         # The app's own Prometheus metrics and structured logs are its telemetry; FastAPI's
         # native OpenTelemetry hooks would otherwise ask the global providers on every request.
@@ -117,12 +124,14 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         app.state.services = services
         app.state.compat = build_compat(settings, services)
     install_error_handlers(app)
+    install_docs(app, settings)
 
     def body_limit(path: str) -> int | None:
         if path.startswith(STREAMED_PATHS):
             return None
-        if path.endswith("/floorplans/import"):
-            return settings.max_upload_bytes  # DXF uploads: the import sets its own limit
+        if path.endswith(UPLOAD_PATH_ENDS):
+            # Multipart uploads read whole by their route: the one upload limit.
+            return upload_body_limit(settings.max_upload_bytes)
         if path == GEOMETRY_PATH:
             return settings.geometry_max_body_bytes
         return settings.max_json_bytes

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from spacekontext.settings import Settings
+from spacekontext.tools.backup.pitr_command import pitr_cli
 
 cli = typer.Typer(no_args_is_help=True, help="Space Kontext backend.")
 token_cli = typer.Typer(no_args_is_help=True, help="Development tokens.")
@@ -643,6 +644,8 @@ def restore(
         code = run_restore(console, settings, ready.database_url, source, verify=verify)
     raise typer.Exit(code)
 
+
+cli.add_typer(pitr_cli, name="pitr")
 
 library_cli = typer.Typer(no_args_is_help=True, help="The CAD block library.")
 cli.add_typer(library_cli, name="library")

@@ -1,5 +1,5 @@
-"""The domain error tree. Services raise these; `app.install_error_handlers` is the only place
-that turns them into HTTP responses.
+"""The domain error tree. Services raise these; `http/errors.py:install_error_handlers` is the
+only place that turns them into HTTP responses.
 
     DomainError
     ├── Invalid              the request is well-formed but its content is wrong (400)

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # Where pg_dump/pg_restore of the server's major version live, when not in a usual place
     # (tools/backup/pgclient.py lists where they are looked for).
     pg_bin_dir: Path | None = None
+    # Continuous archiving with pgBackRest (`spacekontext pitr`): the stanza of this database
+    # and the configuration file (default: pgBackRest's own, /etc/pgbackrest/pgbackrest.conf).
+    pgbackrest_stanza: str = Field(default="spacekontext", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    pgbackrest_config: Path | None = None
 
     # --- error tracking ----------------------------------------------------------------------
     # Unset: no error tracking. Set: unhandled errors and 5xx answers go to Sentry (scrubbed of
@@ -168,6 +172,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     # DXF files up to this size are imported in the request; larger ones by a background job.
     dxf_inline_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+
+    # --- rooms found from walls (floorplans/rooms.py, docs/rooms.md) ---------------------------
+    # Door and window gaps in walls up to this width (metres) are closed to find rooms.
+    rooms_max_gap_m: float = Field(default=2.0, ge=0, le=10)
+    # Wall ends this close to another wall (metres) join it.
+    rooms_snap_m: float = Field(default=0.05, ge=0, le=1)
+    # Enclosed faces with less floor (m², inside the walls) are not rooms.
+    rooms_min_area_m2: float = Field(default=0.5, ge=0, le=100)
 
     @field_validator(
         "database_read_urls",

@@ -14,8 +14,17 @@ from spacekontext.settings import Settings
 async def test_unexpected_error_is_500_with_request_id(
     settings: Settings, services: Services, auth: Callable[[str], dict[str, str]]
 ) -> None:
+    raised: list[str] = []
+
     class Exploding:
-        async def list(self, *args: object, **kwargs: object) -> None:
+        """The two methods `GET /api/projects` calls: the page's cache keys (read ahead with
+        the caller) and the page, which fails with a secret in its message."""
+
+        def list_cache_keys(self, user_id: str, **page: object) -> list[str]:
+            return []
+
+        async def list_json(self, user_id: str, **page: object) -> bytes:
+            raised.append(user_id)
             raise RuntimeError("secret connection string postgres://admin:hunter2@db")
 
     services.projects = Exploding()  # type: ignore[assignment]
@@ -24,6 +33,7 @@ async def test_unexpected_error_is_500_with_request_id(
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         response = await http.get("/api/projects", headers=auth("ann@example.com"))
     assert response.status_code == 500
+    assert len(raised) == 1, "the 500 must come from the service's own failure"
     body = response.json()
     assert body["success"] is False
     assert body["code"] == "internal_error"

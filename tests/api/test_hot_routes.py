@@ -180,3 +180,75 @@ async def test_the_switch_decides_who_serves_and_metrics_name_the_template(
     assert scope["route"].path == "/api/projects/{project_id}"
     after = REGISTRY.get_sample_value("spacekontext_http_requests_total", labels)
     assert after == before + 1
+
+
+# What the hot path does in place of a FastAPI dependency of its twin: `hot_caller` runs the
+# same `authenticate` as `current_user`, and the services come from the app state as in
+# `get_services`. Anything else a twin depends on would be skipped by the hot path.
+HOT_PATH_COVERS = frozenset({"current_user", "get_services"})
+# The parameters the hot path reads: the path's own, and ListQuery's fields.
+HOT_PATH_READS = frozenset({"project_id", "limit", "cursor"})
+
+
+def uncovered_by_the_hot_path(route: APIRoute) -> list[str]:
+    """The dependencies (at any depth, with those of the router, the include and the app) and
+    the parameters of a FastAPI route that the hot path does not run or read."""
+    missing: list[str] = []
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        for dependency in dependant.dependencies:
+            name = getattr(dependency.call, "__name__", repr(dependency.call))
+            if name not in HOT_PATH_COVERS:
+                missing.append(f"dependency {name}")
+            stack.append(dependency)
+        params = [
+            *dependant.query_params,
+            *dependant.path_params,
+            *dependant.header_params,
+            *dependant.cookie_params,
+            *dependant.body_params,
+        ]
+        for param in params:
+            names = param.field_info.annotation  # a query model: its fields are the parameters
+            fields = getattr(names, "model_fields", None)
+            for name in fields if fields else [param.name]:
+                if name not in HOT_PATH_READS:
+                    missing.append(f"parameter {name}")
+    return sorted(missing)
+
+
+@pytest.mark.parametrize("path", ["/api/projects", "/api/projects/{project_id}"])
+async def test_the_fastapi_twins_of_hot_routes_need_nothing_the_hot_path_skips(
+    settings: Settings, services: Services, auth: Auth, path: str
+) -> None:
+    """The FastAPI route that serves the path when HOT_ROUTES is off, as the app resolves it
+    (so dependencies added where the router is included, or app-wide, count too)."""
+    configured = settings.model_copy(update={"hot_routes": False})
+    ann = auth(ANN)
+    async with _client(configured, services) as client:
+        created = await client.post("/api/projects", json={"name": "Twin"}, headers=ann)
+    app = create_app(configured, services=services)
+    scope = await _call(app, path.format(project_id=created.json()["project"]["id"]), b"", ann)
+    route = scope["route"]
+    assert isinstance(route, APIRoute)
+    assert uncovered_by_the_hot_path(route) == []
+
+
+def test_the_guard_sees_a_dependency_the_hot_path_would_skip() -> None:
+    from fastapi import Depends, FastAPI, Header
+
+    async def audit_log(x_audit: str = Header("")) -> None:
+        return None
+
+    async def current_user() -> None:
+        return None
+
+    app = FastAPI()
+
+    @app.get("/api/projects", dependencies=[Depends(audit_log)])
+    async def listing(limit: int = 5, user: None = Depends(current_user)) -> None:
+        return None
+
+    route = next(r for r in app.router.routes if isinstance(r, APIRoute))
+    assert uncovered_by_the_hot_path(route) == ["dependency audit_log", "parameter x_audit"]

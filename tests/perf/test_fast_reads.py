@@ -5,6 +5,7 @@ an exhausted pool into 503 like every other read."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 import pytest
@@ -44,7 +45,12 @@ async def test_list_bytes_equal_the_pydantic_page(committed_services: Services) 
             await uow.commit()
 
 
-async def test_exhausted_pool_is_unavailable_on_the_fast_path(settings: Settings) -> None:
+async def _select_one(db: Database) -> list[tuple[Any, ...]]:
+    async with db.read() as session:
+        return [tuple(row) for row in (await session.execute(text("SELECT 1"))).all()]
+
+
+async def test_exhausted_pool_is_unavailable_on_the_read_path(settings: Settings) -> None:
     assert settings.database_url
     tight = settings.model_copy(
         update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_s": 0.2}
@@ -54,10 +60,10 @@ async def test_exhausted_pool_is_unavailable_on_the_fast_path(settings: Settings
         holder = await db.engine.connect()
         try:
             with pytest.raises(Unavailable) as raised:
-                await asyncio.wait_for(db.read_rows(text("SELECT 1")), 5)
+                await asyncio.wait_for(_select_one(db), 5)
             assert raised.value.headers["Retry-After"] == "1"
         finally:
             await holder.close()
-        assert [tuple(r) for r in await db.read_rows(text("SELECT 1"))] == [(1,)]
+        assert await _select_one(db) == [(1,)]
     finally:
         await db.dispose()

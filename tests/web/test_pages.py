@@ -213,10 +213,10 @@ async def test_ops_is_for_admins_and_counts_requests(
     client: httpx.AsyncClient, services: Services, dev_tokens: DevTokens
 ) -> None:
     services.settings = services.settings.model_copy(update={"admin_emails": ["root@example.com"]})
-    assert (await client.get("/app/ops", headers=session(dev_tokens, ANN))).status_code == 404
+    assert (await client.get("/app/ops", headers=session(dev_tokens, ANN))).status_code == 403
     assert (
         await client.get("/app/ops/live.json", headers=session(dev_tokens, ANN))
-    ).status_code == 404
+    ).status_code == 403
     admin = session(dev_tokens, "root@example.com")
     await client.get("/app/blocks", headers=admin)
     page = await client.get("/app/ops", headers=admin)

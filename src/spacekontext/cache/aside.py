@@ -281,15 +281,3 @@ def _retrieve_exception(future: asyncio.Future[bytes]) -> None:
     # A load whose every waiter went away must not log "exception was never retrieved".
     if not future.cancelled():
         future.exception()
-
-
-async def cached_bytes(
-    cache: CacheAside,
-    key: str,
-    loader: Loader,
-    ttl_s: int | None = None,
-    *,
-    generation: str,
-) -> bytes:
-    """Function form of `CacheAside.cached_bytes`, for call sites that read better that way."""
-    return await cache.cached_bytes(key, loader, generation=generation, ttl_s=ttl_s)

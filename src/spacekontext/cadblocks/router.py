@@ -7,8 +7,9 @@ from pydantic import ValidationError
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep, authenticate
 from spacekontext.cadblocks.schemas import CadBlockUpload
-from spacekontext.errors import Forbidden, Invalid, ValidationFailed
+from spacekontext.errors import Invalid, ValidationFailed
 from spacekontext.http.responses import JSONBytes, success_json
+from spacekontext.users.service import require_admin
 
 router = APIRouter(prefix="/api/cad-blocks", tags=["cad-blocks"])
 
@@ -66,8 +67,7 @@ async def block_thumbnail(slug: str, request: Request, services: ServicesDep) ->
 
 @router.post("", status_code=201, summary="Add a block from a DXF (admins)")
 async def upload_block(request: Request, user: CurrentUser, services: ServicesDep) -> JSONBytes:
-    if (user.email or "").lower() not in {e.lower() for e in services.settings.admin_emails}:
-        raise Forbidden("only administrators can add library blocks", code="admin_only")
+    require_admin(user, services.settings, action="add library blocks")
     form = await request.form(max_files=1, max_fields=20)
     try:
         upload = form.get("file")

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from starlette.responses import RedirectResponse, Response
@@ -359,6 +359,11 @@ class DownloadQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     uid: str = Field(pattern=MODEL_UID)
     project_id: str | None = Field(default=None, alias="projectId", max_length=64)
+
+    @field_validator("project_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 def _download_url(compat: Compat, payload: Any) -> str:

@@ -13,13 +13,13 @@ import math
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import orjson
-from sqlalchemy import Executable, Row, TextClause, event, text
+from sqlalchemy import TextClause, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -435,11 +435,7 @@ class Database:
     ) -> None:
         self.engine = engine
         self._retry_after_s = settings.db_pool_timeout_s if settings else 1.0
-        # Tests bind every session to one connection inside an outer transaction that is rolled
-        # back at the end; service commits become savepoint releases.
-        # The hot reads' shortcuts: Core on a pooled connection, no ORM session (`read_rows`),
-        # or the driver's own pool (`fetch`).
-        self._core_read: AsyncEngine | None = None
+        # The hot reads' shortcut (`fetch`): the driver's own pool, no SQLAlchemy session.
         self._driver_pool: DriverPool | None = None
         self._replica_pools: dict[str, DriverPool] = {}
         slow_query_ms = settings.slow_query_ms if settings else 200.0
@@ -452,6 +448,8 @@ class Database:
             for role in ("primary", "replica")
         }
         if bind is not None:
+            # Tests bind every session to one connection inside an outer transaction that is
+            # rolled back at the end; service commits become savepoint releases.
             self._sessions = async_sessionmaker(
                 bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
             )
@@ -461,7 +459,6 @@ class Database:
             self._read_sessions = async_sessionmaker(
                 bind=_read_bind(engine, settings), class_=ReadSession, expire_on_commit=False
             )
-            self._core_read = _read_bind(engine, settings)
             # The naive profile opens a connection per unit of work: no shortcut there. Behind
             # PgBouncer the driver pool runs each read in its own transaction.
             if settings is not None and settings.profile == "tuned":
@@ -572,24 +569,6 @@ class Database:
                     await session.close()
             else:
                 await session.close()
-
-    async def read_rows(
-        self, statement: Executable, *, user_id: str | None = None
-    ) -> Sequence[Row[Any]]:
-        """The rows of one read-only statement. Without replicas this runs on a Core connection
-        straight from the pool: an ORM session (identity map, state machine, one more greenlet
-        hop per call) costs more CPU than the indexed query it wraps. With replicas it takes the
-        `read()` path, which routes and fails over."""
-        if self._core_read is None or self.router.replicas:
-            async with self.read(user_id=user_id) as session:
-                return (await session.execute(statement)).all()
-        connection = await checked_out(
-            self._core_read.connect(), pool="primary", retry_after_s=self._retry_after_s
-        )
-        try:
-            return (await connection.execute(statement)).all()
-        finally:
-            await connection.close()
 
     async def fetch(
         self, query: ReadQuery, params: dict[str, Any], *, user_id: str | None = None

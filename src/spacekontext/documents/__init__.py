@@ -204,6 +204,26 @@ def etag_for(version: int) -> str:
     return f'"{version}"'
 
 
+def etags(header: str) -> frozenset[str] | None:
+    """The entity tags of an `If-Match` / `If-None-Match` list, compared weakly (a `W/` prefix
+    dropped, RFC 9110 §8.8.3.2); None for `*`. The one parser of these headers: documents
+    (http/conditional.py) and previews (dxf/service.py) both read them through it."""
+    tags: set[str] = set()
+    for raw in header.split(","):
+        tag = raw.strip()
+        if tag == "*":
+            return None
+        if tag:
+            tags.add(tag.removeprefix("W/"))
+    return frozenset(tags)
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """Whether a conditional header names `etag` (or is `*`)."""
+    tags = etags(header)
+    return tags is None or etag in tags
+
+
 # --- what services hand back --------------------------------------------------------------------
 
 Meta = TypeVar("Meta")

@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import select
 
 from spacekontext.db.engine import Database
+from spacekontext.documents import etag_matches
 from spacekontext.dxf.layers import LayerRules
 from spacekontext.dxf.preview import render_svg
 from spacekontext.dxf.reader import ImportOptions, read_dxf
@@ -27,6 +28,7 @@ from spacekontext.dxf.writer import write_dxf
 from spacekontext.errors import DomainError, Invalid, NotFound, TooLarge, Unavailable
 from spacekontext.files.models import StoredFile
 from spacekontext.floorplans.models import Floorplan
+from spacekontext.floorplans.rooms import DERIVED_KEY
 from spacekontext.floorplans.schemas import FloorplanCreate, FloorplanSummary
 from spacekontext.floorplans.service import FloorplanService
 from spacekontext.ids import new_id
@@ -147,7 +149,7 @@ class FloorplanDxfService:
         if content_hash is None:
             raise NotFound("floorplan not found")
         etag = f'"svg-{content_hash}"'
-        if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        if if_none_match is not None and etag_matches(if_none_match, etag):
             return Preview(etag, None)
         svg = self._previews.get(content_hash)
         if svg is None:
@@ -250,7 +252,19 @@ class FloorplanDxfService:
             project_id,
             FloorplanCreate(name=name, level=level, data=result.document),
         )
-        return Imported(saved.meta, result.summary)
+        # The rooms and the area as saved: found from the walls on the save path when the
+        # drawing has no room outlines (floorplans/rooms.py).
+        summary = result.summary | {
+            "zones": saved.meta.room_count,
+            "totalAreaM2": saved.meta.total_area_m2,
+        }
+        derived = saved.data.get(DERIVED_KEY) if isinstance(saved.data, dict) else None
+        if isinstance(derived, dict):
+            summary["roomsFromWalls"] = {
+                key: derived.get(key) for key in ("rooms", "netAreaM2", "grossAreaM2")
+            }
+            summary["warnings"] = [*result.warnings, *derived.get("warnings", [])]
+        return Imported(saved.meta, summary)
 
     async def _enqueue(
         self,

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep
-from spacekontext.errors import Invalid, TooLarge
+from spacekontext.errors import Invalid
 from spacekontext.files.form import open_upload_form
 from spacekontext.files.schemas import FilePresign, ProjectFileCreate
 from spacekontext.files.service import UPLOAD_FIELDS
@@ -17,28 +17,23 @@ from spacekontext.http.errors import client_message
 from spacekontext.http.pages import PageOffset
 from spacekontext.http.responses import JSONBytes
 from spacekontext.services import Services
+from spacekontext.storage.base import upload_body_limit, upload_too_large
 
 router = APIRouter(tags=["files"])
-
-# Room for the multipart framing and the small fields around the file itself.
-FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def _dump(model: Any) -> Any:
     return model.model_dump(mode="json", by_alias=True)
 
 
-async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def _body(request: Request, max_file: int) -> AsyncIterator[bytes]:
+    limit = upload_body_limit(max_file)
     received = 0
     try:
         async for chunk in request.stream():
             received += len(chunk)
             if received > limit:
-                raise TooLarge(
-                    f"the upload exceeds {limit} bytes",
-                    code="upload_too_large",
-                    details={"limitBytes": limit},
-                )
+                raise upload_too_large(max_file)
             if chunk:
                 yield chunk
     except ClientDisconnect as exc:
@@ -48,17 +43,12 @@ async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
 @router.post("/api/files/upload", status_code=201, summary="Upload a file (streamed)")
 async def upload_file(request: Request, user: CurrentUser, services: ServicesDep) -> JSONBytes:
     max_file = services.settings.max_upload_bytes
-    limit = max_file + FORM_OVERHEAD_BYTES
     length = request.headers.get("content-length", "")
-    if length.isascii() and length.isdigit() and int(length) > limit:
+    if length.isascii() and length.isdigit() and int(length) > upload_body_limit(max_file):
         # Known too large before a byte is read.
-        raise TooLarge(
-            f"the upload exceeds {max_file} bytes",
-            code="upload_too_large",
-            details={"limitBytes": max_file},
-        )
+        raise upload_too_large(max_file)
     async with open_upload_form(
-        _body(request, limit),
+        _body(request, max_file),
         request.headers.get("content-type", ""),
         required=UPLOAD_FIELDS,
         max_file_bytes=max_file,

@@ -19,11 +19,10 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from sqlalchemy import case, delete, func, literal, select, union_all, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spacekontext.db.engine import Database
-from spacekontext.errors import Conflict, Invalid, NotFound, TooLarge, UnsupportedMedia
+from spacekontext.db.engine import Database, UnitOfWork
+from spacekontext.errors import Conflict, Invalid, NotFound, UnsupportedMedia
 from spacekontext.files.form import UploadForm
 from spacekontext.files.kinds import KINDS, SNIFF_BYTES, FileKind, check_content, kind_for_name
 from spacekontext.files.models import ProjectFile, StoredFile
@@ -41,7 +40,7 @@ from spacekontext.ids import new_id
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, Handler, enqueue
 from spacekontext.projects.service import owned_project_or_404
 from spacekontext.settings import Settings
-from spacekontext.storage.base import ObjectInfo, ObjectStore
+from spacekontext.storage.base import ObjectInfo, ObjectStore, upload_too_large
 from spacekontext.storage.keys import check_category, file_key, safe_name, scratch_key
 
 log = logging.getLogger("spacekontext.files")
@@ -171,7 +170,7 @@ class FileService:
                     metadata_=metadata,
                 )
                 uow.session.add(row)
-                await self._flush_file(uow.session)
+                await self._flush_file(uow)
                 await uow.session.refresh(row)
                 await uow.commit()
         except BaseException:
@@ -223,7 +222,7 @@ class FileService:
                     metadata_=metadata,
                 )
                 uow.session.add(row)
-                await self._flush_file(uow.session)
+                await self._flush_file(uow)
                 await uow.session.refresh(row)
                 await uow.commit()
         except BaseException:
@@ -246,17 +245,16 @@ class FileService:
             )
         return to_read(row) if row is not None else None
 
-    async def _flush_file(self, session: AsyncSession) -> None:
+    async def _flush_file(self, uow: UnitOfWork) -> None:
+        # The unit of work translates integrity errors (db/engine.py); here only what a file's
+        # own constraints mean.
         try:
-            await session.flush()
-        except IntegrityError as exc:
-            constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
-            if constraint == _PROJECT_FK:
+            await uow.flush()
+        except Conflict as exc:
+            if exc.details and exc.details.get("constraint") == _PROJECT_FK:
                 # The project was deleted while its file was uploading.
                 raise NotFound("project not found") from exc
-            raise Conflict(
-                "the file conflicts with existing data", details={"constraint": constraint}
-            ) from exc
+            raise Conflict("the file conflicts with existing data", details=exc.details) from exc
 
     async def _compensate(self, key: str) -> None:
         """Remove an object whose row could not be written. Shielded: a client that hangs up
@@ -272,11 +270,7 @@ class FileService:
 
     async def presign(self, user_id: str, data: FilePresign) -> PresignedFile:
         if data.size > self._settings.max_upload_bytes:
-            raise TooLarge(
-                f"the upload exceeds {self._settings.max_upload_bytes} bytes",
-                code="upload_too_large",
-                details={"limitBytes": self._settings.max_upload_bytes},
-            )
+            raise upload_too_large(self._settings.max_upload_bytes)
         category = check_category(data.category)
         name = safe_name(data.filename)
         kind = check_upload_name(data.filename)
@@ -304,7 +298,7 @@ class FileService:
                     },
                 )
             )
-            await self._flush_file(uow.session)
+            await self._flush_file(uow)
             await uow.commit()
         target = await self._store.presigned_upload(
             key,
@@ -341,16 +335,20 @@ class FileService:
                 check_content(KINDS[row.file_type], await self._head_bytes(row.storage_key))
             except (Invalid, UnsupportedMedia) as exc:
                 problem = exc
-        async with self._db.unit_of_work() as uow:
-            if problem is not None:
-                await self._store.delete(row.storage_key)
+        if problem is not None:
+            # The object first, outside any transaction (no row lock or pooled connection held
+            # while the store answers): if the store is down this raises and the row stays
+            # pending, so the client may complete again.
+            await self._store.delete(row.storage_key)
+            async with self._db.unit_of_work() as uow:
                 await uow.session.execute(
                     update(StoredFile)
                     .where(StoredFile.id == file_id, StoredFile.status == "pending")
                     .values(status="failed", updated_at=func.now())
                 )
                 await uow.commit()
-                raise problem
+            raise problem
+        async with self._db.unit_of_work() as uow:
             marked = await uow.session.execute(
                 update(StoredFile)
                 .where(StoredFile.id == file_id, StoredFile.status == "pending")
@@ -542,18 +540,22 @@ class FileService:
         await self.delete(user_id, file_id)
 
     async def delete(self, user_id: str, file_id: str) -> None:
-        async with self._db.unit_of_work() as uow:
-            row = await uow.session.scalar(
-                select(StoredFile)
-                .where(StoredFile.id == file_id, StoredFile.user_id == user_id)
-                .with_for_update()
+        # The object goes first, outside any transaction (no row lock or pooled connection is
+        # held while the store answers): if the store is down this raises, the row stays and
+        # the client gets 503; if the row's delete then failed, reconcile drops the dangling row.
+        async with self._db.read(user_id=user_id, primary=True) as session:
+            key = await session.scalar(
+                select(StoredFile.storage_key).where(
+                    StoredFile.id == file_id, StoredFile.user_id == user_id
+                )
             )
-            if row is None:
-                raise NotFound("file not found")
-            await uow.session.execute(delete(StoredFile).where(StoredFile.id == file_id))
-            # The object goes first: if the store is down this raises, the row stays and the
-            # client gets 503; if the commit then failed, reconcile drops the dangling row.
-            await self._store.delete(row.storage_key)
+        if key is None:
+            raise NotFound("file not found")
+        await self._store.delete(key)
+        async with self._db.unit_of_work() as uow:
+            await uow.session.execute(
+                delete(StoredFile).where(StoredFile.id == file_id, StoredFile.user_id == user_id)
+            )
             await uow.commit()
 
     # --- scratch housekeeping (admin) -------------------------------------------------------
@@ -657,11 +659,17 @@ class FileService:
         return {"sha256": digest.hexdigest(), "sizeBytes": size}
 
     async def sweep_pending(self, *, older_than_s: float | None = None, batch: int = 100) -> int:
-        """Delete direct uploads left pending for longer than the TTL (object, then row)."""
+        """Delete direct uploads left pending for longer than the TTL (object, then row).
+
+        The objects are deleted with no transaction open (a store that answers slowly must not
+        hold row locks and a pooled connection); a store outage raises and the rows stay for
+        the next sweep. Two sweepers may pick the same rows: deletes are idempotent. A row that
+        completed meanwhile (its presigned URL expired at the TTL, so only a late `complete`
+        of an upload made in time) is kept; `storage reconcile` reports it without its object."""
         age = self._settings.pending_upload_ttl_s if older_than_s is None else older_than_s
-        async with self._db.unit_of_work() as uow:
+        async with self._db.read(primary=True) as session:
             rows = (
-                await uow.session.execute(
+                await session.execute(
                     select(StoredFile.id, StoredFile.storage_key)
                     .where(
                         StoredFile.status == "pending",
@@ -669,16 +677,19 @@ class FileService:
                     )
                     .order_by(StoredFile.created_at)
                     .limit(batch)
-                    .with_for_update(skip_locked=True)
                 )
             ).all()
-            for _, key in rows:
-                await self._store.delete(key)
-            if rows:
+        for _, key in rows:
+            await self._store.delete(key)
+        if rows:
+            async with self._db.unit_of_work() as uow:
                 await uow.session.execute(
-                    delete(StoredFile).where(StoredFile.id.in_([row.id for row in rows]))
+                    delete(StoredFile).where(
+                        StoredFile.id.in_([row.id for row in rows]),
+                        StoredFile.status == "pending",
+                    )
                 )
-            await uow.commit()
+                await uow.commit()
         return len(rows)
 
     async def reconcile(self, *, fix: bool = False, grace_s: float = 3600.0) -> ReconcileReport:

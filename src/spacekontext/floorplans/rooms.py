@@ -27,6 +27,7 @@ the largest unclosed gap is.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,8 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.polygon import orient
+
+from spacekontext.documents import rounding
 
 # Names that make a face an outdoor space rather than a room (several languages).
 _OUTDOOR = re.compile(
@@ -208,21 +211,24 @@ def heal(
     open_set = set(ends)
     joined: set[tuple[int, int]] = set()
     remaining: list[tuple[int, int]] = []
-    for i, k in ends:
+    # Every end's nearby walls in one query (one call into GEOS, not one per end).
+    points = shapely.points([_end(lines[i], k) for i, k in ends]) if ends else []
+    near: dict[int, list[tuple[float, int]]] = {}
+    if ends:
+        which, nearby = tree.query(points, predicate="dwithin", distance=snap_m)
+        distances = shapely.distance(points[which], geoms[nearby])
+        for n, j, d in zip(which.tolist(), nearby.tolist(), distances.tolist(), strict=True):
+            if j != ends[n][0]:
+                near.setdefault(n, []).append((d, j))
+    for n, (i, k) in enumerate(ends):
         if (i, k) in joined:
+            continue
+        if n not in near:
+            remaining.append((i, k))
             continue
         x, y = _end(lines[i], k)
         point = Point(x, y)
-        best: tuple[float, int] | None = None
-        for j in tree.query(point, predicate="dwithin", distance=snap_m).tolist():
-            if j == i:
-                continue
-            d = float(geoms[j].distance(point))
-            if best is None or d < best[0]:
-                best = (d, j)
-        if best is None:
-            remaining.append((i, k))
-            continue
+        best = min(near[n])
         j = best[1]
         target = shapely.shortest_line(point, geoms[j]).coords[1]
         # Two open ends near each other meet where their lines cross (a corner drawn loosely
@@ -418,20 +424,25 @@ def find_rooms(
         found.warnings.append(_why_open(healed, options))
         return found
 
-    footprints = _footprints(geoms, lines)
-    wall_tree = shapely.STRtree(footprints) if len(footprints) else None
     names = _labels(faces, shapely.STRtree(faces), labels)
     outdoor = _courtyards(faces, names, geoms, lines)
+    floors = _floors(geoms, lines)
+    face_tree = shapely.STRtree(faces)
+    # Each face's floor: the largest piece of the walls' holes that lies in it.
+    best: dict[int, Polygon] = {}
+    for floor in floors:
+        hits = face_tree.query(floor.representative_point(), predicate="within").tolist()
+        if not hits:
+            continue
+        index = min(hits, key=lambda i: faces[i].area)
+        if index not in best or floor.area > best[index].area:
+            best[index] = floor
 
     small = 0
     for index, face in enumerate(faces):
         if index in outdoor:
             continue
-        net = face
-        if wall_tree is not None:
-            near = wall_tree.query(face, predicate="intersects")
-            if len(near):
-                net = _largest(face.difference(shapely.union_all(footprints[near])))
+        net = best.get(index)
         if net is None or net.area < options.min_area_m2:
             small += 1
             continue
@@ -450,20 +461,35 @@ def find_rooms(
     return found
 
 
-def _footprints(geoms: Any, lines: list[WallLine]) -> Any:
-    """Each wall's centre line widened to its thickness. Walls of one thickness are joined into
-    chains first, so that a corner is mitred instead of notched."""
+# Walls drawn as single lines (no thickness) still part rooms: as hairlines this wide.
+_HAIRLINE_M = 1e-6
+
+
+def _floors(geoms: Any, lines: list[WallLine]) -> list[Polygon]:
+    """The floor inside the walls, all rooms at once: the holes of the union of the walls'
+    footprints (each centre line widened to its thickness; walls of one thickness joined into
+    chains first, so that a corner is mitred, not notched), less whatever stands inside a hole
+    (a free-standing wall, the walls round a courtyard)."""
     by_thickness: dict[float, list[int]] = {}
     for index, wall in enumerate(lines):
-        if wall.thickness > 0:
-            by_thickness.setdefault(round(wall.thickness, 6), []).append(index)
+        width = wall.thickness if wall.thickness > 0 else _HAIRLINE_M * 2
+        by_thickness.setdefault(round(width, 7), []).append(index)
     parts = []
-    for thickness, members in by_thickness.items():
+    for width, members in by_thickness.items():
         chains = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(geoms[members])))
-        parts.extend(
-            shapely.buffer(chains, thickness / 2, cap_style="flat", join_style="mitre").tolist()
-        )
-    return np.array(parts, dtype=object)
+        parts.extend(shapely.buffer(chains, width / 2, cap_style="flat", join_style="mitre"))
+    walls = shapely.get_parts(shapely.union_all(np.array(parts, dtype=object)))
+    islands = [Polygon(part.exterior) for part in walls]
+    island_tree = shapely.STRtree(islands)
+    floors: list[Polygon] = []
+    for part in walls:
+        for ring in part.interiors:
+            hole = Polygon(ring)
+            inside = island_tree.query(hole, predicate="contains_properly")
+            if len(inside):
+                hole = hole.difference(shapely.union_all(np.array(islands, dtype=object)[inside]))
+            floors.extend(p for p in shapely.get_parts(hole) if p.geom_type == "Polygon")
+    return floors
 
 
 def _largest(geometry: Any) -> Polygon | None:
@@ -472,23 +498,27 @@ def _largest(geometry: Any) -> Polygon | None:
 
 
 def _why_open(healed: Healed, options: RoomOptions) -> str:
-    """Name the largest gap left open: the distance from each open end to the nearest wall it
-    is not part of, the largest of those, at the gap's middle."""
+    """Name the largest gap left open. An open end's gap is the distance to the nearest other
+    open end (the two sides of a gap wider than `max_gap_m`), or, for an end alone, to the
+    nearest wall it is not part of; the warning names the largest, at its middle."""
     if not healed.open_ends:
         return "no closed room: the walls enclose no area"
+    ends = [(x, y) for x, y, _ in healed.open_ends]
     geoms = shapely.linestrings([[(w.x1, w.y1), (w.x2, w.y2)] for w in healed.lines + healed.added])
     worst: tuple[float, float, float] | None = None
-    for x, y, _direction in healed.open_ends:
-        point = Point(x, y)
-        others = [g for g in geoms if g.distance(point) > 1e-6]
-        if not others:
-            continue
-        nearest = min(others, key=point.distance)
-        distance = float(nearest.distance(point))
-        far = shapely.shortest_line(point, nearest).coords[1]
-        middle = ((x + far[0]) / 2, (y + far[1]) / 2)
+    for index, (x, y) in enumerate(ends):
+        others = [e for k, e in enumerate(ends) if k != index and math.dist(e, (x, y)) > 1e-6]
+        if others:
+            far = min(others, key=lambda e: math.dist(e, (x, y)))
+        else:
+            point = Point(x, y)
+            lines = [g for g in geoms if g.distance(point) > 1e-6]
+            if not lines:
+                continue
+            far = shapely.shortest_line(point, min(lines, key=point.distance)).coords[1]
+        distance = math.dist(far, (x, y))
         if worst is None or distance > worst[0]:
-            worst = (distance, *middle)
+            worst = (distance, (x + far[0]) / 2, (y + far[1]) / 2)
     if worst is None:
         return "no closed room: the walls do not meet"
     distance, mx, my = worst
@@ -517,31 +547,46 @@ def _courtyards(
     geoms: Any,
     lines: list[WallLine],
 ) -> set[int]:
-    """Enclosed faces that are outdoors (see the module's docstring, step 3): faces that touch
-    nothing of the building's outline, named as outdoor spaces, or unnamed and walled all round
+    """Enclosed faces that are outdoors (see the module's docstring, step 3): faces none of
+    whose edges borders the exterior, named as outdoor spaces, or unnamed and walled all round
     like the envelope."""
-    envelope = shapely.union_all(faces)
-    outline = shapely.union_all(
-        [shapely.buffer(p.exterior, 1e-6) for p in shapely.get_parts(envelope)]
-    )
-    boundaries = shapely.boundary(np.array(faces, dtype=object))
-    touching = shapely.length(shapely.intersection(boundaries, outline)) > 1e-3
-    inner = [i for i in range(len(faces)) if not touching[i]]
+    # Every edge of the noded walls bounds two faces, or one face and the exterior.
+    counts: dict[tuple[float, float, float, float], int] = {}
+    rings: list[list[tuple[float, float, float, float]]] = []
+    for face in faces:
+        coords = face.exterior.coords
+        edges = [
+            (a[0], a[1], b[0], b[1]) if a <= b else (b[0], b[1], a[0], a[1])
+            for a, b in itertools.pairwise(coords)
+        ]
+        rings.append(edges)
+        for edge in edges:
+            counts[edge] = counts.get(edge, 0) + 1
+        for interior in face.interiors:
+            icoords = interior.coords
+            for a, b in itertools.pairwise(icoords):
+                edge = (a[0], a[1], b[0], b[1]) if a <= b else (b[0], b[1], a[0], a[1])
+                counts[edge] = counts.get(edge, 0) + 1
+    inner = [j for j, edges in enumerate(rings) if all(counts[e] > 1 for e in edges)]
     if not inner:
         return set()
     thickness = np.array([w.thickness for w in lines])
-    on_envelope = shapely.length(shapely.intersection(geoms, outline)) > 1e-3
-    outer = float(thickness[on_envelope].mean()) if on_envelope.any() else 0.0
+    tree = shapely.STRtree(geoms)
+
+    def walls_along(edges: list[tuple[float, float, float, float]]) -> np.ndarray:
+        middles = shapely.points([((e[0] + e[2]) / 2, (e[1] + e[3]) / 2) for e in edges])
+        _, hits = tree.query(middles, predicate="dwithin", distance=1e-6)
+        return np.unique(hits)
+
+    outside = [e for e, n in counts.items() if n == 1]
+    on_envelope = walls_along(outside) if outside else np.array([], dtype=int)
+    outer = float(thickness[on_envelope].mean()) if len(on_envelope) else 0.0
     if outer <= 0:
         return {j for j in inner if _OUTDOOR.search(names.get(j, "") or "\0")}
-    tree = shapely.STRtree(geoms)
-    walls_round: dict[int, np.ndarray] = {}
-    for j in inner:
-        ring = shapely.buffer(faces[j].exterior, 1e-6)
-        near = tree.query(ring, predicate="intersects")
-        walls_round[j] = near[shapely.length(shapely.intersection(geoms[near], ring)) > 1e-3]
+    walls_round = {j: walls_along(rings[j]) for j in inner}
     # The inner walls: neither on the envelope nor round an enclosed face.
-    partition = ~on_envelope
+    partition = np.ones(len(lines), dtype=bool)
+    partition[on_envelope] = False
     for around in walls_round.values():
         partition[around] = False
     inside = float(thickness[partition].mean()) if partition.any() else 0.0
@@ -557,11 +602,6 @@ def _courtyards(
         if walled_as_outside and outer > inside * 1.2:
             outdoor.add(j)
     return outdoor
-
-
-def _shell(geometry: Any) -> Any:
-    biggest = _largest(geometry)
-    return biggest.exterior if biggest is not None else LineString()
 
 
 # --- the floorplan document ---------------------------------------------------------------
@@ -654,26 +694,31 @@ def document_labels(document: dict[str, Any]) -> list[Label]:
     return labels
 
 
-def with_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> Any:
-    """The document with its derived rooms up to date, or the same object when there is
-    nothing to do. Rooms are derived when the document has walls and no zones of the editor's
-    own (or on request, `force`, when it has both). Derived zones carry `derived: true` and are
-    the only zones ever replaced; a derived room where the editor drew a zone is left out."""
+def room_changes(
+    document: Any, options: RoomOptions, *, force: bool = False
+) -> tuple[list[Any], dict[str, Any] | None] | None:
+    """The document's zones with its derived rooms up to date, and the derivation's summary
+    (None: no rooms derived any more, the summary goes), or None when there is nothing to do.
+
+    Rooms are derived when the document has walls and no zones of the editor's own, or on
+    request (`force`) when it has both. Derived zones carry `derived: true` and are the only
+    zones ever replaced; a derived room where the editor drew a zone is left out. Nothing is
+    recomputed while the walls, the labels and the options are those of the last derivation
+    (the summary keeps their fingerprint)."""
     if not isinstance(document, dict):
-        return document
+        return None
     zones = document.get("zones", [])
     if not isinstance(zones, list):
-        return document  # invalid: validation will say so
+        return None  # invalid: validation will say so
     own = [z for z in zones if not is_derived(z)]
     previous = [z for z in zones if is_derived(z)]
     if own and not force:
-        return document
+        return None
     walls = walls_from_document(document)
     if not walls:
-        if not previous:
-            return document
-        rest = {k: v for k, v in document.items() if k != DERIVED_KEY}
-        return {**rest, "zones": own}
+        if not previous and DERIVED_KEY not in document:
+            return None
+        return own, None
     labels = document_labels(document)
     fingerprint = _fingerprint(walls, labels, options)
     before = document.get(DERIVED_KEY)
@@ -683,7 +728,7 @@ def with_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> A
         and before.get("fingerprint") == fingerprint
         and (previous or not before.get("rooms"))
     ):
-        return document
+        return None
     found = find_rooms(walls, labels, options)
     # Names the editor gave to derived rooms survive a re-derivation.
     renamed: list[tuple[Polygon, str]] = []
@@ -706,8 +751,8 @@ def with_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> A
             "points": _rounded(room.net.exterior.coords),
             "label": label or room.label or f"Room {number}",
             "derived": True,
-            "areaM2": round(room.net_area_m2, 2),
-            "grossAreaM2": round(room.gross_area_m2, 2),
+            "areaM2": rounding.area_m2(room.net_area_m2),
+            "grossAreaM2": rounding.area_m2(room.gross_area_m2),
         }
         if room.net.interiors:
             zone["holes"] = [_rounded(ring.coords) for ring in room.net.interiors]
@@ -718,8 +763,34 @@ def with_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> A
     summary = {
         "fingerprint": fingerprint,
         "rooms": len(derived),
-        "netAreaM2": round(sum(z["areaM2"] for z in derived), 2),
-        "grossAreaM2": round(sum(z["grossAreaM2"] for z in derived), 2),
+        "netAreaM2": rounding.area_m2(sum(z["areaM2"] for z in derived)),
+        "grossAreaM2": rounding.area_m2(sum(z["grossAreaM2"] for z in derived)),
         "warnings": warnings,
     }
-    return {**document, "zones": own + derived, DERIVED_KEY: summary}
+    return own + derived, summary
+
+
+def with_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> Any:
+    """A copy of the document with its derived rooms up to date (`room_changes`), or the same
+    object when there is nothing to do."""
+    changes = room_changes(document, options, force=force)
+    if changes is None:
+        return document
+    zones, summary = changes
+    rest = {k: v for k, v in document.items() if k != DERIVED_KEY}
+    return {**rest, "zones": zones} | ({DERIVED_KEY: summary} if summary is not None else {})
+
+
+def apply_rooms(document: Any, options: RoomOptions, *, force: bool = False) -> bool:
+    """`with_rooms` in place (the save path's document is the request's own); whether the
+    document changed."""
+    changes = room_changes(document, options, force=force)
+    if changes is None:
+        return False
+    zones, summary = changes
+    document["zones"] = zones
+    if summary is None:
+        document.pop(DERIVED_KEY, None)
+    else:
+        document[DERIVED_KEY] = summary
+    return True

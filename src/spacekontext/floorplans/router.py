@@ -68,3 +68,24 @@ async def restore_version(
     return saved_response(
         "floorplan", saved, version=saved.meta.version, data_key="data", prefer=prefer
     )
+
+
+@router.post(
+    "/api/floorplans/{floorplan_id}/rooms",
+    summary="Find the rooms from the walls, beside the editor's own zones, as a new version",
+)
+async def derive_rooms(
+    floorplan_id: str,
+    user: CurrentUser,
+    services: ServicesDep,
+    pre: IfMatch,
+    prefer: Prefer = None,
+) -> JSONBytes:
+    """A save derives rooms by itself when a plan has walls and no zones of the editor's own;
+    this asks for them when it has both. The editor's zones stay as drawn (a room where the
+    editor drew a zone is left out), earlier derived rooms are replaced. The document's
+    `derivedRooms` says how many were found, their net and gross areas, and why none were."""
+    saved = await services.floorplans.derive_rooms(user.id, floorplan_id, pre)
+    return saved_response(
+        "floorplan", saved, version=saved.meta.version, data_key="data", prefer=prefer
+    )

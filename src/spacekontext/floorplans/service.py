@@ -11,11 +11,13 @@ the shared versioned-document base (documents/versioned.py); the history row is 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import Row, String, Text, cast, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spacekontext.db.engine import Database
 from spacekontext.documents import (
     Encoded,
     Precondition,
@@ -29,6 +31,7 @@ from spacekontext.documents.versioned import DocumentTable, VersionedDocumentSer
 from spacekontext.errors import Invalid, NotFound
 from spacekontext.floorplans.geometry import KIND, FloorplanFacts, derive
 from spacekontext.floorplans.models import Floorplan, floorplan_versions
+from spacekontext.floorplans.rooms import RoomOptions, apply_rooms
 from spacekontext.floorplans.schemas import (
     FloorplanCreate,
     FloorplanPatch,
@@ -39,6 +42,7 @@ from spacekontext.floorplans.schemas import (
 from spacekontext.ids import new_id
 from spacekontext.pagination import DEFAULT_PAGE, check_limit, decode_cursor, encode_cursor
 from spacekontext.projects.service import owned_project_or_404
+from spacekontext.settings import Settings
 
 # Everything a list or a write response shows; `Floorplan.data` is deliberately absent.
 SUMMARY_COLUMNS = (
@@ -101,6 +105,14 @@ class FloorplanService(
     read_schema = FloorplanSummary
     kind = KIND
     not_found_message = "floorplan not found"
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        super().__init__(db, settings)
+        self._rooms = RoomOptions(
+            max_gap_m=settings.rooms_max_gap_m,
+            snap_m=settings.rooms_snap_m,
+            min_area_m2=settings.rooms_min_area_m2,
+        )
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -242,10 +254,39 @@ class FloorplanService(
             await uow.commit()
         return saved
 
+    async def derive_rooms(
+        self, user_id: str, floorplan_id: str, pre: Precondition
+    ) -> SavedDocument[FloorplanSummary]:
+        """Rooms found from the walls of a floorplan that also has zones of the editor's own
+        (those stay as drawn; a save derives rooms by itself only when there are none)."""
+        async with self._db.unit_of_work() as uow:
+            current = await self._lock(uow.session, user_id, floorplan_id, pre)
+            document = await self._stored_document(uow.session, floorplan_id)
+            await asyncio.to_thread(apply_rooms, document, self._rooms, force=True)
+            checked = await self.validate(document)
+            saved = await self._write(
+                uow.session,
+                current,
+                user_id,
+                name=None,
+                level=None,
+                data=document,
+                checked=checked,
+            )
+            await uow.commit()
+        return saved
+
     # --- internals ------------------------------------------------------------------------------
 
     def check(self, data: Any) -> tuple[FloorplanFacts, Encoded]:
-        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes, finite=json_body_is_strict())
+        # Rooms from walls, the one place on the save path: a document with walls and no zones
+        # of the editor's own gets its rooms (floorplans/rooms.py), in place, before it is
+        # measured and encoded, so the stored document, its hash and its figures agree.
+        derived_rooms = apply_rooms(data, self._rooms)
+        # Computed rooms are walked for NaN/Infinity like any document built in Python; a body
+        # the edge layer checked (and stored jsonb) cannot hold them.
+        finite = json_body_is_strict() and not derived_rooms
+        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes, finite=finite)
         return derive(data), encoded
 
     async def _owned_or_404(self, session: AsyncSession, user_id: str, floorplan_id: str) -> None:

@@ -10,26 +10,23 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from spacekontext.documents import UNCONDITIONAL, Precondition
+from spacekontext.documents import UNCONDITIONAL, Precondition, etags
 
 
 def _versions(header: str) -> frozenset[int] | None:
     """The versions named by an ETag list; None for `*`. Tags that are not ours match nothing
     (so a stale or foreign tag gets a 412, never a silent overwrite)."""
-    versions: set[int] = set()
-    for raw in header.split(","):
-        tag = raw.strip()
-        if tag == "*":
-            return None
-        tag = tag.removeprefix("W/")
-        if (
-            len(tag) >= 2
-            and tag[0] == tag[-1] == '"'
-            and tag[1:-1].isascii()
-            and tag[1:-1].isdigit()
-        ):
-            versions.add(int(tag[1:-1]))
-    return frozenset(versions)
+    tags = etags(header)
+    if tags is None:
+        return None
+    return frozenset(
+        int(tag[1:-1])
+        for tag in tags
+        if len(tag) >= 2
+        and tag[0] == tag[-1] == '"'
+        and tag[1:-1].isascii()
+        and tag[1:-1].isdigit()
+    )
 
 
 def precondition_from(if_match: str | None) -> Precondition:

@@ -10,8 +10,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from spacekontext.errors import DomainError, NotFound, Unavailable
+from spacekontext.errors import DomainError, NotFound, TooLarge, Unavailable
 from spacekontext.observability.metrics import STORAGE_OPERATIONS
+
+# Room for the multipart framing and the small fields around an uploaded file.
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+def upload_too_large(limit_bytes: int) -> TooLarge:
+    """The one answer to an upload over its limit (`MAX_UPLOAD_BYTES`, or the size a presigned
+    URL was signed for), wherever it is noticed: the declared length, the streamed body, the
+    store's write, a presign request."""
+    return TooLarge(
+        f"the upload exceeds {limit_bytes} bytes",
+        code="upload_too_large",
+        details={"limitBytes": limit_bytes},
+    )
+
+
+def upload_body_limit(max_upload_bytes: int) -> int:
+    """What a multipart upload's whole body may hold: the file at its limit plus the form."""
+    return max_upload_bytes + FORM_OVERHEAD_BYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,13 +23,14 @@ from urllib.parse import quote, urlencode
 import anyio
 import anyio.to_thread
 
-from spacekontext.errors import Invalid, NotFound, TooLarge, Unavailable
+from spacekontext.errors import Invalid, NotFound, Unavailable
 from spacekontext.storage.base import (
     ObjectInfo,
     PresignedUpload,
     StoredObject,
     counted,
     counted_iter,
+    upload_too_large,
 )
 from spacekontext.storage.signing import UrlSigner
 
@@ -84,11 +85,7 @@ class LocalObjectStore:
                 async for chunk in chunks:
                     size += len(chunk)
                     if max_bytes is not None and size > max_bytes:
-                        raise TooLarge(
-                            f"the upload exceeds {max_bytes} bytes",
-                            code="upload_too_large",
-                            details={"limitBytes": max_bytes},
-                        )
+                        raise upload_too_large(max_bytes)
                     block += chunk
                     if len(block) >= _BLOCK:
                         await anyio.to_thread.run_sync(_write, fh, digest, bytes(block))

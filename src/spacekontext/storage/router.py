@@ -10,8 +10,9 @@ from fastapi.responses import StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from spacekontext.auth.deps import ServicesDep
-from spacekontext.errors import Invalid, NotFound, TooLarge
+from spacekontext.errors import Invalid, NotFound
 from spacekontext.http.responses import JSONBytes
+from spacekontext.storage.base import upload_too_large
 from spacekontext.storage.local import LocalObjectStore
 
 router = APIRouter(prefix="/api/storage/local", tags=["storage"])
@@ -54,7 +55,7 @@ async def signed_put(key: str, request: Request, services: ServicesDep) -> JSONB
     size = int(params.get("size", "0"))
     length = request.headers.get("content-length", "")
     if length.isascii() and length.isdigit() and int(length) > size:
-        raise TooLarge(f"this URL accepts at most {size} bytes", code="upload_too_large")
+        raise upload_too_large(size)
 
     async def body() -> AsyncIterator[bytes]:
         try:

@@ -26,13 +26,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from spacekontext.errors import NotFound, TooLarge, Unavailable
+from spacekontext.errors import NotFound, Unavailable
 from spacekontext.storage.base import (
     ObjectInfo,
     PresignedUpload,
     StoredObject,
     counted,
     counted_iter,
+    upload_too_large,
 )
 
 T = TypeVar("T")
@@ -160,11 +161,7 @@ class S3ObjectStore:
             async for chunk in chunks:
                 size += len(chunk)
                 if max_bytes is not None and size > max_bytes:
-                    raise TooLarge(
-                        f"the upload exceeds {max_bytes} bytes",
-                        code="upload_too_large",
-                        details={"limitBytes": max_bytes},
-                    )
+                    raise upload_too_large(max_bytes)
                 buffer += chunk
                 if len(buffer) >= self.part_size:
                     body = bytes(buffer[: self.part_size])

@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spacekontext.auth.tokens import Identity
 from spacekontext.cache.aside import CacheAside, cache_key, owner_generation
 from spacekontext.db.engine import Database, ReadQuery
+from spacekontext.errors import Forbidden
 from spacekontext.ids import new_id
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
+from spacekontext.settings import Settings
 from spacekontext.storage.keys import user_prefix
 from spacekontext.users.models import User
 
@@ -28,6 +30,20 @@ class CurrentUserInfo:
     id: str
     clerk_id: str
     email: str | None
+
+
+def is_admin(user: CurrentUserInfo, settings: Settings) -> bool:
+    """The one admin check: the user's e-mail is in `ADMIN_EMAILS` (case-insensitively)."""
+    if user.email is None:
+        return False
+    return user.email.lower() in {email.strip().lower() for email in settings.admin_emails}
+
+
+def require_admin(user: CurrentUserInfo, settings: Settings, *, action: str) -> None:
+    """Admin-only actions answer everyone else 403 `admin_only`: the client contract's answer
+    for its admin-only route, and these routes are documented, so the answer leaks nothing."""
+    if not is_admin(user, settings):
+        raise Forbidden(f"only administrators can {action}", code="admin_only")
 
 
 def _values(identity: Identity) -> dict[str, str | None]:

@@ -26,7 +26,7 @@ from spacekontext.services import Services, get_services
 from spacekontext.site.sunpath import day_track, is_timezone, timezone_for
 from spacekontext.tools.assess.model import Report, Severity
 from spacekontext.tools.assess.service import AssessService
-from spacekontext.users.service import CurrentUserInfo
+from spacekontext.users.service import CurrentUserInfo, require_admin
 from spacekontext.web import filters
 from spacekontext.web.opsdata import latest_capacity, ops_overview
 from spacekontext.web.session import (
@@ -399,9 +399,8 @@ async def block_download(slug: str, user: PageUser, services: ServicesDep) -> Re
 
 
 def _admin(services: Services, user: CurrentUserInfo) -> None:
-    # Not an admin: the page does not exist for them, as the assessment API answers.
-    if not is_admin(services, user):
-        raise NotFound("not found")
+    # Not an admin: 403, as every admin-only route answers (users/service.py:require_admin).
+    require_admin(user, services.settings, action="see the operations pages")
 
 
 @router.get("/ops")

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from spacekontext.auth.deps import authenticate
 from spacekontext.errors import Unauthenticated
 from spacekontext.services import Services
+from spacekontext.users import service as users
 from spacekontext.users.service import CurrentUserInfo
 
 SESSION_COOKIE = "__session"
@@ -51,8 +52,7 @@ async def page_user(request: Request) -> CurrentUserInfo:
 
 
 def is_admin(services: Services, user: CurrentUserInfo) -> bool:
-    admins = {email.strip().lower() for email in services.settings.admin_emails}
-    return user.email is not None and user.email.lower() in admins
+    return users.is_admin(user, services.settings)
 
 
 def same_origin(request: Request) -> bool:

@@ -127,7 +127,7 @@ async def test_api_hides_the_report_from_everyone_else(
     anonymous = await ops_client.get("/api/ops/assess")
     assert anonymous.status_code == 401
     user = await ops_client.get("/api/ops/assess", headers=auth("ann@example.com"))
-    assert user.status_code == 404 and user.json()["code"] == "not_found"
+    assert user.status_code == 403 and user.json()["code"] == "admin_only"
 
 
 async def test_api_unknown_schema_is_a_400(ops_client: httpx.AsyncClient, auth: Auth) -> None:

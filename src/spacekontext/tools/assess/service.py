@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import asyncio
 
-from spacekontext.errors import NotFound, Unavailable
+from spacekontext.errors import Unavailable
 from spacekontext.settings import Settings
 from spacekontext.tools.assess.model import Report
 from spacekontext.tools.assess.runner import app_shape, assess
-from spacekontext.users.service import CurrentUserInfo
+from spacekontext.users.service import CurrentUserInfo, require_admin
 
 
 class AssessService:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._admins = frozenset(email.strip().lower() for email in settings.admin_emails)
-
-    def is_admin(self, user: CurrentUserInfo) -> bool:
-        return user.email is not None and user.email.lower() in self._admins
 
     async def report(
         self,
@@ -32,9 +28,7 @@ class AssessService:
         hosts: int = 1,
         target_users: int = 1_000,
     ) -> Report:
-        # Not an admin: the route does not exist for them (404, like anything not theirs).
-        if not self.is_admin(user):
-            raise NotFound("not found")
+        require_admin(user, self._settings, action="run the assessment")
         url = self._settings.database_url
         if not url:
             raise Unavailable("the database URL is not known yet")

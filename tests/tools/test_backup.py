@@ -513,6 +513,18 @@ async def test_backup_refuses_a_destination_that_is_not_empty(
     assert (backup_dir / "manifest.json").read_bytes() == manifest_before
 
 
+async def test_a_bucket_that_does_not_exist_is_a_failure_not_a_traceback(
+    small_backup: tuple[System, Path, dict[str, int]],
+    moto: MotoServer,  # noqa: F811
+) -> None:
+    system, _, _ = small_backup
+    env = system.env | s3_env(moto, "unused") | {"STORAGE_BACKEND": "local"}
+    result = await System(system.settings, env).arun("backup", "s3://no-such-bucket-7f3a/x")
+    assert result.returncode == 1, result.stderr
+    assert "failed: the object store is unavailable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 async def test_a_corrupted_object_is_reported_and_not_restored(
     small_backup: tuple[System, Path, dict[str, int]],
     create_database: Callable[[], str],

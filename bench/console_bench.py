@@ -3,8 +3,9 @@
 Seeds a fresh embedded PostgreSQL (in a temporary directory) with `spacekontext seed`'s writer
 at the given scale, starts the app in process (its lifespan: engine, pools, caches), signs in as
 the seeded user who owns the most projects (an administrator, so /app/ops is measured too),
-installs the starter block library and requests each page sequentially. In process means without uvicorn and the socket: what is
-measured is the app's own work for a page (queries, rendering), which is what grows with data.
+installs the starter block library and requests each page sequentially. In process means
+without uvicorn and the socket: what is measured is the app's own work for a page (queries,
+rendering), which is what grows with data.
 
     .venv/bin/python bench/console_bench.py [--users 1000] [--requests 200]
 """

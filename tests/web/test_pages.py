@@ -3,6 +3,8 @@ nothing of another user's shows on any page or fragment."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
 
 import httpx
@@ -99,6 +101,8 @@ async def test_projects_grid_shows_own_projects_with_preview_and_counts(
     page = await client.get("/app", headers=session(dev_tokens, ANN))
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self';" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "private, no-store"
     assert "Villa Savoye" in page.text
     assert f"/app/previews/{floorplan}.svg" in page.text
     assert "1 floorplan ·" in page.text
@@ -133,6 +137,9 @@ async def test_server_side_search_forgives_a_typo_and_highlights(
     assert page.status_code == 200
     assert "renovation" in page.text
     assert "of Bob" not in page.text
+    too_long = await client.get("/app", params={"q": "x" * 201}, headers=session(dev_tokens, ANN))
+    assert too_long.status_code == 400
+    assert "These values could not be used: q." in too_long.text
     exact = await client.get("/app", params={"q": "kitchen"}, headers=session(dev_tokens, ANN))
     assert "<mark>Kitchen</mark>" in exact.text
 
@@ -231,7 +238,48 @@ async def test_ops_is_for_admins_and_counts_requests(
     assert "Assessed" in fragment.text
 
 
+async def test_an_unknown_console_path_is_a_404_page(client: httpx.AsyncClient) -> None:
+    response = await client.get("/app/nowhere/at-all")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Not found" in response.text
+
+
 @pytest.mark.parametrize("path", ["/app/static/console.js", "/app/static/console.css"])
 async def test_static_files_are_served(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 200
+
+
+async def test_ops_shows_the_latest_load_test_with_its_chart(
+    client: httpx.AsyncClient, services: Services, dev_tokens: DevTokens
+) -> None:
+    results = services.settings.data_dir / "loadtest-results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "not-a-result.json").write_text('{"hello": 1}')
+    run = {
+        "label": "stack",
+        "startedAt": "2026-11-26T13:52:17+00:00",
+        "steps": [
+            {"users": 100, "requestsPerS": 49.7, "p50Ms": 9.1, "p99Ms": 59.3, "errorRate": 0.0},
+            {
+                "users": 500,
+                "requestsPerS": 240.2,
+                "p50Ms": 14.0,
+                "p99Ms": 120.5,
+                "errorRate": 0.001,
+            },
+        ],
+    }
+    (results / "stack.json").write_text(json.dumps(run))
+    try:
+        services.settings = services.settings.model_copy(
+            update={"admin_emails": ["root@example.com"]}
+        )
+        page = await client.get("/app/ops", headers=session(dev_tokens, "root@example.com"))
+        assert page.status_code == 200, page.text
+        assert "Latest load test: <strong>stack</strong>" in page.text
+        assert "240.2" in page.text and "0.10 %" in page.text
+        assert 'aria-label="Load test stack: requests per second' in page.text
+    finally:
+        shutil.rmtree(results)

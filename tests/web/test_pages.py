@@ -4,14 +4,22 @@ nothing of another user's shows on any page or fragment."""
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from spacekontext.app import create_app
 from spacekontext.auth.tokens import DevTokens
-from spacekontext.services import Services
+from spacekontext.db.engine import Database
+from spacekontext.services import Services, build_services
+from spacekontext.settings import Settings
+from tests.cache.redisproc import RedisProcess, redis_server_binary
+from tests.conftest import require
 from tests.documents.conftest import square_room
 
 Auth = Callable[[str], dict[str, str]]
@@ -283,3 +291,43 @@ async def test_ops_shows_the_latest_load_test_with_its_chart(
         assert 'aria-label="Load test stack: requests per second' in page.text
     finally:
         shutil.rmtree(results)
+
+
+async def test_pages_with_redis_and_when_redis_goes_away(
+    settings: Settings,
+    engine: AsyncEngine,
+    connection: AsyncConnection,
+    dev_tokens: DevTokens,
+    tmp_path: Path,
+) -> None:
+    """The real shared cache: pages work through it, the ops page reports it, and when it
+    stops the pages still work (the cache is bypassed) while the ops page says so."""
+    require(redis_server_binary() is not None, "redis-server (Debian package redis-server)")
+    redis = RedisProcess(tmp_path / "redis")
+    redis.start()
+    try:
+        with_redis = settings.model_copy(
+            update={
+                "redis_url": redis.url,
+                "cache_key_prefix": f"t{secrets.token_hex(4)}:",
+                "admin_emails": ["root@example.com"],
+            }
+        )
+        services = build_services(with_redis, Database(engine, bind=connection))
+        app = create_app(with_redis, services=services)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        admin = session(dev_tokens, "root@example.com")
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            for _ in range(3):
+                assert (await http.get("/app", headers=admin)).status_code == 200
+            page = await http.get("/app/ops", headers=admin)
+            assert page.status_code == 200, page.text
+            assert '<dd id="redis-state">reachable</dd>' in page.text
+            redis.kill()
+            assert (await http.get("/app", headers=admin)).status_code == 200
+            down = await http.get("/app/ops", headers=admin)
+            assert down.status_code == 200
+            assert '<dd id="redis-state">unreachable' in down.text
+        await services.aclose()
+    finally:
+        redis.kill()

@@ -26,7 +26,7 @@ import psycopg
 
 from spacekontext.app import create_app
 from spacekontext.auth.tokens import DevTokens
-from spacekontext.db.embedded import embedded_database
+from spacekontext.db.embedded import attached
 from spacekontext.db.migrate import upgrade
 from spacekontext.db.urls import libpq_dsn
 from spacekontext.settings import Settings
@@ -89,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="skbench-console-"))
     try:
-        with embedded_database(base / "pg") as uri:
+        with attached(base, "bench") as uri:
             upgrade(uri)
             plan = SeedPlan(users=args.users)
             report = run_seed(libpq_dsn(uri), plan, objects=None)

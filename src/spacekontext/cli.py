@@ -700,6 +700,8 @@ def status(
     report = gather(settings)
     if wait is not None:
         deadline = time.monotonic() + wait
+        if not (report["api"] and report["api"]["answering"]):
+            say(f"waiting up to {wait:.0f} s for the API to answer…")
         while not (report["api"] and report["api"]["answering"]):
             if time.monotonic() > deadline:
                 say(render(report))

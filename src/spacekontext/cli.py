@@ -382,7 +382,7 @@ def _apply_index_profile(url: str, profile: str) -> None:
     changed = apply_index_profile(libpq_dsn(url), profile)
     if changed:
         verb = "dropped" if profile == "naive" else "restored"
-        console.print(f"profile {profile}: {verb} indexes {', '.join(changed)}")
+        say(f"profile {profile}: {verb} indexes {', '.join(changed)}")
 
 
 @cli.command()
@@ -460,7 +460,7 @@ def _ensure_partitions(settings: Settings, months_ahead: int) -> list[str]:
 
     created = asyncio.run(run())
     if created:
-        console.print(f"created partitions: {', '.join(created)}")
+        say(f"created partitions: {', '.join(created)}")
     return created
 
 

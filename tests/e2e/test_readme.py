@@ -79,14 +79,18 @@ def test_try_it_block_works_pasted_into_a_fresh_shell() -> None:
     )
     try:
         # `set -m`: job control, as in the terminal the block is pasted into (`kill %1`).
-        done = subprocess.run(
-            ["bash", "-c", "set -m -e\n" + block],
-            cwd=clone, env=env, capture_output=True, text=True, timeout=1500, check=False,
-        )  # fmt: skip
-        output = done.stdout + done.stderr
-        assert done.returncode == 0, output[-4000:]
-        assert '{"success":true,"projects":[],"nextCursor":null}' in done.stdout, output[-4000:]
-        assert '"name":"Villa"' in done.stdout, output[-4000:]
+        # Output to files: a server left running by a failing block must not hold a pipe.
+        out, err = base / "stdout", base / "stderr"
+        with out.open("w") as stdout, err.open("w") as stderr:
+            code = subprocess.run(
+                ["bash", "-c", "set -m -e\n" + block],
+                cwd=clone, env=env, stdout=stdout, stderr=stderr, timeout=1500, check=False,
+            ).returncode  # fmt: skip
+        printed = out.read_text()
+        output = printed + err.read_text()
+        assert code == 0, output[-4000:]
+        assert '{"success":true,"projects":[],"nextCursor":null}' in printed, output[-4000:]
+        assert '"name":"Villa"' in printed, output[-4000:]
         assert "==> installing the project" in output  # the install shows what it does
         # Everything the block started stops with `kill %1`: serve and its PostgreSQL.
         deadline = time.monotonic() + 60

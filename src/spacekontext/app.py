@@ -20,6 +20,7 @@ from spacekontext.db.engine import Database
 from spacekontext.dxf import router as dxf
 from spacekontext.files import router as files
 from spacekontext.floorplans import router as floorplans
+from spacekontext.http.docs import install_docs
 from spacekontext.http.edge import EdgeMiddleware
 from spacekontext.http.errors import install_error_handlers
 from spacekontext.http.hot import HotRoutes
@@ -111,7 +112,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         title="Space Kontext API",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        # Served by http/docs.py from packaged assets (no CDN), with the security schemes.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
         # The app's own Prometheus metrics and structured logs are its telemetry; FastAPI's
         # native OpenTelemetry hooks would otherwise ask the global providers on every request.
@@ -121,6 +124,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         app.state.services = services
         app.state.compat = build_compat(settings, services)
     install_error_handlers(app)
+    install_docs(app, settings)
 
     def body_limit(path: str) -> int | None:
         if path.startswith(STREAMED_PATHS):
@@ -170,8 +174,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(search.router)
     app.include_router(cadblocks.router)
     app.include_router(dxf.router)
-    app.include_router(web.router)
+    # The static files first: the console's router ends with a catch-all page for unknown paths.
     app.mount("/app/static", StaticFiles(directory=web.HERE / "static"), name="console-static")
+    app.include_router(web.router)
     if settings.materials_dir is not None and settings.materials_dir.is_dir():
         # The texture sets of /api/materials, at the paths the web client loads them from.
         app.mount(

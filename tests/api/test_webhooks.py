@@ -129,7 +129,12 @@ async def test_bad_signature_is_400_and_changes_nothing(
 async def test_unhandled_event_types_are_acknowledged(client: httpx.AsyncClient) -> None:
     response = await post(client, {"type": "session.created", "data": {"id": "sess_1"}}, "msg_30")
     assert response.status_code == 200
-    assert response.json() == {"success": True, "type": "session.created", "applied": False}
+    assert response.json() == {
+        "success": True,
+        "received": True,
+        "type": "session.created",
+        "applied": False,
+    }
 
 
 async def test_webhook_needs_no_bearer_token(client: httpx.AsyncClient, auth: Callable) -> None:

@@ -31,6 +31,7 @@ class AppFactory:
         self._tmp_path = tmp_path
         self._opened: list[tuple[httpx.AsyncClient, Services]] = []
         self.services: Services | None = None
+        self.app: Any = None
 
     async def __call__(self, **overrides: Any) -> httpx.AsyncClient:
         settings = self._settings.model_copy(
@@ -43,6 +44,7 @@ class AppFactory:
         built = build_services(settings, db, store=store)
         self.services = built
         app = create_app(settings, services=built)
+        self.app = app
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         client = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
         self._opened.append((client, built))

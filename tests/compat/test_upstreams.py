@@ -300,3 +300,62 @@ async def test_sketchfab_oauth_without_settings(
     start = await client.get("/api/sketchfab/oauth/start", headers=auth(ANN))
     assert start.status_code == 503
     assert start.json()["error"] == f"{missing} not configured"
+
+
+async def test_sketchfab_tokens_are_refreshed_before_they_expire(
+    make_app: AppFactory, auth: Auth, httpserver: HTTPServer
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from spacekontext.auth.tokens import Identity
+
+    base = httpserver.url_for("/").rstrip("/")
+    httpserver.expect_request("/oauth2/token/", method="POST").respond_with_json(
+        {"access_token": "fresh-access", "refresh_token": "fresh-refresh", "expires_in": 3600 * 5}
+    )
+    httpserver.expect_request(
+        "/v3/models/abc2/download", headers={"Authorization": "Bearer fresh-access"}
+    ).respond_with_json({"glb": {"url": f"{base}/files/abc2.glb"}})
+    httpserver.expect_request("/files/abc2.glb").respond_with_data(SAMPLES["glb"])
+    httpserver.expect_request("/v3/models/abc2").respond_with_data("", status=500)
+    client = await make_app(
+        sketchfab_api_url=base,
+        sketchfab_oauth_url=base,
+        sketchfab_client_id="c",
+        sketchfab_client_secret="s",
+        sketchfab_redirect_uri="http://testserver/cb",
+    )
+    assert make_app.services is not None
+    user = await make_app.services.users.resolve(Identity(subject=f"dev|{ANN}", email=ANN))
+    cipher = make_app.app.state.compat.cipher
+    async with make_app.services.db.unit_of_work() as uow:
+        uow.session.add(
+            SketchfabToken(
+                user_id=user.id,
+                access_token_encrypted=cipher.encrypt("stale-access"),
+                refresh_token_encrypted=cipher.encrypt("old-refresh"),
+                expires_at=datetime.now(UTC) + timedelta(minutes=10),
+            )
+        )
+        await uow.commit()
+    response = await client.get("/api/sketchfab/download?uid=abc2", headers=auth(ANN))
+    assert response.status_code == 200, response.text
+    # The model page failed: the attribution falls back to what is known.
+    assert response.json()["attribution"]["title"] == "abc2"
+    refresh = [r for r, _ in httpserver.log if r.path == "/oauth2/token/"]
+    assert parse_qs(refresh[0].get_data(as_text=True))["refresh_token"] == ["old-refresh"]
+    async with make_app.services.db.read() as session:
+        row = await session.scalar(select(SketchfabToken).where(SketchfabToken.user_id == user.id))
+    assert row is not None and cipher.decrypt(row.access_token_encrypted) == "fresh-access"
+    assert row.expires_at > datetime.now(UTC) + timedelta(hours=4)
+
+
+async def test_sketchfab_search_failures(
+    make_app: AppFactory, auth: Auth, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_oneshot_request("/v3/search").respond_with_data("down", status=500)
+    client = await make_app(sketchfab_api_url=httpserver.url_for("/"))
+    failed = await client.get("/api/sketchfab/search?q=a&page=1", headers=auth(ANN))
+    assert failed.status_code == 502
+    assert failed.json()["error"] == "Sketchfab search failed"
+    assert failed.json()["details"]["upstreamStatus"] == 500

@@ -30,7 +30,17 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 
-pytestmark = pytest.mark.contract
+from tests.conftest import WEBHOOK_SECRET
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test here is a contract test (`-m contract` selects them, `-m "not contract"`
+    leaves them out); a conftest's own `pytestmark` would reach only the conftest."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.contract)
+
 
 BIN = Path(sys.executable).parent / "spacekontext"
 ISSUER = "https://clerk.contract.test"
@@ -201,6 +211,7 @@ def served(create_database: Callable[[], str], upstream: HTTPServer) -> Iterator
         "SKETCHFAB_REDIRECT_URI": f"{base}/api/sketchfab/oauth/callback",
         "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "CAD_BLOCKS_STORE_URL": f"{upstream_base}/r2/cad-blocks/",
+        "CLERK_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
     log = home / "serve.log"
     with log.open("wb") as sink:

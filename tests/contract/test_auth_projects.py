@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import httpx
 
 from tests.contract.conftest import PUBLISHABLE_KEY, Browser, Served
 
@@ -81,3 +84,47 @@ def test_read_and_delete_a_project(ann: Browser, bob: Browser, project: dict[str
     missing = ann.get(f"/api/projects/{project['id']}")
     assert missing.status_code == 404 and isinstance(missing.json()["error"], str)
     assert ann.delete(f"/api/projects/{project['id']}").status_code == 404
+
+
+def test_clerk_webhook(served: Served) -> None:
+    """2.26: svix-signed deliveries; `{received: true}` for every verified event."""
+    from datetime import UTC, datetime
+
+    from svix.webhooks import Webhook
+
+    from tests.contract.conftest import WEBHOOK_SECRET
+
+    event = {
+        "type": "user.created",
+        "data": {
+            "id": "user_2contractHook",
+            "primary_email_address_id": "idn_2",
+            "email_addresses": [
+                {"id": "idn_1", "email_address": "old@contract.test"},
+                {"id": "idn_2", "email_address": "hook@contract.test"},
+            ],
+            "first_name": "Hook",
+            "last_name": None,
+            "image_url": None,
+        },
+    }
+    payload = json.dumps(event)
+    now = datetime.now(UTC)
+    signature = Webhook(WEBHOOK_SECRET).sign("msg_contract_1", now, payload)
+    headers = {
+        "svix-id": "msg_contract_1",
+        "svix-timestamp": str(int(now.timestamp())),
+        "svix-signature": signature,
+        "content-type": "application/json",
+    }
+    with httpx.Client(base_url=served.base) as http:
+        delivered = http.post("/api/webhooks/clerk", content=payload, headers=headers)
+        assert delivered.status_code == 200 and delivered.json()["received"] is True
+        again = http.post("/api/webhooks/clerk", content=payload, headers=headers)
+        assert again.status_code == 200 and again.json()["received"] is True  # idempotent
+        forged = http.post(
+            "/api/webhooks/clerk",
+            content=payload,
+            headers=headers | {"svix-signature": "v1,AAAA"},
+        )
+        assert forged.status_code == 400 and forged.json()["error"] == "Invalid signature"

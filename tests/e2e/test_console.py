@@ -315,7 +315,8 @@ def test_second_user_never_sees_the_first_users_projects(browser: Browser, serve
         preview = page.goto(f"{server.base}/app/previews/{plan['id']}.svg")
         assert preview is not None and preview.status == 404
         ops = page.goto(f"{server.base}/app/ops")
-        assert ops is not None and ops.status == 404
+        assert ops is not None and ops.status == 403  # admin-only, as the API answers
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     finally:
         context.close()
 
@@ -364,4 +365,7 @@ def test_admin_sees_a_request_just_made_counted(page: Page, server: Server) -> N
     assert int(row.locator("[data-count]").inner_text()) >= 1
     expect(page.locator("#assess")).to_contain_text("Assessed", timeout=30_000)
     expect(page.locator("#refreshed")).to_contain_text("figures as of", timeout=15_000)
+    # Two refreshes later the rates are measured: the chart and the routes' sparklines.
+    expect(page.locator("#routes [data-trend] svg").first).to_be_visible(timeout=20_000)
+    expect(page.locator("#rate-chart polyline")).to_have_count(1)
     check_page(page, "ops")

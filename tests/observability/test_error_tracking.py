@@ -23,7 +23,7 @@ from spacekontext.auth.tokens import DevTokens
 from spacekontext.errors import Unavailable
 from spacekontext.jobs.service import JobWorker, enqueue
 from spacekontext.observability import error_tracking
-from spacekontext.observability.error_tracking import scrub_event, scrub_text
+from spacekontext.observability.error_tracking import Throttle, scrub_event, scrub_text
 from spacekontext.services import Services
 from spacekontext.settings import Settings
 
@@ -91,6 +91,12 @@ async def tracked(
     async def outage(thing_id: str) -> None:
         raise Unavailable("the database is unavailable", code="database_unavailable")
 
+    @app.get("/api/test-faults/{thing_id}/driver-gone")
+    async def driver_gone(thing_id: str) -> None:
+        import asyncpg
+
+        raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http, app
@@ -150,6 +156,46 @@ async def test_a_5xx_answer_is_reported_with_its_route(
     assert event["transaction"] == "/api/test-faults/{thing_id}/outage"
     assert event["message"] == "503 answered on GET /api/test-faults/{thing_id}/outage"
     assert token.encode() not in raw_bodies(sentry_endpoint)
+
+
+async def test_an_outage_that_escapes_as_a_driver_error_is_reported_as_its_503(
+    tracked: tuple[httpx.AsyncClient, FastAPI], sentry_endpoint: HTTPServer
+) -> None:
+    http, _ = tracked
+    response = await http.get("/api/test-faults/q/driver-gone")
+    assert response.status_code == 503
+    sentry_sdk.flush(timeout=10)
+    (event,) = envelopes(sentry_endpoint)
+    assert event["tags"]["http.status_code"] == "503"
+    assert event["exception"]["values"][0]["type"] == "ConnectionDoesNotExistError"
+    assert event["tags"]["request_id"] == response.headers["x-request-id"]
+
+
+async def test_a_storm_of_5xx_is_one_event_per_route_and_interval(
+    tracked: tuple[httpx.AsyncClient, FastAPI], sentry_endpoint: HTTPServer, settings: Settings
+) -> None:
+    http, _ = tracked
+    token = DevTokens.from_data_dir(settings.data_dir).mint(EMAIL)
+    for _ in range(20):
+        response = await http.get(
+            "/api/test-faults/xyz/outage", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 503
+    sentry_sdk.flush(timeout=10)
+    (event,) = envelopes(sentry_endpoint)
+    assert event["tags"]["suppressed"] == "0"
+
+
+def test_the_throttle_counts_what_it_leaves_out() -> None:
+    now = [100.0]
+    throttle = Throttle(10.0, clock=lambda: now[0])
+    key = ("/api/projects", "503", "")
+    assert throttle.admit(key) == 0
+    assert throttle.admit(key) is None
+    assert throttle.admit(key) is None
+    assert throttle.admit(("/api/projects", "500", "RuntimeError")) == 0  # another key
+    now[0] += 10.0
+    assert throttle.admit(key) == 2
 
 
 async def test_client_errors_are_not_reported(

@@ -233,14 +233,22 @@ def directory_hashes(root: Path) -> dict[str, str]:
 
 
 async def bucket_hashes(server: MotoServer, bucket: str) -> dict[str, str]:
+    return {key: sha for key, (sha, _) in (await bucket_objects(server, bucket)).items()}
+
+
+async def bucket_objects(server: MotoServer, bucket: str) -> dict[str, tuple[str, str | None]]:
+    """key -> (sha256, the Content-Type S3 serves it with)."""
     from tests.storage.conftest import s3_store_for
 
     store = s3_store_for(server, bucket)
     try:
-        return {
-            info.key: hashlib.sha256(await store.get_bytes(info.key)).hexdigest()
-            async for info in store.list("")
-        }
+        found = {}
+        async for info in store.list(""):
+            head = await store.head(info.key)
+            assert head is not None
+            digest = hashlib.sha256(await store.get_bytes(info.key)).hexdigest()
+            found[info.key] = (digest, head.content_type)
+        return found
     finally:
         await store.aclose()
 
@@ -344,7 +352,9 @@ async def test_backup_to_a_bucket_restores_into_a_fresh_bucket(
         "restore", target, "--verify"
     )
     assert restored.returncode == 0, restored.stderr
-    assert await bucket_hashes(moto, target_bucket) == source_objects
+    # Same bytes, and served as the same type (a signed S3 GET answers with the stored one).
+    assert await bucket_objects(moto, target_bucket) == await bucket_objects(moto, source_bucket)
+    assert {t for _, t in (await bucket_objects(moto, target_bucket)).values()} == {"image/png"}
 
     with attached(target_home, "tests") as target_url:
         assert table_counts(target_url) == table_counts(source_url)
@@ -501,6 +511,18 @@ async def test_backup_refuses_a_destination_that_is_not_empty(
     assert result.returncode == 2, result.stderr
     assert "is not empty" in result.stderr
     assert (backup_dir / "manifest.json").read_bytes() == manifest_before
+
+
+async def test_a_bucket_that_does_not_exist_is_a_failure_not_a_traceback(
+    small_backup: tuple[System, Path, dict[str, int]],
+    moto: MotoServer,  # noqa: F811
+) -> None:
+    system, _, _ = small_backup
+    env = system.env | s3_env(moto, "unused") | {"STORAGE_BACKEND": "local"}
+    result = await System(system.settings, env).arun("backup", "s3://no-such-bucket-7f3a/x")
+    assert result.returncode == 1, result.stderr
+    assert "failed: the object store is unavailable" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 async def test_a_corrupted_object_is_reported_and_not_restored(

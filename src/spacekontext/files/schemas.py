@@ -57,6 +57,11 @@ class FileRead(ApiModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def filename(self) -> str:
+        return self.safe_name
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def uploaded_at(self) -> datetime:
         return self.created_at
 

@@ -27,6 +27,7 @@ the largest unclosed gap is.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -210,21 +211,24 @@ def heal(
     open_set = set(ends)
     joined: set[tuple[int, int]] = set()
     remaining: list[tuple[int, int]] = []
-    for i, k in ends:
+    # Every end's nearby walls in one query (one call into GEOS, not one per end).
+    points = shapely.points([_end(lines[i], k) for i, k in ends]) if ends else []
+    near: dict[int, list[tuple[float, int]]] = {}
+    if ends:
+        which, nearby = tree.query(points, predicate="dwithin", distance=snap_m)
+        distances = shapely.distance(points[which], geoms[nearby])
+        for n, j, d in zip(which.tolist(), nearby.tolist(), distances.tolist(), strict=True):
+            if j != ends[n][0]:
+                near.setdefault(n, []).append((d, j))
+    for n, (i, k) in enumerate(ends):
         if (i, k) in joined:
+            continue
+        if n not in near:
+            remaining.append((i, k))
             continue
         x, y = _end(lines[i], k)
         point = Point(x, y)
-        best: tuple[float, int] | None = None
-        for j in tree.query(point, predicate="dwithin", distance=snap_m).tolist():
-            if j == i:
-                continue
-            d = float(geoms[j].distance(point))
-            if best is None or d < best[0]:
-                best = (d, j)
-        if best is None:
-            remaining.append((i, k))
-            continue
+        best = min(near[n])
         j = best[1]
         target = shapely.shortest_line(point, geoms[j]).coords[1]
         # Two open ends near each other meet where their lines cross (a corner drawn loosely
@@ -420,20 +424,25 @@ def find_rooms(
         found.warnings.append(_why_open(healed, options))
         return found
 
-    footprints = _footprints(geoms, lines)
-    wall_tree = shapely.STRtree(footprints) if len(footprints) else None
     names = _labels(faces, shapely.STRtree(faces), labels)
     outdoor = _courtyards(faces, names, geoms, lines)
+    floors = _floors(geoms, lines)
+    face_tree = shapely.STRtree(faces)
+    # Each face's floor: the largest piece of the walls' holes that lies in it.
+    best: dict[int, Polygon] = {}
+    for floor in floors:
+        hits = face_tree.query(floor.representative_point(), predicate="within").tolist()
+        if not hits:
+            continue
+        index = min(hits, key=lambda i: faces[i].area)
+        if index not in best or floor.area > best[index].area:
+            best[index] = floor
 
     small = 0
     for index, face in enumerate(faces):
         if index in outdoor:
             continue
-        net = face
-        if wall_tree is not None:
-            near = wall_tree.query(face, predicate="intersects")
-            if len(near):
-                net = _largest(face.difference(shapely.union_all(footprints[near])))
+        net = best.get(index)
         if net is None or net.area < options.min_area_m2:
             small += 1
             continue
@@ -452,20 +461,35 @@ def find_rooms(
     return found
 
 
-def _footprints(geoms: Any, lines: list[WallLine]) -> Any:
-    """Each wall's centre line widened to its thickness. Walls of one thickness are joined into
-    chains first, so that a corner is mitred instead of notched."""
+# Walls drawn as single lines (no thickness) still part rooms: as hairlines this wide.
+_HAIRLINE_M = 1e-6
+
+
+def _floors(geoms: Any, lines: list[WallLine]) -> list[Polygon]:
+    """The floor inside the walls, all rooms at once: the holes of the union of the walls'
+    footprints (each centre line widened to its thickness; walls of one thickness joined into
+    chains first, so that a corner is mitred, not notched), less whatever stands inside a hole
+    (a free-standing wall, the walls round a courtyard)."""
     by_thickness: dict[float, list[int]] = {}
     for index, wall in enumerate(lines):
-        if wall.thickness > 0:
-            by_thickness.setdefault(round(wall.thickness, 6), []).append(index)
+        width = wall.thickness if wall.thickness > 0 else _HAIRLINE_M * 2
+        by_thickness.setdefault(round(width, 7), []).append(index)
     parts = []
-    for thickness, members in by_thickness.items():
+    for width, members in by_thickness.items():
         chains = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(geoms[members])))
-        parts.extend(
-            shapely.buffer(chains, thickness / 2, cap_style="flat", join_style="mitre").tolist()
-        )
-    return np.array(parts, dtype=object)
+        parts.extend(shapely.buffer(chains, width / 2, cap_style="flat", join_style="mitre"))
+    walls = shapely.get_parts(shapely.union_all(np.array(parts, dtype=object)))
+    islands = [Polygon(part.exterior) for part in walls]
+    island_tree = shapely.STRtree(islands)
+    floors: list[Polygon] = []
+    for part in walls:
+        for ring in part.interiors:
+            hole = Polygon(ring)
+            inside = island_tree.query(hole, predicate="contains_properly")
+            if len(inside):
+                hole = hole.difference(shapely.union_all(np.array(islands, dtype=object)[inside]))
+            floors.extend(p for p in shapely.get_parts(hole) if p.geom_type == "Polygon")
+    return floors
 
 
 def _largest(geometry: Any) -> Polygon | None:
@@ -523,31 +547,46 @@ def _courtyards(
     geoms: Any,
     lines: list[WallLine],
 ) -> set[int]:
-    """Enclosed faces that are outdoors (see the module's docstring, step 3): faces that touch
-    nothing of the building's outline, named as outdoor spaces, or unnamed and walled all round
+    """Enclosed faces that are outdoors (see the module's docstring, step 3): faces none of
+    whose edges borders the exterior, named as outdoor spaces, or unnamed and walled all round
     like the envelope."""
-    envelope = shapely.union_all(faces)
-    outline = shapely.union_all(
-        [shapely.buffer(p.exterior, 1e-6) for p in shapely.get_parts(envelope)]
-    )
-    boundaries = shapely.boundary(np.array(faces, dtype=object))
-    touching = shapely.length(shapely.intersection(boundaries, outline)) > 1e-3
-    inner = [i for i in range(len(faces)) if not touching[i]]
+    # Every edge of the noded walls bounds two faces, or one face and the exterior.
+    counts: dict[tuple[float, float, float, float], int] = {}
+    rings: list[list[tuple[float, float, float, float]]] = []
+    for face in faces:
+        coords = face.exterior.coords
+        edges = [
+            (a[0], a[1], b[0], b[1]) if a <= b else (b[0], b[1], a[0], a[1])
+            for a, b in itertools.pairwise(coords)
+        ]
+        rings.append(edges)
+        for edge in edges:
+            counts[edge] = counts.get(edge, 0) + 1
+        for interior in face.interiors:
+            icoords = interior.coords
+            for a, b in itertools.pairwise(icoords):
+                edge = (a[0], a[1], b[0], b[1]) if a <= b else (b[0], b[1], a[0], a[1])
+                counts[edge] = counts.get(edge, 0) + 1
+    inner = [j for j, edges in enumerate(rings) if all(counts[e] > 1 for e in edges)]
     if not inner:
         return set()
     thickness = np.array([w.thickness for w in lines])
-    on_envelope = shapely.length(shapely.intersection(geoms, outline)) > 1e-3
-    outer = float(thickness[on_envelope].mean()) if on_envelope.any() else 0.0
+    tree = shapely.STRtree(geoms)
+
+    def walls_along(edges: list[tuple[float, float, float, float]]) -> np.ndarray:
+        middles = shapely.points([((e[0] + e[2]) / 2, (e[1] + e[3]) / 2) for e in edges])
+        _, hits = tree.query(middles, predicate="dwithin", distance=1e-6)
+        return np.unique(hits)
+
+    outside = [e for e, n in counts.items() if n == 1]
+    on_envelope = walls_along(outside) if outside else np.array([], dtype=int)
+    outer = float(thickness[on_envelope].mean()) if len(on_envelope) else 0.0
     if outer <= 0:
         return {j for j in inner if _OUTDOOR.search(names.get(j, "") or "\0")}
-    tree = shapely.STRtree(geoms)
-    walls_round: dict[int, np.ndarray] = {}
-    for j in inner:
-        ring = shapely.buffer(faces[j].exterior, 1e-6)
-        near = tree.query(ring, predicate="intersects")
-        walls_round[j] = near[shapely.length(shapely.intersection(geoms[near], ring)) > 1e-3]
+    walls_round = {j: walls_along(rings[j]) for j in inner}
     # The inner walls: neither on the envelope nor round an enclosed face.
-    partition = ~on_envelope
+    partition = np.ones(len(lines), dtype=bool)
+    partition[on_envelope] = False
     for around in walls_round.values():
         partition[around] = False
     inside = float(thickness[partition].mean()) if partition.any() else 0.0
@@ -565,14 +604,12 @@ def _courtyards(
     return outdoor
 
 
-def _shell(geometry: Any) -> Any:
-    biggest = _largest(geometry)
-    return biggest.exterior if biggest is not None else LineString()
-
-
 # --- the floorplan document ---------------------------------------------------------------
 
 DERIVED_KEY = "derivedRooms"
+# A save looks for rooms in plans up to this many walls (a 500-room floor has ~1,800; the
+# derivation's time grows with the walls, and it runs on every save that changes them).
+MAX_WALLS = 20_000
 
 
 def walls_from_document(document: dict[str, Any]) -> list[WallLine]:
@@ -695,7 +732,17 @@ def room_changes(
         and (previous or not before.get("rooms"))
     ):
         return None
-    found = find_rooms(walls, labels, options)
+    if len(walls) > MAX_WALLS:
+        found = RoomsFound(
+            warnings=[f"rooms not looked for: {len(walls)} walls, more than {MAX_WALLS}"]
+        )
+    else:
+        try:
+            found = find_rooms(walls, labels, options)
+        except shapely.errors.GEOSException as exc:
+            # Degenerate geometry GEOS gives up on: fewer rooms and the reason, never a
+            # failed save.
+            found = RoomsFound(warnings=[f"rooms could not be found: {exc}"])
     # Names the editor gave to derived rooms survive a re-derivation.
     renamed: list[tuple[Polygon, str]] = []
     for old in previous:

@@ -26,6 +26,7 @@ from spacekontext.documents import (
     SavedDocument,
     StoredDocument,
     encode,
+    json_body_is_strict,
     merge_patch,
 )
 from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
@@ -177,8 +178,8 @@ class FloorplanService(
         checked = await self.validate(body.data)
 
         async def columns(session: AsyncSession) -> dict[str, Any]:
-            fields = {"name": body.name, "level": body.level, "data": body.data}
-            return fields | _fact_values(*checked)
+            # The document itself goes in as its canonical text (`_fact_values`).
+            return {"name": body.name, "level": body.level} | _fact_values(*checked)
 
         return await self._create(user_id, project_id, body.data, columns)
 
@@ -240,8 +241,11 @@ class FloorplanService(
         # Rooms from walls, the one place on the save path: a document with walls and no zones
         # of the editor's own gets its rooms (floorplans/rooms.py), in place, before it is
         # measured and encoded, so the stored document, its hash and its figures agree.
-        apply_rooms(data, self._rooms)
-        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
+        derived_rooms = apply_rooms(data, self._rooms)
+        # Computed rooms are walked for NaN/Infinity like any document built in Python; a body
+        # the edge layer checked (and stored jsonb) cannot hold them.
+        finite = json_body_is_strict() and not derived_rooms
+        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes, finite=finite)
         return derive(data), encoded
 
     async def _owned_or_404(self, session: AsyncSession, user_id: str, floorplan_id: str) -> None:
@@ -296,7 +300,7 @@ class FloorplanService(
         if level is not None and level != current.level:
             changes["level"] = level
         if checked is not None and checked[1].content_hash != current.content_hash:
-            changes |= {"data": data, **_fact_values(*checked)}
+            changes |= _fact_values(*checked)
         if not changes:
             return SavedDocument(self._meta(current), data, changed=False)
         meta = await self._save(session, current.id, current.version, changes, user_id)
@@ -330,6 +334,8 @@ class _Change:
 
 def _fact_values(facts: FloorplanFacts, encoded: Encoded) -> dict[str, Any]:
     return {
+        # The canonical text, encoded once by `encode`: the same jsonb value as the document.
+        "data": encoded.text,
         "wall_count": facts.wall_count,
         "opening_count": facts.opening_count,
         "room_count": facts.room_count,

@@ -19,6 +19,7 @@ from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.documents import Precondition, SavedDocument, StoredDocument
 from spacekontext.http.conditional import IfMatch, IfNoneMatch, not_modified
 from spacekontext.http.documents import not_modified_response, saved_response, stored_response
+from spacekontext.http.jsonroute import ParsedJSONRoute
 from spacekontext.http.pages import PageCursor, PageLimit
 from spacekontext.http.responses import JSONBytes
 from spacekontext.pagination import DEFAULT_PAGE
@@ -86,7 +87,8 @@ async def _page_by_level(
 
 
 def document_router(kind: DocumentKind) -> APIRouter:
-    router = APIRouter(tags=[kind.collection])
+    # Bodies as the edge layer parsed them (http/jsonroute.py): a document is parsed once.
+    router = APIRouter(tags=[kind.collection], route_class=ParsedJSONRoute)
     collection = f"/api/projects/{{project_id}}/{kind.collection}"
     item = f"/api/{kind.collection}/{{{kind.id_param}}}"
     one, several = kind.route_names or (kind.collection.removesuffix("s"), kind.collection)

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from spacekontext.errors import Invalid
 from spacekontext.http.errors import domain_error_response, error_body, unexpected_error_response
 from spacekontext.http.hot import HotRoutes
-from spacekontext.http.jsonbody import check_json_body
+from spacekontext.http.jsonbody import PARSED_JSON_BODY, check_json_body
 from spacekontext.observability import error_tracking, metrics
 from spacekontext.observability.request_context import RequestStats, acting_user, current_request
 
@@ -127,21 +127,27 @@ class EdgeMiddleware:
             else:
                 await self._limited(scope, receive, edge_send, length, content_type)
         except Exception as exc:
+            # Answered here rather than by Starlette's outermost error middleware, which sends
+            # the 500 and then re-raises: the server then closes the client's connection. An
+            # error is an answer, not a reason to drop a keep-alive connection. Once the
+            # response has started, nothing can be said: the server must cut it short.
+            response = (
+                None
+                if response_started
+                else unexpected_error_response(exc, request_id, id_header=False)
+            )
+            # Reported with the status the client gets (a driver error that is an outage is
+            # answered 503, not 500).
             reported = True
             error_tracking.report_exception(
                 exc,
                 request_id=request_id,
                 route=stats.route or UNMATCHED_ROUTE,
                 method=method,
-                status=status,
+                status=status if response is None else response.status_code,
             )
-            # Answered here rather than by Starlette's outermost error middleware, which sends
-            # the 500 and then re-raises: the server then closes the client's connection. An
-            # error is an answer, not a reason to drop a keep-alive connection. Once the
-            # response has started, nothing can be said: the server must cut it short.
-            if response_started:
+            if response is None:
                 raise
-            response = unexpected_error_response(exc, request_id, id_header=False)
             await response(scope, receive, edge_send)
         finally:
             if status >= 500 and not reported:
@@ -183,7 +189,8 @@ class EdgeMiddleware:
                 return
             if body:
                 try:
-                    check_json_body(body)
+                    # Kept for the route (http/jsonroute.py): a large document is parsed once.
+                    scope[PARSED_JSON_BODY] = check_json_body(body)
                 except Invalid as exc:
                     await domain_error_response(exc)(scope, receive, send)
                     return

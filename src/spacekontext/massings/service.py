@@ -17,6 +17,7 @@ from spacekontext.documents import (
     SavedDocument,
     document_invalid,
     encode,
+    json_body_is_strict,
     merge_patch,
 )
 from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
@@ -78,8 +79,7 @@ class MassingService(
 
         async def columns(session: AsyncSession) -> dict[str, Any]:
             context = await _project_context(session, project_id, share_lock=True)
-            fields = {"name": body.name, "massing_data": body.massing_data, "analysis": analysis}
-            return fields | _derived(*checked, *context)
+            return {"name": body.name, "analysis": analysis} | _derived(*checked, *context)
 
         return await self._create(user_id, project_id, body.massing_data, columns)
 
@@ -119,7 +119,7 @@ class MassingService(
     # --- internals ------------------------------------------------------------------------------
 
     def check(self, data: Any) -> tuple[MassingShape, Encoded]:
-        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
+        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes, finite=json_body_is_strict())
         return shape(data), encoded
 
     async def _write(
@@ -146,7 +146,7 @@ class MassingService(
                 checked = await self.validate(data)
             if checked is not None and checked[1].content_hash != current.content_hash:
                 context = await _project_context(uow.session, current.project_id)
-                changes |= {"massing_data": data, **_derived(*checked, *context)}
+                changes |= _derived(*checked, *context)
             if analysis_given:
                 stored_analysis = await uow.session.scalar(
                     select(Massing.analysis).where(Massing.id == massing_id)
@@ -172,6 +172,8 @@ def _derived(
 ) -> dict[str, Any]:
     facts = shape.facts(floor_to_floor_m)
     return {
+        # The canonical text, encoded once by `encode`: the same jsonb value as the document.
+        "massing_data": encoded.text,
         "volume_m3": facts.volume_m3,
         "footprint_m2": facts.footprint_m2,
         "gross_floor_area_m2": facts.gross_floor_area_m2,

@@ -1,8 +1,8 @@
 """Error tracking: when SENTRY_DSN is set, unhandled errors and 5xx answers go to Sentry.
 
 In the API, reported from the edge layer (http/edge.py), the one place that sees every request,
-the hot routes included: an exception that escapes the application (after the 500 has been
-sent) and any answer with a 5xx status. Each event carries the request id (the one the client got in
+the hot routes included: an exception that escapes the application (the edge answers it) and
+any answer with a 5xx status. Each event carries the request id (the one the client got in
 `X-Request-ID`), the route *template* as its transaction (`/api/projects/{project_id}`, so
 that one fault groups into one issue whatever the ids), the method and the status, and the
 release. In the job worker (in-process or `spacekontext worker`), a job's last failed attempt
@@ -19,6 +19,7 @@ exception message must not travel)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -72,6 +73,8 @@ def init_error_tracking(dsn: str, *, release: str, environment: str) -> None:
 
 def shutdown_error_tracking(timeout_s: float = 2.0) -> None:
     """Send what is queued and stop reporting (the app's shutdown, and tests)."""
+    global _throttle
+    _throttle = Throttle()
     client = sentry_sdk.get_client()
     if client.is_active():
         client.close(timeout=timeout_s)
@@ -91,13 +94,46 @@ def _scope(scope: Any, *, request_id: str, route: str, method: str, status: int)
     scope.set_context("request", {"method": method, "route": route, "request_id": request_id})
 
 
+class Throttle:
+    """At most one report per key (route, status, error type) per `interval_s`. A fault on a
+    busy route, or an outage answered 503 on every request, would otherwise cost an event's
+    serialisation on each of thousands of requests a second and exhaust the Sentry quota; one
+    event per key and interval says the same. The next event of a key counts what was left
+    out in between (tag `suppressed`)."""
+
+    def __init__(self, interval_s: float = 10.0, *, clock: Any = time.monotonic) -> None:
+        self.interval_s = interval_s
+        self._clock = clock
+        self._last: dict[tuple[str, ...], float] = {}
+        self._suppressed: dict[tuple[str, ...], int] = {}
+
+    def admit(self, key: tuple[str, ...]) -> int | None:
+        """None: leave this one out; else the number left out since the last one sent."""
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval_s:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return None
+        if len(self._last) > 10_000:  # keys are route templates: this only bounds a bug
+            self._last.clear()
+        self._last[key] = now
+        return self._suppressed.pop(key, 0)
+
+
+_throttle = Throttle()
+
+
 def report_exception(
     exc: BaseException, *, request_id: str, route: str, method: str, status: int
 ) -> None:
     if not enabled():
         return
+    suppressed = _throttle.admit((route, str(status), type(exc).__qualname__))
+    if suppressed is None:
+        return
     with sentry_sdk.new_scope() as scope:
         _scope(scope, request_id=request_id, route=route, method=method, status=status)
+        scope.set_tag("suppressed", str(suppressed))
         sentry_sdk.capture_exception(exc)
 
 
@@ -106,8 +142,12 @@ def report_server_error(*, request_id: str, route: str, method: str, status: int
     route and status."""
     if not enabled():
         return
+    suppressed = _throttle.admit((route, str(status), ""))
+    if suppressed is None:
+        return
     with sentry_sdk.new_scope() as scope:
         _scope(scope, request_id=request_id, route=route, method=method, status=status)
+        scope.set_tag("suppressed", str(suppressed))
         scope.fingerprint = ["server-error", route, str(status)]
         sentry_sdk.capture_message(f"{status} answered on {method} {route}", level="error")
 

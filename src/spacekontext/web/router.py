@@ -11,9 +11,10 @@ import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -28,7 +29,7 @@ from spacekontext.tools.assess.model import Report, Severity
 from spacekontext.tools.assess.service import AssessService
 from spacekontext.users.service import CurrentUserInfo, require_admin
 from spacekontext.web import filters
-from spacekontext.web.opsdata import latest_capacity, ops_overview
+from spacekontext.web.opsdata import capacity_chart, latest_capacity, ops_overview
 from spacekontext.web.session import (
     DEV_SESSION_S,
     SignInRequired,
@@ -72,6 +73,9 @@ class ConsolePage(APIRoute):
                 return response
             except DomainError as exc:
                 return error_page(request, exc.status, exc.message)
+            except RequestValidationError as exc:
+                fields = ", ".join(str(error["loc"][-1]) for error in exc.errors())
+                return error_page(request, 400, f"These values could not be used: {fields}.")
 
         return page
 
@@ -100,7 +104,28 @@ def render(
     )
     # Pages carry the person's data: never stored by a shared cache, always revalidated.
     response.headers["Cache-Control"] = "private, no-store"
+    settings = services.settings
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        settings.storage_backend, settings.s3_endpoint_url
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
+
+
+@functools.cache
+def content_security_policy(storage_backend: str, s3_endpoint_url: str | None) -> str:
+    """Scripts and styles of the console's own origin only (inline styles for the plans'
+    SVG); requests to this origin, and to the object store for direct uploads."""
+    connect = "'self'"
+    if storage_backend == "s3":
+        parts = urlsplit(s3_endpoint_url) if s3_endpoint_url else None
+        connect += f" {parts.scheme}://{parts.netloc}" if parts and parts.netloc else " https:"
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data:; connect-src {connect}; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
 
 
 ERROR_TITLES = {
@@ -413,7 +438,13 @@ async def ops_page(request: Request, user: PageUser, services: ServicesDep) -> R
     return render(
         request,
         "ops.html",
-        {"title": "Operations", **overview, "capacity": capacity, "settings": services.settings},
+        {
+            "title": "Operations",
+            **overview,
+            "capacity": capacity,
+            "capacity_chart": capacity_chart(capacity) if capacity else None,
+            "settings": services.settings,
+        },
         user=user,
     )
 
@@ -455,3 +486,9 @@ async def ops_assess(request: Request, user: PageUser, services: ServicesDep) ->
         },
         headers={"Cache-Control": "private, no-store"},
     )
+
+
+@router.get("/{rest:path}")
+async def unknown_page(rest: str, request: Request) -> Response:
+    """Any other path under /app: the console's own 404 page, not the API's JSON."""
+    return error_page(request, 404, "")

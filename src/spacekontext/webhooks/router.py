@@ -12,4 +12,5 @@ router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 async def clerk_webhook(request: Request, services: ServicesDep) -> JSONBytes:
     body = await request.body()
     event_type, applied = await services.webhooks.handle(body, request.headers)
-    return JSONBytes({"success": True, "type": event_type, "applied": applied})
+    # `received`: what Clerk's own handler answers for every verified event.
+    return JSONBytes({"success": True, "received": True, "type": event_type, "applied": applied})

@@ -52,7 +52,7 @@ class ClerkWebhookService:
         try:
             self._webhook.verify(body, dict(headers))
         except WebhookVerificationError as exc:
-            raise Invalid("invalid webhook signature", code="invalid_signature") from exc
+            raise Invalid("Invalid signature", code="invalid_signature") from exc
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:

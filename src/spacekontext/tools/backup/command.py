@@ -2,8 +2,9 @@
 database and the store the settings name, run the core, print what happened.
 
 Exit codes: 0 done (and verified, with --verify); 1 the restore or the verification found
-problems (each one is printed); 2 refused before anything was written (not a backup, a target
-that is not empty, no matching pg_dump/pg_restore)."""
+problems (each one is printed), or the database or a store failed meanwhile; 2 refused
+before anything was written (not a backup, a target that is not empty, no matching
+pg_dump/pg_restore)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import os
 from collections.abc import Coroutine
 from typing import Any
 
+import psycopg
 from rich.console import Console
 
+from spacekontext.errors import DomainError
 from spacekontext.settings import Settings
 from spacekontext.storage.base import ObjectStore
 from spacekontext.storage.factory import build_object_store
@@ -114,5 +117,16 @@ def _guarded(console: Console, work: Coroutine[Any, Any, int]) -> int:
         return 2
     except DatabaseToolFailed as exc:
         console.print(f"[red]failed:[/red] {exc}", highlight=False, soft_wrap=True)
+        return 1
+    except DomainError as exc:  # a store that is down, a bucket that does not exist
+        details = f" ({exc.details})" if exc.details else ""
+        console.print(f"[red]failed:[/red] {exc.message}{details}", highlight=False, soft_wrap=True)
+        return 1
+    except psycopg.OperationalError as exc:
+        console.print(
+            f"[red]failed:[/red] cannot reach the database: {str(exc).strip()}",
+            highlight=False,
+            soft_wrap=True,
+        )
         return 1
     return code

@@ -62,11 +62,25 @@ async def create_backup(
     entries: list[ObjectEntry] = []
 
     async def copy(info: ObjectInfo) -> None:
+        content_type = info.content_type
+        if content_type is None:
+            # S3 lists no content types: one HEAD per object.
+            head = await store.head(info.key)
+            content_type = head.content_type if head is not None else None
         stored = await copy_object(
-            store, info.key, location.store, location.key(OBJECTS_PREFIX + info.key)
+            store,
+            info.key,
+            location.store,
+            location.key(OBJECTS_PREFIX + info.key),
+            content_type=content_type,
         )
         entries.append(
-            ObjectEntry(key=info.key, size_bytes=stored.size_bytes, sha256=stored.sha256)
+            ObjectEntry(
+                key=info.key,
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                content_type=content_type,
+            )
         )
         copied.add(stored.size_bytes)
 

@@ -41,6 +41,8 @@ class ObjectEntry(_Frozen):
     key: str = Field(min_length=1)
     size_bytes: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    # What the store serves it as (S3 answers a signed GET with the stored Content-Type).
+    content_type: str | None = None
 
 
 class Manifest(_Frozen):

@@ -44,11 +44,16 @@ async def for_each(
 
 
 async def copy_object(
-    source: ObjectStore, source_key: str, target: ObjectStore, target_key: str
+    source: ObjectStore,
+    source_key: str,
+    target: ObjectStore,
+    target_key: str,
+    *,
+    content_type: str | None = None,
 ) -> StoredObject:
     """Raises NotFound when the source object is missing."""
     return await target.put_stream(
-        target_key, source.iter_bytes(source_key), content_type=CONTENT_TYPE
+        target_key, source.iter_bytes(source_key), content_type=content_type or CONTENT_TYPE
     )
 
 

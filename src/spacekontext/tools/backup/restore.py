@@ -139,7 +139,11 @@ async def restore_backup(
     async def put(entry: ObjectEntry) -> None:
         try:
             stored = await copy_object(
-                location.store, location.key(OBJECTS_PREFIX + entry.key), store, entry.key
+                location.store,
+                location.key(OBJECTS_PREFIX + entry.key),
+                store,
+                entry.key,
+                content_type=entry.content_type,
             )
         except NotFound:
             report.problems.append(Problem("object_missing_in_backup", entry.key))

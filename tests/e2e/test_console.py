@@ -162,6 +162,10 @@ def test_sign_in_create_project_and_upload(page: Page, server: Server) -> None:
     )
     expect(page.locator("#file-table")).to_contain_text("brief.pdf")
     expect(page.locator("#upload-status")).to_contain_text("Uploaded “brief.pdf”")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download brief.pdf").click()
+    assert download.value.suggested_filename == "brief.pdf"
+    assert Path(download.value.path()).read_bytes() == PDF
 
     # Over the limit: said in words, and nothing is stored.
     page.locator("#upload-input").set_input_files(
@@ -184,6 +188,15 @@ def test_sign_in_create_project_and_upload(page: Page, server: Server) -> None:
     # Back on the grid: the card with its counts.
     page.get_by_role("link", name="My projects").first.click()
     expect(page.locator(".card")).to_contain_text("1 file")
+
+    # Delete, with confirmation: gone from the page and from the store's listing.
+    page.locator(".card-link").first.click()
+    page.once("dialog", accept)
+    page.get_by_role("button", name="Delete brief.pdf").click()
+    expect(page.locator("#upload-status")).to_contain_text("Deleted “brief.pdf”")
+    expect(page.locator("#file-table tbody tr")).to_have_count(0)
+    with server.api("ann@example.com") as api:
+        assert api.get(f"/api/projects/{project}/files").json()["files"] == []
 
 
 def test_dxf_import_shows_preview_and_area_and_a_corrupt_file_says_why(

@@ -2,9 +2,10 @@
 
 Seeds a fresh embedded PostgreSQL (in a temporary directory) with `spacekontext seed`'s writer
 at the given scale, starts the app in process (its lifespan: engine, pools, caches), signs in as
-the seeded user who owns the most projects (an administrator, so /app/ops is measured too) and
-requests each page sequentially. In process means without uvicorn and the socket: what is
-measured is the app's own work for a page (queries, rendering), which is what grows with data.
+the seeded user who owns the most projects (an administrator, so /app/ops is measured too),
+installs the starter block library and requests each page sequentially. In process means
+without uvicorn and the socket: what is measured is the app's own work for a page (queries,
+rendering), which is what grows with data.
 
     .venv/bin/python bench/console_bench.py [--users 1000] [--requests 200]
 """
@@ -59,6 +60,9 @@ async def measure(settings: Settings, email: str, pages: dict[str, str], n: int)
     token = DevTokens.from_data_dir(settings.data_dir).mint(email)
     results: dict[str, dict[str, float]] = {}
     async with app.router.lifespan_context(app):
+        # The starter block library (public blocks; the seed's own blocks are private to its
+        # demo owner), as an operator installs it with `spacekontext library seed`.
+        await app.state.services.cadblocks.seed()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://bench", cookies={"__session": token}
@@ -89,7 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="skbench-console-"))
     try:
-        with attached(base, "bench") as uri:
+        with attached(base / "pg", "console-bench") as uri:
             upgrade(uri)
             plan = SeedPlan(users=args.users)
             report = run_seed(libpq_dsn(uri), plan, objects=None)

@@ -174,8 +174,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(search.router)
     app.include_router(cadblocks.router)
     app.include_router(dxf.router)
-    app.include_router(web.router)
+    # The static files first: the console's router ends with a catch-all page for unknown paths.
     app.mount("/app/static", StaticFiles(directory=web.HERE / "static"), name="console-static")
+    app.include_router(web.router)
     if settings.materials_dir is not None and settings.materials_dir.is_dir():
         # The texture sets of /api/materials, at the paths the web client loads them from.
         app.mount(

@@ -160,13 +160,16 @@ async def test_no_credentials_is_the_clients_401(app_client: httpx.AsyncClient) 
         ({"sts": "pending"}, "session_pending"),
         ({"azp": "https://evil.example.test"}, "invalid_token"),
         ({"iss": "https://clerk.other.test"}, "invalid_token"),
-        ({"exp": int(time.time()) - 30}, "token_expired"),
-        ({"nbf": int(time.time()) + 60}, "invalid_token"),
+        # Times relative to the test's own moment (parameters are built at collection).
+        ({"exp": -30}, "token_expired"),
+        ({"nbf": 60}, "invalid_token"),
     ],
 )
 async def test_clerk_session_claims_refused(
     app_client: httpx.AsyncClient, clerk_keys: ClerkKeys, claims: dict[str, Any], code: str
 ) -> None:
+    now = int(time.time())
+    claims = {k: now + v if k in ("exp", "nbf") else v for k, v in claims.items()}
     token = clerk_keys.session_token(**claims)
     response = await app_client.get("/api/projects", headers=cookie(__session=token))
     assert response.status_code == 401, response.text

@@ -217,6 +217,14 @@ async def test_push_pull_on_a_box_geometry(make_app: AppFactory, auth: Auth) -> 
     odd["geometry"]["indices"] = odd["geometry"]["indices"][:-1]
     bad_indices = await run(odd)
     assert bad_indices.json()["error"] == "Triangle indices length must be divisible by 3"
+    for absurd in (
+        _extrude(1e300),
+        _extrude(0.5, face={**_extrude(0)["face"], "center": [0, 1e300, 0]}),
+        _extrude(0.5, geometry={"positions": [1e300] * 9, "indices": [0, 1, 2]}),
+        _extrude(0.5, geometry={"positions": box_geometry()[0], "indices": [-1, 0, 1]}),
+    ):
+        refused = await run(absurd)
+        assert refused.status_code == 400 and refused.json()["error"] == "Invalid payload"
     invalid = await run({"operation": "twist"})
     assert invalid.status_code == 400 and invalid.json()["error"] == "Invalid payload"
     assert set(invalid.json()["details"]) == {"formErrors", "fieldErrors"}

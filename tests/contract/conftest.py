@@ -32,7 +32,15 @@ from pytest_httpserver import HTTPServer
 
 from tests.conftest import WEBHOOK_SECRET
 
-pytestmark = pytest.mark.contract
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test here is a contract test (`-m contract` selects them, `-m "not contract"`
+    leaves them out); a conftest's own `pytestmark` would reach only the conftest."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.contract)
+
 
 BIN = Path(sys.executable).parent / "spacekontext"
 ISSUER = "https://clerk.contract.test"

@@ -162,6 +162,10 @@ def test_sign_in_create_project_and_upload(page: Page, server: Server) -> None:
     )
     expect(page.locator("#file-table")).to_contain_text("brief.pdf")
     expect(page.locator("#upload-status")).to_contain_text("Uploaded “brief.pdf”")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download brief.pdf").click()
+    assert download.value.suggested_filename == "brief.pdf"
+    assert Path(download.value.path()).read_bytes() == PDF
 
     # Over the limit: said in words, and nothing is stored.
     page.locator("#upload-input").set_input_files(
@@ -184,6 +188,15 @@ def test_sign_in_create_project_and_upload(page: Page, server: Server) -> None:
     # Back on the grid: the card with its counts.
     page.get_by_role("link", name="My projects").first.click()
     expect(page.locator(".card")).to_contain_text("1 file")
+
+    # Delete, with confirmation: gone from the page and from the store's listing.
+    page.locator(".card-link").first.click()
+    page.once("dialog", accept)
+    page.get_by_role("button", name="Delete brief.pdf").click()
+    expect(page.locator("#upload-status")).to_contain_text("Deleted “brief.pdf”")
+    expect(page.locator("#file-table tbody tr")).to_have_count(0)
+    with server.api("ann@example.com") as api:
+        assert api.get(f"/api/projects/{project}/files").json()["files"] == []
 
 
 def test_dxf_import_shows_preview_and_area_and_a_corrupt_file_says_why(
@@ -315,7 +328,8 @@ def test_second_user_never_sees_the_first_users_projects(browser: Browser, serve
         preview = page.goto(f"{server.base}/app/previews/{plan['id']}.svg")
         assert preview is not None and preview.status == 404
         ops = page.goto(f"{server.base}/app/ops")
-        assert ops is not None and ops.status == 404
+        assert ops is not None and ops.status == 403  # admin-only, as the API answers
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     finally:
         context.close()
 
@@ -364,4 +378,7 @@ def test_admin_sees_a_request_just_made_counted(page: Page, server: Server) -> N
     assert int(row.locator("[data-count]").inner_text()) >= 1
     expect(page.locator("#assess")).to_contain_text("Assessed", timeout=30_000)
     expect(page.locator("#refreshed")).to_contain_text("figures as of", timeout=15_000)
+    # Two refreshes later the rates are measured: the chart and the routes' sparklines.
+    expect(page.locator("#routes [data-trend] svg").first).to_be_visible(timeout=20_000)
+    expect(page.locator("#rate-chart polyline")).to_have_count(1)
     check_page(page, "ops")

@@ -7,6 +7,8 @@ import copy
 import ezdxf
 import pytest
 from ezdxf import units
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from spacekontext.dxf import read_dxf
 from spacekontext.floorplans.geometry import derive
@@ -235,3 +237,53 @@ def test_inner_walls_thinner_than_the_envelope_mark_an_enclosed_unnamed_court() 
     assert meeting["areaM2"] == pytest.approx(3.9 * 3.9)
     # Its corners are square: four points, no notches left by the walls' ends.
     assert len(meeting["points"]) == 4
+
+
+coordinate = st.floats(min_value=-20, max_value=20, allow_nan=False, allow_infinity=False)
+wall = st.builds(
+    WallLine,
+    coordinate,
+    coordinate,
+    coordinate,
+    coordinate,
+    st.sampled_from([0.0, 0.1, 0.2, 0.3]),
+)
+
+
+@given(st.lists(wall, max_size=25))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_walls_give_rooms_or_a_reason_never_an_error(walls: list[WallLine]) -> None:
+    # Crossing, overlapping, collinear, zero-length walls: rooms, or none with a warning.
+    found = find_rooms(walls)
+    for room in found.rooms:
+        assert room.net.is_valid and room.gross.is_valid
+        assert 0 < room.net_area_m2 <= room.gross_area_m2 + 1e-6
+    if not found.rooms:
+        assert found.warnings
+
+
+def test_a_plan_with_too_many_walls_is_not_searched_on_save() -> None:
+    from spacekontext.floorplans import rooms
+
+    nodes = {f"n{i}": {"position": [float(i), 0.0]} for i in range(rooms.MAX_WALLS + 2)}
+    edges = {
+        f"e{i}": {"startNodeId": f"n{i}", "endNodeId": f"n{i + 1}"}
+        for i in range(rooms.MAX_WALLS + 1)
+    }
+    document = with_rooms({"nodes": nodes, "edges": edges, "zones": []}, RoomOptions())
+    assert document["zones"] == []
+    assert document[DERIVED_KEY]["warnings"][0].startswith("rooms not looked for")
+
+
+def test_door_blocks_in_the_gaps_become_walls_with_their_doors() -> None:
+    data = drawings.double_lines(
+        drawings.FLAT_WALLS, drawings.FLAT_DOORS, drawings.FLAT_LABELS, door_blocks=True
+    )
+    result = read_dxf(data)
+    doors = [o for e in result.document["edges"].values() for o in e["openings"]]
+    assert sorted(round(o["width"], 3) for o in doors) == [0.8, 0.8, 0.9, 0.9, 0.9]
+    assert not any("openings ignored" in w for w in result.warnings)
+    # The walls that carry them close the rooms just as the gaps did.
+    zones = by_label(with_rooms(result.document, RoomOptions()))
+    for name, net in drawings.FLAT_NET.items():
+        assert zones[name]["areaM2"] == pytest.approx(net, rel=0.01), name

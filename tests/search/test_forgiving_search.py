@@ -11,7 +11,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spacekontext.cadblocks.service import CadBlockService
-from spacekontext.search.engine import TRIGRAM_THRESHOLD, search_terms, transpositions
+from spacekontext.search.engine import (
+    TRIGRAM_THRESHOLD,
+    in_search_form,
+    search_terms,
+    transpositions,
+)
 from spacekontext.services import Services
 from tests.search.labelled import LABELLED, THRESHOLD_GRID, corpus, scores
 
@@ -49,10 +54,9 @@ async def library_rows(services: Services) -> list[str]:
 async def found_names(connection: AsyncConnection, threshold: float) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for query in LABELLED:
-        terms = search_terms(query)
-        sql = "SELECT b.name FROM app.cad_blocks b WHERE b.category = 'test' AND " + terms.matches(
-            "b.search", "b.name"
-        )
+        terms = await in_search_form(connection, search_terms(query))
+        match = terms.matches("b.search", "b.search_name")
+        sql = f"SELECT b.name FROM app.cad_blocks b WHERE b.category = 'test' AND {match}"
         rows = await connection.execute(text(sql), terms.params(threshold))
         found[query] = {row.name for row in rows}
     return found
@@ -131,3 +135,16 @@ async def test_accents_both_ways_on_the_search_api(
     response = await client.get("/api/search", params={"q": "fridge"}, headers=ann)
     hits = response.json()["results"]
     assert hits[0]["name"] in {"American fridge 900", "Fridge freezer 700"}
+
+
+async def test_ascii_needs_lower_casing_alone(connection: AsyncConnection) -> None:
+    # in_search_form skips the database for ASCII queries: that must be what the function does.
+    samples = ["Kitchen ISLAND 2400", "a:* | b", "Cafe", "straße", "ZÜRICH", "Øresund"]
+    rows = await connection.execute(
+        text("SELECT t, app.search_text(t) FROM unnest(CAST(:t AS text[])) t"), {"t": samples}
+    )
+    for original, unaccented in rows:
+        if original.isascii():
+            assert unaccented == original.lower()
+    forms = await in_search_form(connection, search_terms("ZÜRICH Straße"))
+    assert forms.words == ("zurich", "strasse")

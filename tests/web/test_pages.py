@@ -3,13 +3,23 @@ nothing of another user's shows on any page or fragment."""
 
 from __future__ import annotations
 
+import json
+import secrets
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from spacekontext.app import create_app
 from spacekontext.auth.tokens import DevTokens
-from spacekontext.services import Services
+from spacekontext.db.engine import Database
+from spacekontext.services import Services, build_services
+from spacekontext.settings import Settings
+from tests.cache.redisproc import RedisProcess, redis_server_binary
+from tests.conftest import require
 from tests.documents.conftest import square_room
 
 Auth = Callable[[str], dict[str, str]]
@@ -99,6 +109,8 @@ async def test_projects_grid_shows_own_projects_with_preview_and_counts(
     page = await client.get("/app", headers=session(dev_tokens, ANN))
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self';" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "private, no-store"
     assert "Villa Savoye" in page.text
     assert f"/app/previews/{floorplan}.svg" in page.text
     assert "1 floorplan ·" in page.text
@@ -133,6 +145,9 @@ async def test_server_side_search_forgives_a_typo_and_highlights(
     assert page.status_code == 200
     assert "renovation" in page.text
     assert "of Bob" not in page.text
+    too_long = await client.get("/app", params={"q": "x" * 201}, headers=session(dev_tokens, ANN))
+    assert too_long.status_code == 400
+    assert "These values could not be used: q." in too_long.text
     exact = await client.get("/app", params={"q": "kitchen"}, headers=session(dev_tokens, ANN))
     assert "<mark>Kitchen</mark>" in exact.text
 
@@ -203,6 +218,7 @@ async def test_another_users_project_is_a_404_page_everywhere(
         assert response.headers["content-type"].startswith("text/html")
         assert "Private house" not in response.text
         assert '"success"' not in response.text
+        assert "Sign out" in response.text  # the page keeps the person's navigation
     grid = await client.get("/app", headers=bob)
     assert "Private house" not in grid.text
     found = await client.get("/app", params={"q": "private"}, headers=bob)
@@ -231,7 +247,88 @@ async def test_ops_is_for_admins_and_counts_requests(
     assert "Assessed" in fragment.text
 
 
+async def test_an_unknown_console_path_is_a_404_page(client: httpx.AsyncClient) -> None:
+    response = await client.get("/app/nowhere/at-all")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Not found" in response.text
+
+
 @pytest.mark.parametrize("path", ["/app/static/console.js", "/app/static/console.css"])
 async def test_static_files_are_served(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 200
+
+
+async def test_ops_shows_the_latest_load_test_with_its_chart(
+    client: httpx.AsyncClient, services: Services, dev_tokens: DevTokens
+) -> None:
+    results = services.settings.data_dir / "loadtest-results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "not-a-result.json").write_text('{"hello": 1}')
+    run = {
+        "label": "stack",
+        "startedAt": "2026-11-26T13:52:17+00:00",
+        "steps": [
+            {"users": 100, "requestsPerS": 49.7, "p50Ms": 9.1, "p99Ms": 59.3, "errorRate": 0.0},
+            {
+                "users": 500,
+                "requestsPerS": 240.2,
+                "p50Ms": 14.0,
+                "p99Ms": 120.5,
+                "errorRate": 0.001,
+            },
+        ],
+    }
+    (results / "stack.json").write_text(json.dumps(run))
+    try:
+        services.settings = services.settings.model_copy(
+            update={"admin_emails": ["root@example.com"]}
+        )
+        page = await client.get("/app/ops", headers=session(dev_tokens, "root@example.com"))
+        assert page.status_code == 200, page.text
+        assert "Latest load test: <strong>stack</strong>" in page.text
+        assert "240.2" in page.text and "0.10 %" in page.text
+        assert 'aria-label="Load test stack: requests per second' in page.text
+    finally:
+        shutil.rmtree(results)
+
+
+async def test_pages_with_redis_and_when_redis_goes_away(
+    settings: Settings,
+    engine: AsyncEngine,
+    connection: AsyncConnection,
+    dev_tokens: DevTokens,
+    tmp_path: Path,
+) -> None:
+    """The real shared cache: pages work through it, the ops page reports it, and when it
+    stops the pages still work (the cache is bypassed) while the ops page says so."""
+    require(redis_server_binary() is not None, "redis-server (Debian package redis-server)")
+    redis = RedisProcess(tmp_path / "redis")
+    redis.start()
+    try:
+        with_redis = settings.model_copy(
+            update={
+                "redis_url": redis.url,
+                "cache_key_prefix": f"t{secrets.token_hex(4)}:",
+                "admin_emails": ["root@example.com"],
+            }
+        )
+        services = build_services(with_redis, Database(engine, bind=connection))
+        app = create_app(with_redis, services=services)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        admin = session(dev_tokens, "root@example.com")
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            for _ in range(3):
+                assert (await http.get("/app", headers=admin)).status_code == 200
+            page = await http.get("/app/ops", headers=admin)
+            assert page.status_code == 200, page.text
+            assert '<dd id="redis-state">reachable</dd>' in page.text
+            redis.kill()
+            assert (await http.get("/app", headers=admin)).status_code == 200
+            down = await http.get("/app/ops", headers=admin)
+            assert down.status_code == 200
+            assert '<dd id="redis-state">unreachable' in down.text
+        await services.aclose()
+    finally:
+        redis.kill()

@@ -14,7 +14,7 @@ class CadBlock(Timestamps, Base):
         Index("ix_cad_blocks_search", "search", postgresql_using="gin"),
         Index(
             "ix_cad_blocks_name_trgm",
-            text("app.search_text(name) gin_trgm_ops"),
+            text("search_name gin_trgm_ops"),
             postgresql_using="gin",
         ),
         Index("ix_cad_blocks_created_by_user_id", "created_by_user_id"),
@@ -49,5 +49,11 @@ class CadBlock(Timestamps, Base):
             "coalesce(subcategory, ''))), 'C')",
             persisted=True,
         ),
+        deferred=True,
+    )
+    # The name unaccented and lower-cased, for trigram near misses (migration 0007).
+    search_name: Mapped[str] = mapped_column(
+        Text,
+        Computed("app.search_text(coalesce(name, ''))", persisted=True),
         deferred=True,
     )

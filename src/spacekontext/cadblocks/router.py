@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -7,8 +8,18 @@ from pydantic import ValidationError
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep, authenticate
 from spacekontext.cadblocks.schemas import CadBlockUpload
-from spacekontext.errors import Invalid, ValidationFailed
+from spacekontext.errors import Invalid, NotFound, ValidationFailed
+from spacekontext.http.immutable import (
+    IMMUTABLE_PRIVATE,
+    IMMUTABLE_PUBLIC,
+    client_has,
+    not_modified,
+    sha256_in_path,
+    strong_etag,
+    verify_caller,
+)
 from spacekontext.http.responses import JSONBytes, success_json
+from spacekontext.services import Services
 from spacekontext.users.service import require_admin
 
 router = APIRouter(prefix="/api/cad-blocks", tags=["cad-blocks"])
@@ -33,16 +44,55 @@ async def list_blocks(
 
 
 @router.get("/{slug}/dxf", summary="A block as a DXF file")
-async def block_dxf(slug: str, user: CurrentUser, services: ServicesDep) -> Response:
+async def block_dxf(
+    slug: str, request: Request, user: CurrentUser, services: ServicesDep
+) -> Response:
     data = await services.cadblocks.dxf(user.id, slug)
+    # The strong ETag is the SHA-256 of the bytes: also the address of the immutable copy.
+    etag = strong_etag("", hashlib.sha256(data).hexdigest())
+    if client_has(request, etag):
+        return not_modified(etag, CACHE)
+    return Response(data, media_type="image/vnd.dxf", headers=_dxf_headers(slug, etag, CACHE))
+
+
+@router.get(
+    "/{slug}/dxf/{sha256}",
+    summary="A block's DXF by the SHA-256 of its bytes (the ETag of /dxf; cached for a year)",
+)
+async def block_dxf_by_hash(
+    slug: str, sha256: str, request: Request, services: ServicesDep
+) -> Response:
+    digest = sha256_in_path(sha256)
+    etag = strong_etag("", digest)
+    if client_has(request, etag):
+        await verify_caller(services, request)
+        return not_modified(etag, IMMUTABLE_PRIVATE)
+    user = await authenticate(services, request.scope)
+    data = await services.cadblocks.dxf(user.id, slug)
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise NotFound("this block's DXF has other content now", code="content_changed")
     return Response(
-        data,
-        media_type="image/vnd.dxf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{slug}.dxf"',
-            "Cache-Control": CACHE,
-        },
+        data, media_type="image/vnd.dxf", headers=_dxf_headers(slug, etag, IMMUTABLE_PRIVATE)
     )
+
+
+def _dxf_headers(slug: str, etag: str, cache_control: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": f'attachment; filename="{slug}.dxf"',
+        "Cache-Control": cache_control,
+        "ETag": etag,
+    }
+
+
+async def _thumbnail(slug: str, request: Request, services: Services) -> tuple[bytes, bool]:
+    """A block's thumbnail and whether it is public content. A library thumbnail is public and
+    an <img> sends no bearer token (nor, across origins, a cookie): public blocks need no
+    session; private ones their owner's."""
+    data = await services.cadblocks.public_thumbnail(slug)
+    if data is not None:
+        return data, True
+    user = await authenticate(services, request.scope)
+    return await services.cadblocks.thumbnail(user.id, slug), False
 
 
 @router.get(
@@ -50,19 +100,39 @@ async def block_dxf(slug: str, user: CurrentUser, services: ServicesDep) -> Resp
     summary="A block's SVG thumbnail (public blocks: no credentials needed, for <img>)",
 )
 async def block_thumbnail(slug: str, request: Request, services: ServicesDep) -> Response:
-    # A library thumbnail is public content and an <img> sends no bearer token (nor, across
-    # origins, a cookie): public blocks need no session; private ones their owner's.
-    data = await services.cadblocks.public_thumbnail(slug)
-    cache = "public, max-age=86400"
-    if data is None:
-        user = await authenticate(services, request.scope)
-        data = await services.cadblocks.thumbnail(user.id, slug)
-        cache = CACHE
-    return Response(
-        data,
-        media_type="image/svg+xml",
-        headers={"Cache-Control": cache, "Content-Security-Policy": "default-src 'none'"},
-    )
+    data, public = await _thumbnail(slug, request, services)
+    cache = "public, max-age=86400" if public else CACHE
+    etag = strong_etag("", hashlib.sha256(data).hexdigest())
+    if client_has(request, etag):
+        return not_modified(etag, cache)
+    return Response(data, media_type="image/svg+xml", headers=_svg_headers(etag, cache))
+
+
+@router.get(
+    "/{slug}/thumbnail/{sha256}.svg",
+    summary="A block's thumbnail by the SHA-256 of its bytes (cached for a year)",
+)
+async def block_thumbnail_by_hash(
+    slug: str, sha256: str, request: Request, services: ServicesDep
+) -> Response:
+    digest = sha256_in_path(sha256)
+    etag = strong_etag("", digest)
+    if client_has(request, etag):
+        # Whoever holds these bytes may keep them: public or a private block seen before.
+        return not_modified(etag, IMMUTABLE_PUBLIC)
+    data, public = await _thumbnail(slug, request, services)
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise NotFound("this block's thumbnail has other content now", code="content_changed")
+    cache = IMMUTABLE_PUBLIC if public else IMMUTABLE_PRIVATE
+    return Response(data, media_type="image/svg+xml", headers=_svg_headers(etag, cache))
+
+
+def _svg_headers(etag: str, cache_control: str) -> dict[str, str]:
+    return {
+        "Cache-Control": cache_control,
+        "Content-Security-Policy": "default-src 'none'",
+        "ETag": etag,
+    }
 
 
 @router.post("", status_code=201, summary="Add a block from a DXF (admins)")

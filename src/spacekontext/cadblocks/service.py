@@ -31,7 +31,7 @@ from spacekontext.dxf.preview import render_entities_svg
 from spacekontext.dxf.reader import load_drawing, unit_scale
 from spacekontext.errors import Conflict, Invalid, NotFound, Unavailable, Unprocessable
 from spacekontext.ids import new_id
-from spacekontext.search.engine import search_terms
+from spacekontext.search.engine import in_search_form, search_terms
 from spacekontext.search.service import clean_query
 from spacekontext.storage.base import ObjectStore
 
@@ -193,17 +193,15 @@ class CadBlockService:
             query = query.where(or_(*filters))
         if search is not None and search.isprintable() is False:
             search = "".join(ch if ch.isprintable() else " " for ch in search)
-        if search is not None and search.strip():
-            terms = search_terms(clean_query(search))
-            # The search engine's match (words, prefixes, swapped letters, near misses).
-            query = query.where(
-                text(terms.matches("app.cad_blocks.search", "app.cad_blocks.name")).bindparams(
-                    **terms.params()
-                )
-            )
+        wanted_terms = search_terms(clean_query(search)) if search and search.strip() else None
         # Served by ix_cad_blocks_category_subcategory (category, subcategory, name).
         query = query.order_by(CadBlock.category, CadBlock.subcategory, CadBlock.name)
         async with self._db.read(user_id=user_id, primary=primary) as session:
+            if wanted_terms is not None:
+                # The search engine's match (words, prefixes, swapped letters, near misses).
+                terms = await in_search_form(session, wanted_terms)
+                match = terms.matches("app.cad_blocks.search", "app.cad_blocks.search_name")
+                query = query.where(text(match).bindparams(**terms.params()))
             rows = (await session.execute(query)).all()
         return [_read(row) for row in rows]
 

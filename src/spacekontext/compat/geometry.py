@@ -10,7 +10,7 @@ that the difference leaves no zero-thickness skin."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import manifold3d
@@ -33,13 +33,19 @@ WELD_TOLERANCE = 1e-6
 OVERLAP = 1e-5
 MAX_VERTICES = 500_000
 
-Vec3 = tuple[float, float, float]
+# Coordinates in metres: a kilometre-scale site fits many times over; beyond this the welding
+# grid (WELD_TOLERANCE) would overflow its integers.
+MAX_COORDINATE = 1e6
+Coordinate = Annotated[float, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, allow_inf_nan=False)]
+Vec3 = tuple[Coordinate, Coordinate, Coordinate]
 
 
 class MeshIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    positions: list[float] = Field(min_length=9, max_length=3 * MAX_VERTICES)
-    indices: list[int] | None = Field(default=None, max_length=6 * MAX_VERTICES)
+    positions: list[Coordinate] = Field(min_length=9, max_length=3 * MAX_VERTICES)
+    indices: list[Annotated[int, Field(ge=0, le=2**31)]] | None = Field(
+        default=None, max_length=6 * MAX_VERTICES
+    )
 
 
 class FaceIn(BaseModel):
@@ -55,7 +61,7 @@ class ExtrudeIn(BaseModel):
     operation: Literal["extrude"]
     geometry: MeshIn
     face: FaceIn
-    distance: float = Field(allow_inf_nan=False)
+    distance: float = Field(allow_inf_nan=False, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
 
 
 def _payload_error(exc: ValidationError) -> Invalid:

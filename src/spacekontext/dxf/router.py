@@ -5,9 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import Field, ValidationError
 
-from spacekontext.auth.deps import CurrentUser, ServicesDep
+from spacekontext.auth.deps import CurrentUser, ServicesDep, authenticate
 from spacekontext.dxf.service import Imported, ImportJob, import_options
 from spacekontext.errors import Invalid, ValidationFailed
+from spacekontext.http.immutable import (
+    IMMUTABLE_PRIVATE,
+    client_has,
+    not_modified,
+    sha256_in_path,
+    strong_etag,
+    verify_caller,
+)
 from spacekontext.http.responses import JSONBytes
 from spacekontext.http.schemas import ApiInput
 
@@ -43,6 +51,33 @@ async def preview_svg(
     if preview.svg is None:
         return Response(status_code=304, headers=headers)
     return Response(preview.svg, media_type="image/svg+xml", headers=headers)
+
+
+@router.get(
+    "/api/floorplans/{floorplan_id}/preview/{content_hash}.svg",
+    summary="The SVG preview of one content of the plan, by its hash (cached for a year)",
+)
+async def preview_by_hash(
+    floorplan_id: str, content_hash: str, request: Request, services: ServicesDep
+) -> Response:
+    # The plan's `contentHash` (or a saved version's) names bytes that never change: a cache
+    # keeps them a year, and a copy the client holds is confirmed without a query.
+    digest = sha256_in_path(content_hash)
+    etag = strong_etag("svg-", digest)
+    if client_has(request, etag):
+        await verify_caller(services, request)
+        return not_modified(etag, IMMUTABLE_PRIVATE)
+    user = await authenticate(services, request.scope)
+    svg = await services.dxf.preview_by_hash(user.id, floorplan_id, digest)
+    return Response(
+        svg,
+        media_type="image/svg+xml",
+        headers={
+            "ETag": etag,
+            "Cache-Control": IMMUTABLE_PRIVATE,
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        },
+    )
 
 
 def _field(form: object, key: str) -> str | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from spacekontext.db.engine import Database
 from spacekontext.documents import etag_matches
@@ -27,7 +27,7 @@ from spacekontext.dxf.reader import ImportOptions, read_dxf
 from spacekontext.dxf.writer import write_dxf
 from spacekontext.errors import DomainError, Invalid, NotFound, TooLarge, Unavailable
 from spacekontext.files.models import StoredFile
-from spacekontext.floorplans.models import Floorplan
+from spacekontext.floorplans.models import Floorplan, floorplan_versions
 from spacekontext.floorplans.rooms import DERIVED_KEY
 from spacekontext.floorplans.schemas import FloorplanCreate, FloorplanSummary
 from spacekontext.floorplans.service import FloorplanService
@@ -137,6 +137,48 @@ class FloorplanDxfService:
             self._previews.move_to_end(content_hash)
             return svg
         return (await self.preview(user_id, floorplan_id, None)).svg or ""
+
+    async def preview_by_hash(self, user_id: str, floorplan_id: str, content_hash: str) -> str:
+        """The SVG of the floorplan's content with this hash, which never changes (a content-
+        addressed URL): the current document or a saved version with that hash, 404 for any
+        other (the caller's or not)."""
+        svg = self._previews.get(content_hash)
+        # The document only when it has to be rendered, in the statement that checks the hash.
+        document = [cast(Floorplan.data, Text).label("data_json")] if svg is None else []
+        owned = (
+            select(Floorplan.content_hash, Floorplan.name, *document)
+            .join(Project, Project.id == Floorplan.project_id)
+            .where(Floorplan.id == floorplan_id, Project.user_id == user_id)
+        )
+        async with self._db.read(user_id=user_id) as session:
+            row = (await session.execute(owned)).first()
+            if row is None:
+                raise NotFound("floorplan not found")
+            found: tuple[str | None, str] = (row.data_json if svg is None else None, row.name)
+            if row.content_hash != content_hash:
+                # Not the current content: one of the plan's saved versions, or nothing.
+                version = (
+                    await session.execute(
+                        select(cast(floorplan_versions.c.data, Text), floorplan_versions.c.name)
+                        .where(
+                            floorplan_versions.c.floorplan_id == floorplan_id,
+                            floorplan_versions.c.content_hash == content_hash,
+                        )
+                        .limit(1)
+                    )
+                ).first()
+                if version is None:
+                    raise NotFound("this floorplan has no content with this hash")
+                found = (version[0], version[1])
+        if svg is not None:
+            self._previews.move_to_end(content_hash)
+            return svg
+        data_json, name = found
+        svg = render_svg(orjson.loads(data_json or "{}"), title=name)
+        self._previews[content_hash] = svg
+        while len(self._previews) > PREVIEW_CACHE_ITEMS:
+            self._previews.popitem(last=False)
+        return svg
 
     async def preview(self, user_id: str, floorplan_id: str, if_none_match: str | None) -> Preview:
         query = (

@@ -39,7 +39,7 @@ class StoredFile(Timestamps, Base):
         Index("ix_files_search", "search", postgresql_using="gin"),
         Index(
             "ix_files_original_name_trgm",
-            text("app.search_text(original_name) gin_trgm_ops"),
+            text("search_name gin_trgm_ops"),
             postgresql_using="gin",
         ),
     )
@@ -69,6 +69,12 @@ class StoredFile(Timestamps, Base):
             "setweight(to_tsvector('english', app.search_text(coalesce(category, ''))), 'B')",
             persisted=True,
         ),
+        deferred=True,
+    )
+    # The name unaccented and lower-cased, for trigram near misses (migration 0007).
+    search_name: Mapped[str] = mapped_column(
+        Text,
+        Computed("app.search_text(coalesce(original_name, ''))", persisted=True),
         deferred=True,
     )
 

@@ -607,6 +607,9 @@ def _courtyards(
 # --- the floorplan document ---------------------------------------------------------------
 
 DERIVED_KEY = "derivedRooms"
+# A save looks for rooms in plans up to this many walls (a 500-room floor has ~1,800; the
+# derivation's time grows with the walls, and it runs on every save that changes them).
+MAX_WALLS = 20_000
 
 
 def walls_from_document(document: dict[str, Any]) -> list[WallLine]:
@@ -729,7 +732,17 @@ def room_changes(
         and (previous or not before.get("rooms"))
     ):
         return None
-    found = find_rooms(walls, labels, options)
+    if len(walls) > MAX_WALLS:
+        found = RoomsFound(
+            warnings=[f"rooms not looked for: {len(walls)} walls, more than {MAX_WALLS}"]
+        )
+    else:
+        try:
+            found = find_rooms(walls, labels, options)
+        except shapely.errors.GEOSException as exc:
+            # Degenerate geometry GEOS gives up on: fewer rooms and the reason, never a
+            # failed save.
+            found = RoomsFound(warnings=[f"rooms could not be found: {exc}"])
     # Names the editor gave to derived rooms survive a re-derivation.
     renamed: list[tuple[Polygon, str]] = []
     for old in previous:

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from spacekontext.errors import Invalid
 from spacekontext.http.errors import domain_error_response, error_body, unexpected_error_response
 from spacekontext.http.hot import HotRoutes
-from spacekontext.http.jsonbody import check_json_body
+from spacekontext.http.jsonbody import PARSED_JSON_BODY, check_json_body
 from spacekontext.observability import error_tracking, metrics
 from spacekontext.observability.request_context import RequestStats, acting_user, current_request
 
@@ -189,7 +189,8 @@ class EdgeMiddleware:
                 return
             if body:
                 try:
-                    check_json_body(body)
+                    # Kept for the route (http/jsonroute.py): a large document is parsed once.
+                    scope[PARSED_JSON_BODY] = check_json_body(body)
                 except Invalid as exc:
                     await domain_error_response(exc)(scope, receive, send)
                     return

@@ -17,11 +17,11 @@ from spacekontext.documents import (
     SavedDocument,
     document_invalid,
     encode,
+    json_body_is_strict,
     merge_patch,
 )
 from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
 from spacekontext.errors import Invalid
-from spacekontext.ids import new_id
 from spacekontext.massings.geometry import KIND, MassingShape, floor_to_floor_height, shape
 from spacekontext.massings.models import Massing
 from spacekontext.massings.schemas import (
@@ -31,7 +31,6 @@ from spacekontext.massings.schemas import (
     MassingSummary,
 )
 from spacekontext.projects.models import Project
-from spacekontext.projects.service import owned_project_or_404
 from spacekontext.site.models import SiteAnalysis
 
 SUMMARY_COLUMNS = (
@@ -77,20 +76,12 @@ class MassingService(
     ) -> SavedDocument[MassingSummary]:
         checked = await self.validate(body.massing_data)
         analysis = _analysis(body.analysis)
-        async with self._db.unit_of_work() as uow:
-            await owned_project_or_404(uow.session, user_id, project_id)
-            context = await _project_context(uow.session, project_id, share_lock=True)
-            values = {
-                "id": new_id(),
-                "project_id": project_id,
-                "name": body.name,
-                "massing_data": body.massing_data,
-                "analysis": analysis,
-                **_derived(*checked, *context),
-            }
-            meta = await self._insert(uow.session, values, user_id)
-            await uow.commit()
-        return SavedDocument(meta, body.massing_data, changed=True)
+
+        async def columns(session: AsyncSession) -> dict[str, Any]:
+            context = await _project_context(session, project_id, share_lock=True)
+            return {"name": body.name, "analysis": analysis} | _derived(*checked, *context)
+
+        return await self._create(user_id, project_id, body.massing_data, columns)
 
     async def replace(
         self, user_id: str, massing_id: str, body: MassingReplace, pre: Precondition
@@ -128,7 +119,7 @@ class MassingService(
     # --- internals ------------------------------------------------------------------------------
 
     def check(self, data: Any) -> tuple[MassingShape, Encoded]:
-        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
+        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes, finite=json_body_is_strict())
         return shape(data), encoded
 
     async def _write(
@@ -155,7 +146,7 @@ class MassingService(
                 checked = await self.validate(data)
             if checked is not None and checked[1].content_hash != current.content_hash:
                 context = await _project_context(uow.session, current.project_id)
-                changes |= {"massing_data": data, **_derived(*checked, *context)}
+                changes |= _derived(*checked, *context)
             if analysis_given:
                 stored_analysis = await uow.session.scalar(
                     select(Massing.analysis).where(Massing.id == massing_id)
@@ -181,6 +172,8 @@ def _derived(
 ) -> dict[str, Any]:
     facts = shape.facts(floor_to_floor_m)
     return {
+        # The canonical text, encoded once by `encode`: the same jsonb value as the document.
+        "massing_data": encoded.text,
         "volume_m3": facts.volume_m3,
         "footprint_m2": facts.footprint_m2,
         "gross_floor_area_m2": facts.gross_floor_area_m2,

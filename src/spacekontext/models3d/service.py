@@ -17,12 +17,12 @@ from spacekontext.documents import (
     SavedDocument,
     document_invalid,
     encode,
+    json_body_is_strict,
     merge_patch,
 )
 from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
 from spacekontext.errors import Invalid
 from spacekontext.floorplans.models import Floorplan
-from spacekontext.ids import new_id
 from spacekontext.models3d.models import Model3D
 from spacekontext.models3d.objects import KIND, count_objects
 from spacekontext.models3d.schemas import (
@@ -32,7 +32,6 @@ from spacekontext.models3d.schemas import (
     Model3DReplace,
     Model3DSummary,
 )
-from spacekontext.projects.service import owned_project_or_404
 
 SUMMARY_COLUMNS = (
     Model3D.id,
@@ -72,27 +71,19 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
     ) -> SavedDocument[Model3DRead]:
         checked = await self.validate(body.model_data)
         settings = _settings(body.settings)
-        async with self._db.unit_of_work() as uow:
-            await owned_project_or_404(uow.session, user_id, project_id)
-            await _check_floorplan(uow.session, project_id, body.floorplan_id)
-            values = {
-                "id": new_id(),
-                "project_id": project_id,
-                "floorplan_id": body.floorplan_id,
-                "name": body.name,
-                "model_data": body.model_data,
-                "settings": settings,
-                **_derived(*checked),
-            }
-            meta = await self._insert(uow.session, values, user_id)
-            await uow.commit()
-        return SavedDocument(meta, body.model_data, changed=True)
+
+        async def columns(session: AsyncSession) -> dict[str, Any]:
+            await _check_floorplan(session, project_id, body.floorplan_id)
+            fields = {"floorplan_id": body.floorplan_id, "name": body.name, "settings": settings}
+            return fields | _derived(*checked)
+
+        return await self._create(user_id, project_id, body.model_data, columns)
 
     async def replace(
         self, user_id: str, model_id: str, body: Model3DReplace, pre: Precondition
     ) -> SavedDocument[Model3DRead]:
         checked = await self.validate(body.model_data)
-        changes: dict[str, Any] = {"model_data": body.model_data, **_derived(*checked)}
+        changes: dict[str, Any] = _derived(*checked)
         if body.name is not None:
             changes["name"] = body.name
         if body.settings is not None:
@@ -128,7 +119,7 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
     # --- internals ------------------------------------------------------------------------------
 
     def check(self, data: Any) -> tuple[int, Encoded]:
-        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes)
+        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes, finite=json_body_is_strict())
         return count_objects(data), encoded
 
     async def _write(
@@ -146,7 +137,7 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
             current = await self._lock(uow.session, user_id, model_id, pre)
             if data_patch is not None:
                 data = merge_patch(await self._stored_document(uow.session, model_id), data_patch)
-                changes |= {"model_data": data, **_derived(*await self.validate(data))}
+                changes |= _derived(*await self.validate(data))
             if settings_patch is not None:
                 changes["settings"] = _settings(merge_patch(current.settings, settings_patch))
             if changes.get("floorplan_id") is not None:
@@ -167,6 +158,8 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
 
 def _derived(objects: int, encoded: Encoded) -> dict[str, Any]:
     return {
+        # The canonical text, encoded once by `encode`: the same jsonb value as the document.
+        "model_data": encoded.text,
         "object_count": objects,
         "data_bytes": encoded.data_bytes,
         "content_hash": encoded.content_hash,

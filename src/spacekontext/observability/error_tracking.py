@@ -1,8 +1,8 @@
 """Error tracking: when SENTRY_DSN is set, unhandled errors and 5xx answers go to Sentry.
 
 In the API, reported from the edge layer (http/edge.py), the one place that sees every request,
-the hot routes included: an exception that escapes the application (after the 500 has been
-sent) and any answer with a 5xx status. Each event carries the request id (the one the client got in
+the hot routes included: an exception that escapes the application (the edge answers it) and
+any answer with a 5xx status. Each event carries the request id (the one the client got in
 `X-Request-ID`), the route *template* as its transaction (`/api/projects/{project_id}`, so
 that one fault groups into one issue whatever the ids), the method and the status, and the
 release. In the job worker (in-process or `spacekontext worker`), a job's last failed attempt

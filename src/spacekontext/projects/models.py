@@ -19,7 +19,7 @@ class Project(Timestamps, Base):
         Index("ix_projects_search", "search", postgresql_using="gin"),
         Index(
             "ix_projects_name_trgm",
-            text("app.search_text(name) gin_trgm_ops"),
+            text("search_name gin_trgm_ops"),
             postgresql_using="gin",
         ),
     )
@@ -39,5 +39,11 @@ class Project(Timestamps, Base):
             "setweight(to_tsvector('english', app.search_text(coalesce(description, ''))), 'B')",
             persisted=True,
         ),
+        deferred=True,
+    )
+    # The name unaccented and lower-cased, for trigram near misses (migration 0007).
+    search_name: Mapped[str] = mapped_column(
+        Text,
+        Computed("app.search_text(coalesce(name, ''))", persisted=True),
         deferred=True,
     )

@@ -10,8 +10,10 @@ A row matches when
    word breaks most of its trigrams, word similarity sfoa/sofa = 0.2), or as a near miss of the
    name: pg_trgm word similarity at least `TRIGRAM_THRESHOLD` (GIN trigram index; "frige"
    finds "fridge", "zurch" "Zürich"). All words found as text (with swaps) score 0.5, else 0.
-Every arm compares unaccented, lower-cased text (`app.search_text`, migration 0006) on both
-sides, so "Zurich" finds "Zürich" and the other way round. Near-miss similarity adds
+Every arm compares unaccented, lower-cased text on both sides, so "Zurich" finds "Zürich" and
+the other way round: the stored columns (`search`, `search_name`) are built with
+`app.search_text` (migrations 0006, 0007), and the query's words go through the same function
+first (`in_search_form`, one round trip). Near-miss similarity adds
 0.1 x similarity to every score, which orders rows within an arm.
 
 The threshold is tuned on the labelled queries of tests/search/labelled.py: the value with the
@@ -27,6 +29,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text as sql_text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
 # Tuned: tests/search/test_tuning.py (F1 on tests/search/labelled.py), docs/search.md.
 TRIGRAM_THRESHOLD = 0.45
 TRANSPOSED_MIN_LETTERS = 4
@@ -35,10 +40,10 @@ MAX_WORD_CHARS = 64
 _WORDS = re.compile(r"[^\W_]+")
 
 # The whole query, as SQL over the bound parameters of `SearchTerms.params()`.
-TSQUERY = (
-    "(websearch_to_tsquery('english', app.search_text(:q)) "
-    "|| to_tsquery('english', app.search_text(:prefix)))"
-)
+# Each tsquery is built in a scalar subquery: an InitPlan, built once per query. A prepared
+# statement's generic plan does not fold functions of its parameters, and a filter on a small
+# table's sequential scan would otherwise parse the query again for every row.
+TSQUERY = "(SELECT websearch_to_tsquery('english', :q) || to_tsquery('english', :prefix))"
 
 
 def transpositions(word: str) -> list[str]:
@@ -74,16 +79,15 @@ class SearchTerms:
     def _tolerant(self, search: str, name: str) -> str:
         # Every word must be found, in the text (swaps allowed) or as a near miss of the name.
         per_word = [
-            f"({search} @@ to_tsquery('english', app.search_text(:t{i})) "
-            f"OR (app.search_text(:w{i}) <% app.search_text({name}) "
-            f"AND word_similarity(app.search_text(:w{i}), app.search_text({name})) "
-            ">= :threshold))"
+            f"({search} @@ (SELECT to_tsquery('english', :t{i})) "
+            f"OR (:w{i} <% {name} AND word_similarity(:w{i}, {name}) >= :threshold))"
             for i in range(len(self.words))
         ]
         return " AND ".join(per_word)
 
     def matches(self, search: str, name: str) -> str:
-        """SQL: does the row (its tsvector column `search`, its name column `name`) match?"""
+        """SQL: does the row match? `search` is its tsvector column, `name` its unaccented,
+        lower-cased name column (`search_name`, trigram-indexed)."""
         if not self.words:
             return f"({search} @@ {TSQUERY})"
         return f"({search} @@ {TSQUERY} OR ({self._tolerant(search, name)}))"
@@ -91,14 +95,13 @@ class SearchTerms:
     def score(self, search: str, name: str) -> str:
         """SQL: the row's score (see the module's docstring)."""
         swapped = " AND ".join(
-            f"{search} @@ to_tsquery('english', app.search_text(:t{i}))"
-            for i in range(len(self.words))
+            f"{search} @@ (SELECT to_tsquery('english', :t{i}))" for i in range(len(self.words))
         )
         return (
             f"CASE WHEN {search} @@ {TSQUERY} THEN 1 + ts_rank({search}, {TSQUERY}, 32) "
             + (f"WHEN {swapped} THEN 0.5 " if swapped else "")
             + "ELSE 0 END "
-            f"+ 0.1 * word_similarity(app.search_text(:q), app.search_text({name}))"
+            f"+ 0.1 * word_similarity(:q, {name})"
         )
 
 
@@ -112,3 +115,33 @@ def search_terms(query: str) -> SearchTerms:
             variants += transpositions(word)
         forms.append(" | ".join(f"{variant}:*" for variant in variants))
     return SearchTerms(query, " & ".join(f"{word}:*" for word in words), words, tuple(forms))
+
+
+_UNACCENT = sql_text(
+    "SELECT app.search_text(t) FROM unnest(CAST(:texts AS text[])) WITH ORDINALITY AS u(t, n) "
+    "ORDER BY n"
+)
+
+
+async def in_search_form(
+    executor: AsyncSession | AsyncConnection, terms: SearchTerms
+) -> SearchTerms:
+    """The terms unaccented and lower-cased by the database's own `app.search_text`, the
+    function the search columns are built with, in one round trip. The queries then compare
+    plain parameters with stored columns: no function call per row, and a plan that does not
+    depend on folding function calls of parameters (prepared statements get generic plans)."""
+    texts = [terms.text, terms.prefix, *terms.words, *terms.forms]
+    if all(value.isascii() for value in texts):
+        # unaccent's rules map only non-ASCII characters: ASCII needs lower-casing alone,
+        # and the round trip is saved for most queries.
+        done = [value.lower() for value in texts]
+    else:
+        result = await executor.execute(_UNACCENT, {"texts": texts})
+        done = [str(value) for value in result.scalars().all()]
+    count = len(terms.words)
+    return SearchTerms(
+        text=done[0],
+        prefix=done[1],
+        words=tuple(done[2 : 2 + count]),
+        forms=tuple(done[2 + count :]),
+    )

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from spacekontext.db.engine import Database
 from spacekontext.errors import Invalid
-from spacekontext.search.engine import TSQUERY, SearchTerms, search_terms
+from spacekontext.search.engine import TSQUERY, SearchTerms, in_search_form, search_terms
 from spacekontext.search.schemas import SearchHit, SearchResults, SearchType
 
 MAX_QUERY_CHARS = 200
@@ -48,7 +48,8 @@ WITH q AS (
 ), mine AS MATERIALIZED (
     -- The caller's projects first (B-tree on user_id): a common word matches a few percent of
     -- a million rows through the GIN index, the caller owns a few hundred at most.
-    SELECT id, name, description, updated_at, search FROM app.projects WHERE user_id = :user_id
+    SELECT id, name, description, updated_at, search, search_name
+    FROM app.projects WHERE user_id = :user_id
 ), hits AS (
     SELECT p.id, p.name, p.description, p.updated_at,
            {score} AS score
@@ -69,7 +70,7 @@ _FILES = """
 WITH q AS (
     SELECT {TSQUERY} AS tsq
 ), mine AS MATERIALIZED (
-    SELECT id, original_name, project_id, category, updated_at, search
+    SELECT id, original_name, project_id, category, updated_at, search, search_name
     FROM app.files WHERE user_id = :user_id AND status = 'ready'
 ), hits AS (
     SELECT f.id, f.original_name, f.project_id, f.category, f.updated_at,
@@ -110,9 +111,9 @@ ORDER BY h.score DESC, h.id
 
 # (hit type, SQL, row alias, name column)
 _SQL: dict[SearchType, tuple[str, str, str, str]] = {
-    "projects": ("project", _PROJECTS, "p", "name"),
-    "files": ("file", _FILES, "f", "original_name"),
-    "blocks": ("block", _BLOCKS, "b", "name"),
+    "projects": ("project", _PROJECTS, "p", "search_name"),
+    "files": ("file", _FILES, "f", "search_name"),
+    "blocks": ("block", _BLOCKS, "b", "search_name"),
 }
 
 
@@ -168,9 +169,7 @@ class SearchService:
         if not 1 <= limit <= MAX_LIMIT:
             raise Invalid(f"limit must be between 1 and {MAX_LIMIT}", code="invalid_limit")
         query = clean_query(raw_query)
-        terms = search_terms(query)
         params: dict[str, Any] = {
-            **terms.params(),
             "user_id": user_id,
             "limit": limit,
             "title_opts": _TITLE,
@@ -178,6 +177,8 @@ class SearchService:
         }
         hits: list[SearchHit] = []
         async with self._db.read(user_id=user_id) as session:
+            terms = await in_search_form(session, search_terms(query))
+            params |= terms.params()
             for kind in types:
                 hit_type, sql, alias, name = _SQL[kind]
                 statement = text(_fill(sql, terms, alias, name))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from markupsafe import Markup, escape
 from prometheus_client.parser import text_string_to_metric_families
 
 from spacekontext.jobs.service import job_overview
@@ -218,3 +219,47 @@ async def ops_overview(services: Services) -> dict[str, Any]:
         "redis": await redis_state(services),
         "jobs": await job_overview(services.db),
     }
+
+
+def capacity_chart(result: CapacityResult, width: int = 600, height: int = 220) -> Markup:
+    """Throughput (bars) and p99 latency (line) per step of simulated users, as SVG."""
+    steps = result.steps
+    left, right, top, bottom = 48, 48, 16, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    max_rps = max((s.requests_per_s for s in steps), default=1.0) or 1.0
+    max_p99 = max((s.p99_ms for s in steps), default=1.0) or 1.0
+    slot = plot_w / max(len(steps), 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="Load test {escape(result.label)}: requests per second and p99 latency '
+        'by number of simulated users">',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
+        'stroke="#6b7280"/>',
+    ]
+    points = []
+    for index, step in enumerate(steps):
+        bar_h = plot_h * step.requests_per_s / max_rps
+        x = left + index * slot + slot * 0.2
+        parts.append(
+            f'<rect x="{x:.1f}" y="{top + plot_h - bar_h:.1f}" width="{slot * 0.6:.1f}" '
+            f'height="{bar_h:.1f}" fill="#93c5fd"/>'
+        )
+        parts.append(
+            f'<text x="{x + slot * 0.3:.1f}" y="{height - 18}" font-size="11" '
+            f'text-anchor="middle" fill="#111827">{step.users:,}</text>'
+        )
+        y = top + plot_h - plot_h * step.p99_ms / max_p99
+        points.append(f"{left + index * slot + slot / 2:.1f},{y:.1f}")
+    if points:
+        parts.append(
+            f'<polyline points="{" ".join(points)}" fill="none" stroke="#b91c1c" stroke-width="2"/>'
+        )
+    parts += [
+        f'<text x="4" y="{top + 10}" font-size="11" fill="#1e3a8a">{max_rps:,.0f} req/s</text>',
+        f'<text x="{width - 4}" y="{top + 10}" font-size="11" text-anchor="end" '
+        f'fill="#991b1b">p99 {max_p99:,.0f} ms</text>',
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 2}" font-size="11" '
+        'text-anchor="middle" fill="#374151">simulated users</text>',
+        "</svg>",
+    ]
+    return Markup("".join(parts))  # noqa: S704 - numbers and escaped text only

@@ -11,9 +11,10 @@ import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -28,7 +29,7 @@ from spacekontext.tools.assess.model import Report, Severity
 from spacekontext.tools.assess.service import AssessService
 from spacekontext.users.service import CurrentUserInfo, require_admin
 from spacekontext.web import filters
-from spacekontext.web.opsdata import latest_capacity, ops_overview
+from spacekontext.web.opsdata import capacity_chart, latest_capacity, ops_overview
 from spacekontext.web.session import (
     DEV_SESSION_S,
     SignInRequired,
@@ -71,7 +72,13 @@ class ConsolePage(APIRoute):
                     clear_session(response, request)
                 return response
             except DomainError as exc:
-                return error_page(request, exc.status, exc.message)
+                user = await signed_in_or_none(request)
+                return error_page(request, exc.status, exc.message, user=user)
+            except RequestValidationError as exc:
+                fields = ", ".join(str(error["loc"][-1]) for error in exc.errors())
+                user = await signed_in_or_none(request)
+                message = f"These values could not be used: {fields}."
+                return error_page(request, 400, message, user=user)
 
         return page
 
@@ -100,7 +107,28 @@ def render(
     )
     # Pages carry the person's data: never stored by a shared cache, always revalidated.
     response.headers["Cache-Control"] = "private, no-store"
+    settings = services.settings
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        settings.storage_backend, settings.s3_endpoint_url
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
+
+
+@functools.cache
+def content_security_policy(storage_backend: str, s3_endpoint_url: str | None) -> str:
+    """Scripts and styles of the console's own origin only (inline styles for the plans'
+    SVG); requests to this origin, and to the object store for direct uploads."""
+    connect = "'self'"
+    if storage_backend == "s3":
+        parts = urlsplit(s3_endpoint_url) if s3_endpoint_url else None
+        connect += f" {parts.scheme}://{parts.netloc}" if parts and parts.netloc else " https:"
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data:; connect-src {connect}; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
 
 
 ERROR_TITLES = {
@@ -115,11 +143,27 @@ ERROR_TITLES = {
 }
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
+async def signed_in_or_none(request: Request) -> CurrentUserInfo | None:
+    """The person, for the navigation of an error page; nobody when the session is not valid."""
+    try:
+        return await page_user(request)
+    except (SignInRequired, DomainError):
+        return None
+
+
+def error_page(
+    request: Request, status: int, message: str, *, user: CurrentUserInfo | None = None
+) -> Response:
     title = ERROR_TITLES.get(status, "Something went wrong")
     if status == 404:
         message = "There is nothing here, or it is not yours to see."
-    return render(request, "error.html", {"title": title, "message": message}, status_code=status)
+    return render(
+        request,
+        "error.html",
+        {"title": title, "message": message},
+        user=user,
+        status_code=status,
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -413,7 +457,13 @@ async def ops_page(request: Request, user: PageUser, services: ServicesDep) -> R
     return render(
         request,
         "ops.html",
-        {"title": "Operations", **overview, "capacity": capacity, "settings": services.settings},
+        {
+            "title": "Operations",
+            **overview,
+            "capacity": capacity,
+            "capacity_chart": capacity_chart(capacity) if capacity else None,
+            "settings": services.settings,
+        },
         user=user,
     )
 
@@ -455,3 +505,9 @@ async def ops_assess(request: Request, user: PageUser, services: ServicesDep) ->
         },
         headers={"Cache-Control": "private, no-store"},
     )
+
+
+@router.get("/{rest:path}")
+async def unknown_page(rest: str, request: Request) -> Response:
+    """Any other path under /app: the console's own 404 page, not the API's JSON."""
+    return error_page(request, 404, "", user=await signed_in_or_none(request))

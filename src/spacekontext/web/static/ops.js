@@ -4,6 +4,26 @@ const REFRESH_MS = 5000;
 const HISTORY_S = 600;
 let previous = null;
 const history = [];
+const routeHistory = new Map();
+
+// A sparkline of one route's rate over the kept history (the same time axis as the chart).
+function sparkline(points, now) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 120 24");
+  svg.setAttribute("width", "120");
+  svg.setAttribute("height", "24");
+  const max = Math.max(0.01, ...points.map((p) => p.rate));
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `peak ${max.toFixed(2)} per second`);
+  const line = document.createElementNS(ns, "polyline");
+  line.setAttribute("points", points.map((p) => `${(120 - ((now - p.t) / HISTORY_S) * 120).toFixed(1)},${(22 - (p.rate / max) * 20).toFixed(1)}`).join(" "));
+  line.setAttribute("fill", "none");
+  line.setAttribute("stroke", "#1d4ed8");
+  line.setAttribute("stroke-width", "1.5");
+  svg.append(line);
+  return svg;
+}
 
 function quantileMs(buckets, q) {
   if (!buckets.length) return null;
@@ -43,7 +63,7 @@ function routeRow(key) {
   head.scope = "row";
   head.textContent = key;
   row.append(head);
-  for (const name of ["count", "rate", "p50", "p99", "errors"]) {
+  for (const name of ["count", "rate", "p50", "p99", "errors", "trend"]) {
     const cell = row.insertCell();
     cell.dataset[name] = "";
   }
@@ -85,6 +105,11 @@ function update(snapshot) {
       const delta = route.count - (before ? before.count : 0);
       total += delta;
       row.querySelector("[data-rate]").textContent = (delta / seconds).toFixed(2);
+      const points = routeHistory.get(route.key) || [];
+      points.push({ t: snapshot.takenAt, rate: delta / seconds });
+      while (points.length && snapshot.takenAt - points[0].t > HISTORY_S) points.shift();
+      routeHistory.set(route.key, points);
+      if (points.length > 1) row.querySelector("[data-trend]").replaceChildren(sparkline(points, snapshot.takenAt));
       const base = before ? new Map(bucketsOf(before)) : new Map();
       const recent = buckets.map(([bound, count]) => [bound, count - (base.get(bound) || 0)]);
       const hasRecent = recent.length && recent[recent.length - 1][1] > 0;

@@ -1,0 +1,54 @@
+"""Content-addressed answers, ready for a CDN or a browser cache.
+
+A URL that carries the hash of what it serves (a floorplan preview by the plan's content hash,
+a block's DXF or thumbnail by the SHA-256 of its bytes) always serves the same bytes, so it is
+cached for a year and marked `immutable` (RFC 8246): no revalidation while fresh. `public` where
+the content is anyone's (a public library block), `private` where it is a user's, so that a
+shared cache (a CDN) keeps it only when it may show it to everyone.
+
+The entity tag is strong (the hash itself) and a conditional GET that names it is answered 304
+straight from the URL: the session credential is verified (a signature check, remembered per
+token), but nothing is read from the database or the object store."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from spacekontext.documents import etag_matches
+from spacekontext.errors import NotFound
+from spacekontext.services import Services
+
+ONE_YEAR_S = 31_536_000
+IMMUTABLE_PUBLIC = f"public, max-age={ONE_YEAR_S}, immutable"
+IMMUTABLE_PRIVATE = f"private, max-age={ONE_YEAR_S}, immutable"
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def sha256_in_path(value: str) -> str:
+    """A content hash from a URL: 64 lower-case hex digits, or 404 (no such content)."""
+    if not _SHA256_HEX.fullmatch(value):
+        raise NotFound("no content with this hash")
+    return value
+
+
+def strong_etag(prefix: str, digest: str) -> str:
+    return f'"{prefix}{digest}"'
+
+
+def client_has(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    return header is not None and etag_matches(header, etag)
+
+
+async def verify_caller(services: Services, request: Request) -> None:
+    """The session credential checked (401 without a valid one) without resolving the user:
+    enough to answer 304 to a caller who already holds the content."""
+    credential = services.sessions.credential(request.scope)
+    await services.verifier.verify(credential.token)
+
+
+def not_modified(etag: str, cache_control: str) -> Response:
+    return Response(status_code=304, headers={"ETag": etag, "Cache-Control": cache_control})

@@ -218,6 +218,7 @@ async def test_another_users_project_is_a_404_page_everywhere(
         assert response.headers["content-type"].startswith("text/html")
         assert "Private house" not in response.text
         assert '"success"' not in response.text
+        assert "Sign out" in response.text  # the page keeps the person's navigation
     grid = await client.get("/app", headers=bob)
     assert "Private house" not in grid.text
     found = await client.get("/app", params={"q": "private"}, headers=bob)

@@ -72,10 +72,13 @@ class ConsolePage(APIRoute):
                     clear_session(response, request)
                 return response
             except DomainError as exc:
-                return error_page(request, exc.status, exc.message)
+                user = await signed_in_or_none(request)
+                return error_page(request, exc.status, exc.message, user=user)
             except RequestValidationError as exc:
                 fields = ", ".join(str(error["loc"][-1]) for error in exc.errors())
-                return error_page(request, 400, f"These values could not be used: {fields}.")
+                user = await signed_in_or_none(request)
+                message = f"These values could not be used: {fields}."
+                return error_page(request, 400, message, user=user)
 
         return page
 
@@ -140,11 +143,27 @@ ERROR_TITLES = {
 }
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
+async def signed_in_or_none(request: Request) -> CurrentUserInfo | None:
+    """The person, for the navigation of an error page; nobody when the session is not valid."""
+    try:
+        return await page_user(request)
+    except (SignInRequired, DomainError):
+        return None
+
+
+def error_page(
+    request: Request, status: int, message: str, *, user: CurrentUserInfo | None = None
+) -> Response:
     title = ERROR_TITLES.get(status, "Something went wrong")
     if status == 404:
         message = "There is nothing here, or it is not yours to see."
-    return render(request, "error.html", {"title": title, "message": message}, status_code=status)
+    return render(
+        request,
+        "error.html",
+        {"title": title, "message": message},
+        user=user,
+        status_code=status,
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -491,4 +510,4 @@ async def ops_assess(request: Request, user: PageUser, services: ServicesDep) ->
 @router.get("/{rest:path}")
 async def unknown_page(rest: str, request: Request) -> Response:
     """Any other path under /app: the console's own 404 page, not the API's JSON."""
-    return error_page(request, 404, "")
+    return error_page(request, 404, "", user=await signed_in_or_none(request))

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -22,6 +23,7 @@ from spacekontext.db.migrate import upgrade
 from spacekontext.db.urls import libpq_dsn, with_database
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
+from tests.redisproc import RedisProcess, redis_server_binary
 
 WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -166,3 +168,65 @@ def auth(dev_tokens: DevTokens) -> Callable[[str], dict[str, str]]:
         return {"Authorization": f"Bearer {dev_tokens.mint(email)}"}
 
     return headers
+
+
+# --- Redis: one server per test run; tests keep apart by key prefix ------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of this test run (not the machine's shared one: others flush theirs)."""
+    require(redis_server_binary() is not None, "redis-server (Debian package redis-server)")
+    server = RedisProcess(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A redis-server this test may kill and restart (with its data kept on disk)."""
+    require(redis_server_binary() is not None, "redis-server (Debian package redis-server)")
+    server = RedisProcess(tmp_path / "redis", persistent=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    return f"t{secrets.token_hex(4)}:"
+
+
+# --- two users and a project, for the API tests of every domain ---------------------------
+
+ANN = "ann@example.com"
+BOB = "bob@example.com"
+
+
+@pytest.fixture
+def ann(auth: Callable[[str], dict[str, str]]) -> dict[str, str]:
+    return auth(ANN)
+
+
+@pytest.fixture
+def bob(auth: Callable[[str], dict[str, str]]) -> dict[str, str]:
+    return auth(BOB)
+
+
+async def make_project(
+    client: httpx.AsyncClient, headers: dict[str, str], **body: Any
+) -> dict[str, Any]:
+    response = await client.post("/api/projects", json={"name": "P", **body}, headers=headers)
+    assert response.status_code == 201, response.text
+    project: dict[str, Any] = response.json()["project"]
+    return project
+
+
+@pytest.fixture
+async def project(client: httpx.AsyncClient, ann: dict[str, str]) -> dict[str, Any]:
+    return await make_project(client, ann, name="Villa")

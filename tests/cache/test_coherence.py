@@ -26,8 +26,8 @@ from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
 from spacekontext.storage.keys import user_prefix
 from spacekontext.users.models import User
-from tests.cache.redisproc import RedisProcess
 from tests.conftest import WEBHOOK_SECRET
+from tests.redisproc import RedisProcess
 
 Auth = Callable[[str], dict[str, str]]
 

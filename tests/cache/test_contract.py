@@ -10,7 +10,7 @@ import pytest
 from spacekontext.cache.base import Cache, CacheUnavailable
 from spacekontext.cache.memory import MemoryCache
 from spacekontext.cache.redis import RedisCache
-from tests.cache.redisproc import free_port
+from tests.redisproc import free_port
 
 
 async def test_missing_key_is_none(cache: Cache) -> None:

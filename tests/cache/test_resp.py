@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from spacekontext.cache.resp import RespClient, RespError
-from tests.cache.redisproc import RedisProcess, free_port
+from tests.redisproc import RedisProcess, free_port
 
 
 @pytest.fixture

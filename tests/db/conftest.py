@@ -22,7 +22,6 @@ from spacekontext.db.migrate import upgrade
 from spacekontext.observability import metrics
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
-from tests.cache.redisproc import RedisProcess, redis_server_binary
 from tests.conftest import require
 from tests.db import servers
 
@@ -119,18 +118,6 @@ async def names(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]
     response = await client.get("/api/projects", params={"limit": 100}, headers=headers)
     assert response.status_code == 200, response.text
     return [p["name"] for p in response.json()["projects"]]
-
-
-@pytest.fixture(scope="session")
-def scale_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A redis-server of this test run shared by the app instances of a test."""
-    require(redis_server_binary() is not None, "redis-server (Debian package redis-server)")
-    server = RedisProcess(tmp_path_factory.mktemp("scale-redis"))
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.kill()
 
 
 def scale_settings(home: Path, **overrides: Any) -> Settings:

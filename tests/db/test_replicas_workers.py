@@ -30,12 +30,12 @@ async def create(client: httpx.AsyncClient, headers: dict[str, str], name: str) 
 
 async def test_a_write_through_one_worker_is_read_back_through_another(
     replica: servers.Cluster,
-    scale_redis_url: str,
+    redis_url: str,
     replica_app: Callable[..., Any],
     auth: Auth,
 ) -> None:
     ann, bob = auth(f"ann-{new_id()}@example.com"), auth(f"bob-{new_id()}@example.com")
-    config = {"redis_url": scale_redis_url, "cache_key_prefix": f"rw{secrets.token_hex(3)}:"}
+    config = {"redis_url": redis_url, "cache_key_prefix": f"rw{secrets.token_hex(3)}:"}
     async with replica_app(**config) as (a, a_services), replica_app(**config) as (b, b_services):
         ann_id = await user_id_of(a, ann)
         await user_id_of(a, bob)
@@ -73,8 +73,8 @@ async def test_without_redis_the_other_worker_reads_the_lagging_replica(
             assert "unseen" not in await names(b, ann)  # the other one is not
 
 
-async def test_shared_positions_keep_the_highest_and_expire(scale_redis_url: str) -> None:
-    client = redis_client(scale_redis_url)
+async def test_shared_positions_keep_the_highest_and_expire(redis_url: str) -> None:
+    client = redis_client(redis_url)
     prefix = f"p{secrets.token_hex(3)}:"
     one, other = (RedisPositions(client, ttl_s=0.3, prefix=prefix) for _ in range(2))
     try:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-import pytest
+from tests.conftest import ANN, BOB, make_project
+
+__all__ = ["ANN", "BOB", "make_project", "square_room"]
 
 Auth = Callable[[str], dict[str, str]]
-ANN = "ann@example.com"
-BOB = "bob@example.com"
 
 
 def square_room(size: float = 4.0, *, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -63,27 +62,3 @@ def square_room(size: float = 4.0, *, extra: dict[str, Any] | None = None) -> di
     if extra:
         doc |= extra
     return doc
-
-
-@pytest.fixture
-def ann(auth: Auth) -> dict[str, str]:
-    return auth(ANN)
-
-
-@pytest.fixture
-def bob(auth: Auth) -> dict[str, str]:
-    return auth(BOB)
-
-
-async def make_project(
-    client: httpx.AsyncClient, headers: dict[str, str], **body: Any
-) -> dict[str, Any]:
-    response = await client.post("/api/projects", json={"name": "P", **body}, headers=headers)
-    assert response.status_code == 201, response.text
-    project: dict[str, Any] = response.json()["project"]
-    return project
-
-
-@pytest.fixture
-async def project(client: httpx.AsyncClient, ann: dict[str, str]) -> dict[str, Any]:
-    return await make_project(client, ann, name="Villa")

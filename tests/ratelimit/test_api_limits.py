@@ -13,7 +13,7 @@ import pytest
 from spacekontext.app import create_app
 from spacekontext.services import build_services
 from spacekontext.settings import Settings
-from tests.cache.redisproc import RedisProcess
+from tests.redisproc import RedisProcess
 
 Auth = Callable[[str], dict[str, str]]
 LIMITS = {

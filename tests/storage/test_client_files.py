@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from spacekontext.files.router import inline_disposition
+from tests.files.test_files_api import ANN, BOB, JSON, Auth, new_project, upload
 from tests.storage.conftest import SAMPLES
-from tests.storage.test_files_api import ANN, BOB, JSON, Auth, new_project, upload
 
 
 @pytest.fixture

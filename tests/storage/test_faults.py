@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from spacekontext.services import Services
 from spacekontext.storage.base import ObjectStore
+from tests.files.test_files_api import everything_stored, file_rows, new_project, upload
 from tests.storage.conftest import PART_SIZE, SAMPLES, MotoServer, multipart
-from tests.storage.test_files_api import everything_stored, file_rows, new_project, upload
 
 Auth = Callable[[str], dict[str, str]]
 ANN = "ann@example.com"

@@ -10,8 +10,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from spacekontext.services import Services
+from tests.files.test_files_api import new_project, upload
 from tests.storage.conftest import SAMPLES
-from tests.storage.test_files_api import new_project, upload
 
 Auth = Callable[[str], dict[str, str]]
 

@@ -12,7 +12,7 @@ service."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -33,8 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database
-from spacekontext.documents import Precondition, StoredDocument
+from spacekontext.documents import Precondition, SavedDocument, StoredDocument
 from spacekontext.errors import NotFound
+from spacekontext.ids import new_id
 from spacekontext.pagination import DEFAULT_PAGE, check_limit, decode_cursor, encode_cursor
 from spacekontext.projects.models import Project
 from spacekontext.projects.service import owned_project_or_404
@@ -184,12 +185,25 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
             select(self.table.document).where(self.table.model.id == document_id)
         )
 
-    async def _insert(self, session: AsyncSession, values: dict[str, Any], user_id: str) -> Read:
-        """Insert version 1 of a document (`values` hold its id); its metadata."""
-        statement = insert(self.table.model).values(**values, version=1)
-        row = (await session.execute(statement.returning(*self.table.columns))).one()
-        await self._after_save(session, values["id"], user_id)
-        return self._meta(row)
+    async def _create(
+        self,
+        user_id: str,
+        project_id: str,
+        data: Any,
+        columns: Callable[[AsyncSession], Awaitable[dict[str, Any]]],
+    ) -> SavedDocument[Read]:
+        """Insert version 1 of a document into an owned project. `columns(session)` gives the
+        row's own values (the document, what is derived from it, the kind's other fields), in
+        the write's transaction, after the project's ownership is checked."""
+        async with self._db.unit_of_work() as uow:
+            await owned_project_or_404(uow.session, user_id, project_id)
+            document_id = new_id()
+            values = {"id": document_id, "project_id": project_id, **await columns(uow.session)}
+            statement = insert(self.table.model).values(**values, version=1)
+            row = (await uow.session.execute(statement.returning(*self.table.columns))).one()
+            await self._after_save(uow.session, document_id, user_id)
+            await uow.commit()
+        return SavedDocument(self._meta(row), data, changed=True)
 
     async def _save(
         self,

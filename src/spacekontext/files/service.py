@@ -40,7 +40,7 @@ from spacekontext.ids import new_id
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, Handler, enqueue
 from spacekontext.projects.service import owned_project_or_404
 from spacekontext.settings import Settings
-from spacekontext.storage.base import ObjectInfo, ObjectStore, upload_too_large
+from spacekontext.storage.base import ObjectInfo, ObjectStore, StoredObject, upload_too_large
 from spacekontext.storage.keys import check_category, file_key, safe_name, scratch_key
 
 log = logging.getLogger("spacekontext.files")
@@ -140,42 +140,16 @@ class FileService:
                 await owned_project_or_404(session, user_id, project_id)
         _, chunks = await _sniffed(kind, form.chunks)
 
-        file_id = new_id()
-        key = (
-            file_key(user_id, project_id, category, file_id, name)
-            if project_id is not None
-            else scratch_key(user_id, category, file_id, name)
-        )
+        file_id, key = self._new_key(user_id, project_id, category, name)
         metadata: dict[str, Any] = {"originalName": form.filename, "upload": "api"}
         if project_id is None:
             metadata["scope"] = SCRATCH_SCOPE
         stored = await self._store.put_stream(
             key, chunks, content_type=kind.mime_type, max_bytes=self._settings.max_upload_bytes
         )
-        try:
-            async with self._db.unit_of_work() as uow:
-                row = StoredFile(
-                    id=file_id,
-                    user_id=user_id,
-                    project_id=project_id,
-                    original_name=form.filename,
-                    safe_name=name,
-                    mime_type=kind.mime_type,
-                    size_bytes=stored.size_bytes,
-                    sha256=stored.sha256,
-                    storage_key=key,
-                    status="ready",
-                    file_type=kind.name,
-                    category=category,
-                    metadata_=metadata,
-                )
-                uow.session.add(row)
-                await self._flush_file(uow)
-                await uow.session.refresh(row)
-                await uow.commit()
-        except BaseException:
-            await self._compensate(key)
-            raise
+        row = await self._record_stored(
+            file_id, user_id, project_id, category, form.filename, kind, stored, metadata
+        )
         return UploadedFile(to_read(row), await self._download_url(row))
 
     async def save_bytes(
@@ -197,25 +171,47 @@ class FileService:
         if project_id is not None:
             async with self._db.read(user_id=user_id) as session:
                 await owned_project_or_404(session, user_id, project_id)
-        file_id = new_id()
-        key = (
-            file_key(user_id, project_id, category, file_id, name)
-            if project_id is not None
-            else scratch_key(user_id, category, file_id, name)
-        )
+        file_id, key = self._new_key(user_id, project_id, category, name)
         stored = await self._store.put_bytes(key, data, content_type=kind.mime_type)
+        row = await self._record_stored(
+            file_id, user_id, project_id, category, filename, kind, stored, metadata
+        )
+        return to_read(row)
+
+    @staticmethod
+    def _new_key(user_id: str, project_id: str | None, category: str, name: str) -> tuple[str, str]:
+        """A new file's id and where it goes: its project's folder, or the user's scratch
+        space."""
+        file_id = new_id()
+        if project_id is not None:
+            return file_id, file_key(user_id, project_id, category, file_id, name)
+        return file_id, scratch_key(user_id, category, file_id, name)
+
+    async def _record_stored(
+        self,
+        file_id: str,
+        user_id: str,
+        project_id: str | None,
+        category: str,
+        original_name: str,
+        kind: FileKind,
+        stored: StoredObject,
+        metadata: dict[str, Any],
+    ) -> StoredFile:
+        """The row of an object just stored (ready); the object is removed if the row cannot
+        be written."""
         try:
             async with self._db.unit_of_work() as uow:
                 row = StoredFile(
                     id=file_id,
                     user_id=user_id,
                     project_id=project_id,
-                    original_name=filename,
-                    safe_name=name,
+                    original_name=original_name,
+                    safe_name=safe_name(original_name),
                     mime_type=kind.mime_type,
                     size_bytes=stored.size_bytes,
                     sha256=stored.sha256,
-                    storage_key=key,
+                    storage_key=stored.key,
                     status="ready",
                     file_type=kind.name,
                     category=category,
@@ -226,9 +222,9 @@ class FileService:
                 await uow.session.refresh(row)
                 await uow.commit()
         except BaseException:
-            await self._compensate(key)
+            await self._compensate(stored.key)
             raise
-        return to_read(row)
+        return row
 
     async def find_by_metadata(self, user_id: str, name: str, value: str) -> FileRead | None:
         """The user's newest ready file whose metadata has `name` = `value`."""

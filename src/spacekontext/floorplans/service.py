@@ -12,6 +12,8 @@ the shared versioned-document base (documents/versioned.py); the history row is 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, String, Text, cast, insert, literal, select, tuple_
@@ -174,36 +176,22 @@ class FloorplanService(
         self, user_id: str, project_id: str, body: FloorplanCreate
     ) -> SavedDocument[FloorplanSummary]:
         checked = await self.validate(body.data)
-        async with self._db.unit_of_work() as uow:
-            await owned_project_or_404(uow.session, user_id, project_id)
-            values = {
-                "id": new_id(),
-                "project_id": project_id,
-                "name": body.name,
-                "level": body.level,
-                **_fact_values(*checked),
-            }
-            meta = await self._insert(uow.session, values, user_id)
-            await uow.commit()
-        return SavedDocument(meta, body.data, changed=True)
+
+        async def columns(session: AsyncSession) -> dict[str, Any]:
+            # The document itself goes in as its canonical text (`_fact_values`).
+            return {"name": body.name, "level": body.level} | _fact_values(*checked)
+
+        return await self._create(user_id, project_id, body.data, columns)
 
     async def replace(
         self, user_id: str, floorplan_id: str, body: FloorplanReplace, pre: Precondition
     ) -> SavedDocument[FloorplanSummary]:
         checked = await self.validate(body.data)
-        async with self._db.unit_of_work() as uow:
-            current = await self._lock(uow.session, user_id, floorplan_id, pre)
-            saved = await self._write(
-                uow.session,
-                current,
-                user_id,
-                name=body.name,
-                level=body.level,
-                data=body.data,
-                checked=checked,
-            )
-            await uow.commit()
-        return saved
+
+        async def change(session: AsyncSession, current: Row[Any]) -> _Change:
+            return _Change(body.name, body.level, body.data, checked)
+
+        return await self._update(user_id, floorplan_id, pre, change)
 
     async def patch(
         self, user_id: str, floorplan_id: str, body: FloorplanPatch, pre: Precondition
@@ -215,66 +203,37 @@ class FloorplanService(
             raise Invalid("level cannot be null", code="invalid_level")
         if "data" in fields and not isinstance(body.data, dict):
             raise Invalid("data must be a merge patch object", code="invalid_patch")
-        async with self._db.unit_of_work() as uow:
-            current = await self._lock(uow.session, user_id, floorplan_id, pre)
-            document: Any = None
-            checked = None
-            if "data" in fields:
-                stored = await self._stored_document(uow.session, floorplan_id)
-                document = merge_patch(stored, body.data)
-                checked = await self.validate(document)
-            saved = await self._write(
-                uow.session,
-                current,
-                user_id,
-                name=body.name,
-                level=body.level,
-                data=document,
-                checked=checked,
-            )
-            await uow.commit()
-        return saved
+
+        async def change(session: AsyncSession, current: Row[Any]) -> _Change:
+            if "data" not in fields:
+                return _Change(body.name, body.level, None, None)
+            stored = await self._stored_document(session, floorplan_id)
+            document = merge_patch(stored, body.data)
+            return _Change(body.name, body.level, document, await self.validate(document))
+
+        return await self._update(user_id, floorplan_id, pre, change)
 
     async def restore(
         self, user_id: str, floorplan_id: str, version: int, pre: Precondition
     ) -> SavedDocument[FloorplanSummary]:
-        async with self._db.unit_of_work() as uow:
-            current = await self._lock(uow.session, user_id, floorplan_id, pre)
-            old = await self._version_row(uow.session, floorplan_id, version, with_data=True)
-            checked = await self.validate(old.data)
-            saved = await self._write(
-                uow.session,
-                current,
-                user_id,
-                name=old.name,
-                level=old.level,
-                data=old.data,
-                checked=checked,
-            )
-            await uow.commit()
-        return saved
+        async def change(session: AsyncSession, current: Row[Any]) -> _Change:
+            old = await self._version_row(session, floorplan_id, version, with_data=True)
+            return _Change(old.name, old.level, old.data, await self.validate(old.data))
+
+        return await self._update(user_id, floorplan_id, pre, change)
 
     async def derive_rooms(
         self, user_id: str, floorplan_id: str, pre: Precondition
     ) -> SavedDocument[FloorplanSummary]:
         """Rooms found from the walls of a floorplan that also has zones of the editor's own
         (those stay as drawn; a save derives rooms by itself only when there are none)."""
-        async with self._db.unit_of_work() as uow:
-            current = await self._lock(uow.session, user_id, floorplan_id, pre)
-            document = await self._stored_document(uow.session, floorplan_id)
+
+        async def change(session: AsyncSession, current: Row[Any]) -> _Change:
+            document = await self._stored_document(session, floorplan_id)
             await asyncio.to_thread(apply_rooms, document, self._rooms, force=True)
-            checked = await self.validate(document)
-            saved = await self._write(
-                uow.session,
-                current,
-                user_id,
-                name=None,
-                level=None,
-                data=document,
-                checked=checked,
-            )
-            await uow.commit()
-        return saved
+            return _Change(None, None, document, await self.validate(document))
+
+        return await self._update(user_id, floorplan_id, pre, change)
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -314,19 +273,27 @@ class FloorplanService(
             raise NotFound(f"floorplan version {version} not found", code="version_not_found")
         return row
 
-    async def _write(
+    async def _update(
         self,
-        session: AsyncSession,
-        current: Row[Any],
         user_id: str,
-        *,
-        name: str | None,
-        level: int | None,
-        data: Any,
-        checked: tuple[FloorplanFacts, Encoded] | None,
+        floorplan_id: str,
+        pre: Precondition,
+        change: Callable[[AsyncSession, Row[Any]], Awaitable[_Change]],
     ) -> SavedDocument[FloorplanSummary]:
-        """Write a new version unless nothing changes; `checked=None` keeps the stored
-        document, `name`/`level` None keep the stored ones."""
+        """Lock the floorplan (If-Match checked), ask `change` what the write changes, and
+        write a new version unless nothing changes; `checked=None` keeps the stored document,
+        `name`/`level` None keep the stored ones."""
+        async with self._db.unit_of_work() as uow:
+            current = await self._lock(uow.session, user_id, floorplan_id, pre)
+            wanted = await change(uow.session, current)
+            saved = await self._write(uow.session, current, user_id, wanted)
+            await uow.commit()
+        return saved
+
+    async def _write(
+        self, session: AsyncSession, current: Row[Any], user_id: str, wanted: _Change
+    ) -> SavedDocument[FloorplanSummary]:
+        name, level, data, checked = wanted.name, wanted.level, wanted.data, wanted.checked
         changes: dict[str, Any] = {}
         if name is not None and name != current.name:
             changes["name"] = name
@@ -353,6 +320,16 @@ class FloorplanService(
                 ["id", *_HISTORY_COPY, "created_by_user_id"], source
             )
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """What a write asks for: None keeps the stored name, level or document."""
+
+    name: str | None
+    level: int | None
+    data: Any
+    checked: tuple[FloorplanFacts, Encoded] | None
 
 
 def _fact_values(facts: FloorplanFacts, encoded: Encoded) -> dict[str, Any]:

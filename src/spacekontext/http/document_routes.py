@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import BaseModel
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep
@@ -76,6 +76,16 @@ class DocumentKind:
     route_names: tuple[str, str] | None = None
 
 
+async def _page(limit: PageLimit = DEFAULT_PAGE, cursor: PageCursor = None) -> dict[str, Any]:
+    return {"limit": limit, "cursor": cursor}
+
+
+async def _page_by_level(
+    level: Level = None, limit: PageLimit = DEFAULT_PAGE, cursor: PageCursor = None
+) -> dict[str, Any]:
+    return {"level": level, "limit": limit, "cursor": cursor}
+
+
 def document_router(kind: DocumentKind) -> APIRouter:
     # Bodies as the edge layer parsed them (http/jsonroute.py): a document is parsed once.
     router = APIRouter(tags=[kind.collection], route_class=ParsedJSONRoute)
@@ -95,9 +105,14 @@ def document_router(kind: DocumentKind) -> APIRouter:
             status_code=status_code,
         )
 
-    async def listed(services: Services, user_id: str, project_id: str, **query: Any) -> JSONBytes:
+    async def list_documents(
+        project_id: str,
+        user: CurrentUser,
+        services: ServicesDep,
+        page: Annotated[dict[str, Any], Depends(_page_by_level if kind.by_level else _page)],
+    ) -> JSONBytes:
         rows, next_cursor = await kind.service(services).list_in_project(
-            user_id, project_id, **query
+            user.id, project_id, **page
         )
         return JSONBytes(
             {
@@ -106,35 +121,6 @@ def document_router(kind: DocumentKind) -> APIRouter:
                 "nextCursor": next_cursor,
             }
         )
-
-    list_endpoint: Callable[..., Any]
-    if kind.by_level:
-
-        async def list_by_level(
-            project_id: str,
-            user: CurrentUser,
-            services: ServicesDep,
-            level: Level = None,
-            limit: PageLimit = DEFAULT_PAGE,
-            cursor: PageCursor = None,
-        ) -> JSONBytes:
-            return await listed(
-                services, user.id, project_id, level=level, limit=limit, cursor=cursor
-            )
-
-        list_endpoint = list_by_level
-    else:
-
-        async def list_all(
-            project_id: str,
-            user: CurrentUser,
-            services: ServicesDep,
-            limit: PageLimit = DEFAULT_PAGE,
-            cursor: PageCursor = None,
-        ) -> JSONBytes:
-            return await listed(services, user.id, project_id, limit=limit, cursor=cursor)
-
-        list_endpoint = list_all
 
     async def create(
         project_id: str,
@@ -192,7 +178,7 @@ def document_router(kind: DocumentKind) -> APIRouter:
 
     noun = kind.noun
     routes: list[tuple[str, str, Callable[..., Any], str, str, int | None]] = [
-        ("GET", collection, list_endpoint, f"list_{several}",
+        ("GET", collection, list_documents, f"list_{several}",
          f"List a project's {kind.plural}", None),
         ("POST", collection, create, f"create_{one}", f"Create a {noun}", 201),
         ("GET", item, get, f"get_{one}", f"Read a {noun} with its document", None),

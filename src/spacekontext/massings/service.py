@@ -22,7 +22,6 @@ from spacekontext.documents import (
 )
 from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
 from spacekontext.errors import Invalid
-from spacekontext.ids import new_id
 from spacekontext.massings.geometry import KIND, MassingShape, floor_to_floor_height, shape
 from spacekontext.massings.models import Massing
 from spacekontext.massings.schemas import (
@@ -32,7 +31,6 @@ from spacekontext.massings.schemas import (
     MassingSummary,
 )
 from spacekontext.projects.models import Project
-from spacekontext.projects.service import owned_project_or_404
 from spacekontext.site.models import SiteAnalysis
 
 SUMMARY_COLUMNS = (
@@ -78,19 +76,12 @@ class MassingService(
     ) -> SavedDocument[MassingSummary]:
         checked = await self.validate(body.massing_data)
         analysis = _analysis(body.analysis)
-        async with self._db.unit_of_work() as uow:
-            await owned_project_or_404(uow.session, user_id, project_id)
-            context = await _project_context(uow.session, project_id, share_lock=True)
-            values = {
-                "id": new_id(),
-                "project_id": project_id,
-                "name": body.name,
-                "analysis": analysis,
-                **_derived(*checked, *context),
-            }
-            meta = await self._insert(uow.session, values, user_id)
-            await uow.commit()
-        return SavedDocument(meta, body.massing_data, changed=True)
+
+        async def columns(session: AsyncSession) -> dict[str, Any]:
+            context = await _project_context(session, project_id, share_lock=True)
+            return {"name": body.name, "analysis": analysis} | _derived(*checked, *context)
+
+        return await self._create(user_id, project_id, body.massing_data, columns)
 
     async def replace(
         self, user_id: str, massing_id: str, body: MassingReplace, pre: Precondition

@@ -23,7 +23,6 @@ from spacekontext.documents import (
 from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
 from spacekontext.errors import Invalid
 from spacekontext.floorplans.models import Floorplan
-from spacekontext.ids import new_id
 from spacekontext.models3d.models import Model3D
 from spacekontext.models3d.objects import KIND, count_objects
 from spacekontext.models3d.schemas import (
@@ -33,7 +32,6 @@ from spacekontext.models3d.schemas import (
     Model3DReplace,
     Model3DSummary,
 )
-from spacekontext.projects.service import owned_project_or_404
 
 SUMMARY_COLUMNS = (
     Model3D.id,
@@ -73,20 +71,13 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
     ) -> SavedDocument[Model3DRead]:
         checked = await self.validate(body.model_data)
         settings = _settings(body.settings)
-        async with self._db.unit_of_work() as uow:
-            await owned_project_or_404(uow.session, user_id, project_id)
-            await _check_floorplan(uow.session, project_id, body.floorplan_id)
-            values = {
-                "id": new_id(),
-                "project_id": project_id,
-                "floorplan_id": body.floorplan_id,
-                "name": body.name,
-                "settings": settings,
-                **_derived(*checked),
-            }
-            meta = await self._insert(uow.session, values, user_id)
-            await uow.commit()
-        return SavedDocument(meta, body.model_data, changed=True)
+
+        async def columns(session: AsyncSession) -> dict[str, Any]:
+            await _check_floorplan(session, project_id, body.floorplan_id)
+            fields = {"floorplan_id": body.floorplan_id, "name": body.name, "settings": settings}
+            return fields | _derived(*checked)
+
+        return await self._create(user_id, project_id, body.model_data, columns)
 
     async def replace(
         self, user_id: str, model_id: str, body: Model3DReplace, pre: Precondition

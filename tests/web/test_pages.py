@@ -18,7 +18,7 @@ from spacekontext.auth.tokens import DevTokens
 from spacekontext.db.engine import Database
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
-from tests.cache.redisproc import RedisProcess, redis_server_binary
+from tests.redisproc import RedisProcess, redis_server_binary
 from tests.conftest import require
 from tests.documents.conftest import square_room
 

@@ -93,11 +93,32 @@ def double_lines(
     walls: list[Wall],
     doors: list[Door] = (),  # type: ignore[assignment]
     labels: list[tuple[float, float, str]] = (),  # type: ignore[assignment]
+    *,
+    door_blocks: bool = False,
 ) -> bytes:
-    """Both faces of every wall as LINEs on A-WALL, in millimetres."""
+    """Both faces of every wall as LINEs on A-WALL, in millimetres; with `door_blocks`, a door
+    block (leaf and swing, hinge at the insertion point, wall line at y = 0) on A-DOOR in each
+    door gap."""
     outline = wall_outline(walls, doors)
     doc = ezdxf.new("R2013", units=units.MM)
     msp = doc.modelspace()
+    if door_blocks:
+        doc.layers.add("A-DOOR")
+        for door in doors:
+            w = walls[door.wall]
+            name = f"DOOR-{round(door.width * 1000)}"
+            if name not in doc.blocks:
+                block = doc.blocks.new(name)
+                block.add_line((0, 0), (0, door.width * 1000))
+                block.add_arc((0, 0), door.width * 1000, 0, 90)
+            length = math.hypot(w.x2 - w.x1, w.y2 - w.y1)
+            ux, uy = (w.x2 - w.x1) / length, (w.y2 - w.y1) / length
+            start = door.along - door.width / 2
+            msp.add_blockref(
+                name,
+                ((w.x1 + ux * start) * 1000, (w.y1 + uy * start) * 1000),
+                dxfattribs={"layer": "A-DOOR", "rotation": math.degrees(math.atan2(uy, ux))},
+            )
     for part in shapely.get_parts(outline):
         for ring in [part.exterior, *part.interiors]:
             coords = shapely.simplify(ring, 1e-9).coords

@@ -273,3 +273,17 @@ def test_a_plan_with_too_many_walls_is_not_searched_on_save() -> None:
     document = with_rooms({"nodes": nodes, "edges": edges, "zones": []}, RoomOptions())
     assert document["zones"] == []
     assert document[DERIVED_KEY]["warnings"][0].startswith("rooms not looked for")
+
+
+def test_door_blocks_in_the_gaps_become_walls_with_their_doors() -> None:
+    data = drawings.double_lines(
+        drawings.FLAT_WALLS, drawings.FLAT_DOORS, drawings.FLAT_LABELS, door_blocks=True
+    )
+    result = read_dxf(data)
+    doors = [o for e in result.document["edges"].values() for o in e["openings"]]
+    assert sorted(round(o["width"], 3) for o in doors) == [0.8, 0.8, 0.9, 0.9, 0.9]
+    assert not any("openings ignored" in w for w in result.warnings)
+    # The walls that carry them close the rooms just as the gaps did.
+    zones = by_label(with_rooms(result.document, RoomOptions()))
+    for name, net in drawings.FLAT_NET.items():
+        assert zones[name]["areaM2"] == pytest.approx(net, rel=0.01), name

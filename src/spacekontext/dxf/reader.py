@@ -34,7 +34,7 @@ from ezdxf.filemanagement import dxf_stream_info
 from ezdxf.filemanagement import read as read_text
 from ezdxf.lldxf.tagger import binary_tags_loader
 from ezdxf.math import Matrix44, Vec3
-from shapely.geometry import Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.polygon import orient
 
 from spacekontext.dxf.document import DEFAULT_HEIGHT_M, DEFAULT_THICKNESS_M, polygon_area
@@ -59,6 +59,8 @@ FLATTEN_DISTANCE_M = 0.02
 MAX_WALL_THICKNESS_M = 1.0
 MAX_INSERT_DEPTH = 4
 MAX_LABELS = 20_000
+# Gaps between wall ends up to this wide are filled when an opening block stands in them.
+MAX_OPENING_GAP_M = 3.0
 # Text that states an area ("12.5 m²", "12,50 m2", "135 sq ft") is not a room name.
 _AREA_TEXT = re.compile(r"^\s*[\d.,]+\s*(m²|m2|sq\.? ?ft|sf|ft²)\s*$", re.IGNORECASE)
 _MTEXT_CODES = re.compile(r"\\[A-Za-z][^;\\]*;|\\P|[{}]")
@@ -325,7 +327,7 @@ class _Reader:
             for s in merged.singles
         ]
         if not merged.centres:
-            return self.segments + singles
+            return self._door_gaps(self.segments + singles)
         # Merged centre lines stop short of each other by up to half a wall's thickness:
         # lengthen them to where they meet (gaps as wide as a wall are walls, not doors).
         reach = max(c[4] for c in merged.centres)
@@ -339,7 +341,48 @@ class _Reader:
             Segment(w.x1, w.y1, w.x2, w.y2, w.thickness, height)
             for w in healed.lines + healed.added
         ]
-        return self.segments + centres + singles
+        return self._door_gaps(self.segments + centres + singles)
+
+    def _door_gaps(self, segments: list[Segment]) -> list[Segment]:
+        """A door or window block standing in a gap between two wall ends on one line (how
+        CAD users draw openings) fills the gap with a wall that carries it: the editor's model
+        is a wall with an opening. Gaps without a block stay gaps."""
+        if not self.openings or not segments:
+            return segments
+        closures = heal(
+            [WallLine(s.x1, s.y1, s.x2, s.y2, s.thickness) for s in segments],
+            snap_m=self.options.tolerance_m,
+            corner_m=0.0,
+            max_gap_m=MAX_OPENING_GAP_M,
+            extend_ahead=False,
+        ).added
+        if not closures:
+            return segments
+        single = {(round(s.x1, 6), round(s.y1, 6)): s.single_line for s in segments} | {
+            (round(s.x2, 6), round(s.y2, 6)): s.single_line for s in segments
+        }
+        filled = []
+        for gap in closures:
+            line = LineString([(gap.x1, gap.y1), (gap.x2, gap.y2)])
+            reach = gap.thickness / 2 + 0.1
+            for opening in self.openings:
+                centre = Point(*opening["centre"])
+                along = line.project(centre, normalized=True)
+                if 0 < along < 1 and line.distance(centre) <= reach:
+                    end = (round(gap.x1, 6), round(gap.y1, 6))
+                    filled.append(
+                        Segment(
+                            gap.x1,
+                            gap.y1,
+                            gap.x2,
+                            gap.y2,
+                            gap.thickness,
+                            self.options.default_height_m,
+                            single.get(end, False),
+                        )
+                    )
+                    break
+        return segments + filled
 
     def _room_entity(self, entity: Any, kind: str) -> None:
         if kind in ("LWPOLYLINE", "POLYLINE"):

@@ -130,11 +130,11 @@ def database_url() -> Iterator[str]:
     if configured:
         yield configured
         return
-    from spacekontext.db.embedded import embedded_database
+    from spacekontext.db.embedded import attached
 
     base = Path(tempfile.mkdtemp(prefix="skbench-"))
     try:
-        with embedded_database(base / "pg") as uri:
+        with attached(base, "bench") as uri:
             yield uri
     finally:
         shutil.rmtree(base, ignore_errors=True)

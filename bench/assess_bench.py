@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from spacekontext.db.embedded import embedded_database
+from spacekontext.db.embedded import attached
 from spacekontext.db.migrate import upgrade
 from spacekontext.settings import Settings
 from spacekontext.tools.assess import app_shape, assess
@@ -46,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="skbench-"))
     try:
-        with embedded_database(base / "pg") as url:
+        with attached(base, "bench") as url:
             upgrade(url)
             started = time.perf_counter()
             with psycopg.connect(psycopg_dsn(url), autocommit=True) as conn:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from spacekontext.db.embedded import embedded_database
+from spacekontext.db.embedded import attached
 from spacekontext.db.migrate import upgrade
 from spacekontext.db.urls import libpq_dsn
 from spacekontext.settings import Settings
@@ -107,7 +107,7 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="skbb-"))  # short: the servers' sockets live inside
     try:
         print(f"load before: {load_average()}")
-        with embedded_database(base / "src" / "pgdata") as source_url:
+        with attached(base / "src", "bench") as source_url:
             upgrade(source_url)
             started = time.perf_counter()
             seed(source_url, base / "src", args.users, args.object_mb, args.object_size_mb)
@@ -117,7 +117,7 @@ def main() -> None:
                 backup(source_url, base / "src", base / "backup")
             )
         print(f"load after backup: {load_average()}")
-        with embedded_database(base / "dst" / "pgdata") as target_url:
+        with attached(base / "dst", "bench") as target_url:
             times = asyncio.run(restore(target_url, base / "dst", base / "backup", args.jobs))
         load = load_average()
     finally:

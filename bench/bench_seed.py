@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from spacekontext.db.embedded import embedded_database
+from spacekontext.db.embedded import attached
 from spacekontext.db.migrate import upgrade
 from spacekontext.db.urls import libpq_dsn
 from spacekontext.tools.seed.writer import SeedPlan, run_seed
@@ -42,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="skbench-"))
     try:
-        with embedded_database(base / "pg") as uri:
+        with attached(base, "bench") as uri:
             upgrade(uri)
             postmaster = psutil.Process(
                 int((base / "pg" / "postmaster.pid").read_text().split()[0])

@@ -142,9 +142,9 @@ def main() -> None:
         with contextlib.ExitStack() as stack:
             database_url = os.environ.get("DATABASE_URL")
             if not database_url:
-                from spacekontext.db.embedded import embedded_database
+                from spacekontext.db.embedded import attached
 
-                database_url = stack.enter_context(embedded_database(work / "pg"))
+                database_url = stack.enter_context(attached(work, "bench"))
             upgrade(database_url)
             seed(database_url, args.users, args.projects_per_user)
             tokens = DevTokens.from_data_dir(home)

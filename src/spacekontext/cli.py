@@ -382,7 +382,7 @@ def _apply_index_profile(url: str, profile: str) -> None:
     changed = apply_index_profile(libpq_dsn(url), profile)
     if changed:
         verb = "dropped" if profile == "naive" else "restored"
-        console.print(f"profile {profile}: {verb} indexes {', '.join(changed)}")
+        say(f"profile {profile}: {verb} indexes {', '.join(changed)}")
 
 
 @cli.command()
@@ -460,7 +460,7 @@ def _ensure_partitions(settings: Settings, months_ahead: int) -> list[str]:
 
     created = asyncio.run(run())
     if created:
-        console.print(f"created partitions: {', '.join(created)}")
+        say(f"created partitions: {', '.join(created)}")
     return created
 
 
@@ -700,6 +700,8 @@ def status(
     report = gather(settings)
     if wait is not None:
         deadline = time.monotonic() + wait
+        if not (report["api"] and report["api"]["answering"]):
+            say(f"waiting up to {wait:.0f} s for the API to answer…")
         while not (report["api"] and report["api"]["answering"]):
             if time.monotonic() > deadline:
                 say(render(report))

@@ -100,6 +100,8 @@ class Postmaster:
     def process(self) -> psutil.Process | None:
         """The live postmaster process, or None when the pid is gone, a zombie, or some other
         program (a pid reused after a crash or a reboot)."""
+        if self.pid <= 0:
+            return None  # a standalone backend (initdb's bootstrap) writes its pid negated
         try:
             process = psutil.Process(self.pid)
             if process.status() == psutil.STATUS_ZOMBIE:
@@ -212,7 +214,7 @@ def check_stale_pid_file(pgdata: Path) -> None:
     data dir still in use, so say what to do. A pid file whose process is gone is PostgreSQL's
     ordinary crash case: it replaces the file itself."""
     postmaster = read_postmaster(pgdata)
-    if postmaster is None or postmaster.alive():
+    if postmaster is None or postmaster.pid <= 0 or postmaster.alive():
         return
     try:
         other = psutil.Process(postmaster.pid)

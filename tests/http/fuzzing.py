@@ -140,7 +140,9 @@ def run_schemathesis(
     ]
     if seed is not None:
         command += ["--seed", str(seed)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # Its own cache directory lands in the working directory: a temporary one.
+    with tempfile.TemporaryDirectory(prefix="sk-schemathesis-") as workdir:
+        done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=workdir)
     output = done.stdout + done.stderr
     return FuzzResult(
         returncode=done.returncode,

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import ezdxf
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Dialog, Page, expect
+from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 
 from spacekontext.auth.tokens import DevTokens
 from tests.documents.conftest import square_room
@@ -136,6 +137,15 @@ def check_page(page: Page, name: str) -> None:
     assert overflow <= 1, f"{name} is {overflow}px wider than a 390px phone"
 
 
+def wait_for_image(image: Locator, timeout_s: float = 10) -> None:
+    """Until the image has loaded and decoded (a broken one never gets a width). Polled from
+    here: the pages' CSP forbids the string evaluation of `page.wait_for_function`."""
+    deadline = time.monotonic() + timeout_s
+    while not image.evaluate("img => img.complete && img.naturalWidth > 0"):
+        assert time.monotonic() < deadline, "the image did not load"
+        time.sleep(0.1)
+
+
 def accept(dialog: Dialog) -> None:
     dialog.accept()
 
@@ -225,7 +235,7 @@ def test_dxf_import_shows_preview_and_area_and_a_corrupt_file_says_why(
     expect(result).to_contain_text("7 walls, 2 rooms, area 35.0 m²")
     preview = page.locator("#dxf-result img")
     expect(preview).to_be_visible()
-    page.wait_for_function("document.querySelector('#dxf-result img').naturalWidth > 0")
+    wait_for_image(preview)
 
     page.reload()
     level = page.locator("article.level").first
@@ -354,10 +364,8 @@ def test_block_library(page: Page, server: Server) -> None:
     expect(page.get_by_role("heading", name="Block library")).to_be_visible()
     cards = page.locator(".blocks .card")
     assert cards.count() == 3
-    page.wait_for_function(
-        "[...document.querySelectorAll('.blocks img')].slice(0, 4)"
-        ".every((img) => img.complete && img.naturalWidth > 0)"
-    )
+    for index in range(3):
+        wait_for_image(page.locator(".blocks img").nth(index))
     check_page(page, "blocks")
     page.get_by_label("Search blocks").fill("chai")
     page.get_by_role("button", name="Show").click()

@@ -27,8 +27,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.cache.redisproc import RedisProcess
 from tests.db import servers
+from tests.redisproc import RedisProcess
 
 from spacekontext.auth.tokens import DevTokens
 from spacekontext.db.migrate import upgrade

@@ -89,10 +89,16 @@ def _cpu_s(postmaster: psutil.Process) -> float:
     return total
 
 
+def _wal_lsn(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        return int(_one(conn, "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
+
+
 def run(
     dsn: str, script: str, clients: int, seconds: int, variables: dict[str, int]
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     postmaster = _server_processes(dsn)[0]
+    wal_before = _wal_lsn(dsn)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
         file.write(script)
     try:
@@ -110,7 +116,8 @@ def run(
         Path(file.name).unlink()
     tps = float(re.search(r"tps = ([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
     transactions = int(re.search(r"processed: (\d+)", done.stdout).group(1))  # type: ignore[union-attr]
-    return tps, used * 1000 / max(transactions, 1)
+    wal = (_wal_lsn(dsn) - wal_before) / max(transactions, 1)
+    return tps, used * 1000 / max(transactions, 1), wal
 
 
 async def _api_saves(base: str, tokens: list[str], seconds: float) -> tuple[int, int]:
@@ -272,23 +279,26 @@ def database_level(dsn: str, clients: int, seconds: int) -> None:
         )
     load0 = os.getloadavg()[0]
     started = time.monotonic()
-    save_tps, save_cpu = run(dsn, SAVE, clients, seconds, {"floorplans": floorplans})
-    create_tps, create_cpu = run(dsn, CREATE, clients, seconds, {"users": users})
+    save_tps, save_cpu, save_wal = run(dsn, SAVE, clients, seconds, {"floorplans": floorplans})
+    create_tps, create_cpu, create_wal = run(dsn, CREATE, clients, seconds, {"users": users})
     load1 = os.getloadavg()[0]
     print(f"server settings: {settings}; {floorplans} floorplans (median {median:,} bytes)")
     took = time.monotonic() - started
     print(f"load average before / after: {load0:.2f} / {load1:.2f} ({took:.0f} s)")
     print(
         "| transaction (pgbench) | clients | tps (this machine) "
-        "| PostgreSQL CPU ms per transaction | tps per core of PostgreSQL |"
+        "| PostgreSQL CPU ms per transaction | tps per core of PostgreSQL | WAL per transaction |"
     )
-    print("|---|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|")
     rows = (
-        ("save (lock, seed-sized update, history)", save_tps, save_cpu),
-        ("project create", create_tps, create_cpu),
+        ("save (lock, seed-sized update, history)", save_tps, save_cpu, save_wal),
+        ("project create", create_tps, create_cpu, create_wal),
     )
-    for name, tps, cpu in rows:
-        print(f"| {name} | {clients} | {tps:,.0f} | {cpu:.2f} | {1000 / cpu:,.0f} |")
+    for name, tps, cpu, wal in rows:
+        print(
+            f"| {name} | {clients} | {tps:,.0f} | {cpu:.2f} | {1000 / cpu:,.0f} "
+            f"| {wal / 1024:,.1f} KB |"
+        )
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("DELETE FROM app.projects WHERE description = 'created by pgbench'")
 

@@ -69,8 +69,8 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
     # Not ClassVars (those cannot be generic); subclasses set them at class level all the same.
     read_schema: type[Read]
     summary_schema: type[Summary]
+    # The kind's name in messages ("3D model"): "3D model not found", "the 3D model was changed…".
     kind: ClassVar[str]
-    not_found_message: ClassVar[str]
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
@@ -250,7 +250,7 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
         return self.read_schema.model_validate(row)
 
     def _not_found(self) -> NotFound:
-        return NotFound(self.not_found_message)
+        return NotFound(f"{self.kind} not found")
 
     def _owned_by(self, user_id: str, document_id: str, *columns: Any) -> Select[Any]:
         # Someone else's document is indistinguishable from a missing one.

@@ -105,7 +105,6 @@ class FloorplanService(
     summary_schema = FloorplanSummary
     read_schema = FloorplanSummary
     kind = KIND
-    not_found_message = "floorplan not found"
 
     def __init__(self, db: Database, settings: Settings) -> None:
         super().__init__(db, settings)

@@ -34,8 +34,21 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def _public_details(details: Any) -> Any:
+    """Details as clients see them: pydantic's error dicts, passed on by some routes, lose
+    their documentation URL and their context (which may hold an exception object)."""
+    if isinstance(details, list):
+        return [
+            {k: v for k, v in item.items() if k not in ("url", "ctx")}
+            if isinstance(item, dict) and "loc" in item
+            else item
+            for item in details
+        ]
+    return details
+
+
 def domain_error_response(exc: DomainError) -> JSONBytes:
-    body = error_body(exc.message, exc.error_code, exc.details)
+    body = error_body(exc.message, exc.error_code, _public_details(exc.details))
     if exc.extra:
         body = exc.extra | body
     return JSONBytes(body, status_code=exc.status, headers=exc.headers)

@@ -69,7 +69,6 @@ class MassingService(
     summary_schema = MassingSummary
     read_schema = MassingSummary
     kind = KIND
-    not_found_message = "massing not found"
 
     async def create(
         self, user_id: str, project_id: str, body: MassingCreate

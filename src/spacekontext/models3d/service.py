@@ -64,7 +64,6 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
     summary_schema = Model3DSummary
     read_schema = Model3DRead
     kind = KIND
-    not_found_message = "3D model not found"
 
     async def create(
         self, user_id: str, project_id: str, body: Model3DCreate

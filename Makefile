@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test check lint format bench clean
+.PHONY: install run test check lint format bench clean fuzz
 
 # pip's own lines ("Collecting …", "Installing collected packages …") are the progress of the
 # first install, which takes a few minutes: never a silent wait.
@@ -28,6 +28,10 @@ run: install
 
 test: install check
 	$(BIN)/python -m pytest
+
+# Schemathesis over the whole API for up to 15 minutes (figures: docs/fuzzing.md).
+fuzz: install
+	$(BIN)/python -m tests.http.fuzzing --max-examples 200 --max-time 900
 
 check: install
 	$(BIN)/ruff check src tests bench

@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV_BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
-from tests.cache.redisproc import RedisProcess, free_port  # noqa: E402
+from tests.redisproc import RedisProcess, free_port  # noqa: E402
 
 
 def seed(url: str, users: int, per_user: int) -> None:

@@ -120,6 +120,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         # native OpenTelemetry hooks would otherwise ask the global providers on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    # The app's own settings (injected services may have been built from others, in tests).
+    app.state.settings = settings
     if services is not None:
         app.state.services = services
         app.state.compat = build_compat(settings, services)
@@ -137,7 +139,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         return settings.max_json_bytes
 
     hot = HotRoutes(projects.hot_routes) if settings.hot_routes else None
-    app.add_middleware(EdgeMiddleware, limit_for=body_limit, hot_routes=hot)
+    app.add_middleware(
+        EdgeMiddleware,
+        limit_for=body_limit,
+        hot_routes=hot,
+        server_timing=settings.server_timing_enabled,
+        hsts_max_age_s=settings.hsts_max_age_s,
+    )
     if settings.cors_origins:
         # Outside the edge layer, so that the hot routes it serves get CORS headers too.
         app.add_middleware(

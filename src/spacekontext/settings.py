@@ -177,6 +177,15 @@ class Settings(BaseSettings):
     # Door and window gaps in walls up to this width (metres) are closed to find rooms.
     rooms_max_gap_m: float = Field(default=2.0, ge=0, le=10)
     # Wall ends this close to another wall (metres) join it.
+    # --- exposure (http/security.py) ----------------------------------------------------------
+    # `Strict-Transport-Security: max-age=N` on responses served over HTTPS (behind a TLS proxy:
+    # run uvicorn with --proxy-headers so that the scheme is seen); 0: not sent.
+    hsts_max_age_s: int = Field(default=0, ge=0, le=2 * 365 * 24 * 3600)
+    # /metrics with ENV=production: a bearer token, or a client address in these networks.
+    metrics_token: str | None = Field(default=None, min_length=16)
+    metrics_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # `Server-Timing` (database and Redis time per request); off by default in production.
+    server_timing: bool | None = None
     rooms_snap_m: float = Field(default=0.05, ge=0, le=1)
     # Enclosed faces with less floor (m², inside the walls) are not rooms.
     rooms_min_area_m2: float = Field(default=0.5, ge=0, le=100)
@@ -184,6 +193,7 @@ class Settings(BaseSettings):
     @field_validator(
         "database_read_urls",
         "admin_emails",
+        "metrics_allow_networks",
         "auth_authorized_parties",
         "cors_origins",
         "trusted_origins",
@@ -220,6 +230,10 @@ class Settings(BaseSettings):
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         return [_origin_of_setting(origin) for origin in value]
+
+    @property
+    def server_timing_enabled(self) -> bool:
+        return self.server_timing if self.server_timing is not None else self.env != "production"
 
     @property
     def data_dir(self) -> Path:

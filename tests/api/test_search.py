@@ -188,6 +188,10 @@ async def test_highlights_are_html_escaped(client: httpx.AsyncClient, auth: Auth
         "the a of",
         "\\:*",
         "Zürich 東京 Ærø ﬁ 🏠",
+        # Word characters that unaccent expands into punctuation (½ → " 1/2"): found by the
+        # schemathesis run as a tsquery syntax error.
+        "õ½x",
+        "ŉ ℃ ¼ ﬃ ① ²",
         "' OR 1=1 --",
         "%_%",
     ],

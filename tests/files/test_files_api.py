@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from spacekontext.files.models import StoredFile
 from spacekontext.services import Services
 from spacekontext.storage.base import ObjectStore
+from spacekontext.storage.keys import staging_key
 from tests.storage.conftest import SAMPLES, TEST_MAX_UPLOAD, multipart
 
 Auth = Callable[[str], dict[str, str]]
@@ -362,6 +363,46 @@ async def test_direct_upload_presign_put_complete(
     assert await app_services.worker.run_until_idle() >= 1
     read = (await api.get(f"/api/files/{file_id}", headers=ann | JSON)).json()
     assert read["file"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+async def test_a_presigned_put_cannot_replace_a_checked_upload(
+    api: httpx.AsyncClient, auth: Auth, fetch: Any, app_services: Services, store: ObjectStore
+) -> None:
+    """The probe's swap: a PNG checked by /complete, then a second PUT to the same URL with an
+    executable of the same size, served afterwards as image/png. The URL writes a staging key;
+    /complete moved the object out of its reach before checking it."""
+    ann = auth(ANN)
+    project_id = await new_project(api, ann)
+    png = SAMPLES["png"]
+    presigned = (
+        await api.post(
+            "/api/files/presign",
+            json={"projectId": project_id, "filename": "plan.png", "size": len(png)},
+            headers=ann,
+        )
+    ).json()
+    file_id = presigned["fileId"]
+    assert await put_direct(api, presigned, png) == 200
+    done = await api.post(f"/api/files/{file_id}/complete", headers=ann)
+    assert done.status_code == 200, done.text
+
+    exe = (b"MZ" + b"\x90" * len(png))[: len(png)]
+    # The URL is still within its lifetime; whatever it accepts must not reach the file.
+    await put_direct(api, presigned, exe)
+    again = await api.post(f"/api/files/{file_id}/complete", headers=ann)
+    assert again.status_code == 200
+    served = await fetch(again.json()["url"])
+    assert served.content == png
+    read = await api.get(f"/api/files/{file_id}", headers=ann)
+    assert read.content == png
+
+    # Nor does a second complete racing with the PUT: an object in place is never replaced.
+    async with app_services.db.read(primary=True) as session:
+        key = await session.scalar(select(StoredFile.storage_key).where(StoredFile.id == file_id))
+    assert key is not None
+    await put_direct(api, presigned, exe)
+    assert await store.move(staging_key(key), key) is False
+    assert await store.get_bytes(key) == png
 
 
 async def test_direct_upload_refusals(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import ezdxf
 import pytest
@@ -284,6 +285,31 @@ def test_door_blocks_in_the_gaps_become_walls_with_their_doors() -> None:
     assert sorted(round(o["width"], 3) for o in doors) == [0.8, 0.8, 0.9, 0.9, 0.9]
     assert not any("openings ignored" in w for w in result.warnings)
     # The walls that carry them close the rooms just as the gaps did.
+    zones = by_label(with_rooms(result.document, RoomOptions()))
+    for name, net in drawings.FLAT_NET.items():
+        assert zones[name]["areaM2"] == pytest.approx(net, rel=0.01), name
+
+
+@pytest.mark.parametrize("degrees", [0, 33, 45, 137])
+def test_a_rotated_flat_gives_the_same_walls_doors_and_rooms(degrees: int) -> None:
+    turn = math.radians(degrees)
+
+    def rotated(x: float, y: float) -> tuple[float, float]:
+        return (
+            x * math.cos(turn) - y * math.sin(turn) + 100,
+            x * math.sin(turn) + y * math.cos(turn) + 50,
+        )
+
+    walls = [
+        Wall(*rotated(w.x1, w.y1), *rotated(w.x2, w.y2), w.thickness) for w in drawings.FLAT_WALLS
+    ]
+    labels = [(*rotated(x, y), text) for x, y, text in drawings.FLAT_LABELS]
+    result = read_dxf(drawings.double_lines(walls, drawings.FLAT_DOORS, labels, door_blocks=True))
+    # The 8 walls, each split only where another wall meets it (6 T-junctions: 16 edges), the
+    # doors inside them.
+    assert len(result.document["edges"]) == 16
+    assert sum(len(e["openings"]) for e in result.document["edges"].values()) == 5
+    assert result.warnings == []
     zones = by_label(with_rooms(result.document, RoomOptions()))
     for name, net in drawings.FLAT_NET.items():
         assert zones[name]["areaM2"] == pytest.approx(net, rel=0.01), name

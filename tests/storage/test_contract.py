@@ -71,6 +71,20 @@ async def test_missing_objects(store: ObjectStore) -> None:
     await store.delete("users/u/none")  # idempotent
 
 
+async def test_move_never_replaces_an_object_in_place(store: ObjectStore) -> None:
+    await store.put_bytes("m/_staging/a", b"first", content_type="application/pdf")
+    assert await store.move("m/_staging/a", "m/a") is True
+    assert await store.head("m/_staging/a") is None
+    assert await store.get_bytes("m/a") == b"first"
+    await store.put_bytes("m/_staging/a", b"second", content_type="application/pdf")
+    assert await store.move("m/_staging/a", "m/a") is False
+    assert await store.get_bytes("m/a") == b"first"
+    await store.delete("m/_staging/a")
+    with pytest.raises(NotFound):
+        await store.move("m/_staging/a", "m/b")
+    assert [info.key async for info in store.list("m/")] == ["m/a"]
+
+
 async def test_list_is_bytewise_sorted_and_prefix_deletion_is_scoped(store: ObjectStore) -> None:
     keys = ["users/u/p/a-b/x", "users/u/p/a/x", "users/u/p/a.c", "users/u/q/z", "users/v/p/a"]
     for key in keys:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.files.test_files_api import JSON, new_project, upload
 from tests.storage.conftest import BASE_URL, SAMPLES
-from tests.storage.test_files_api import JSON, new_project, upload
 
 Auth = Callable[[str], dict[str, str]]
 

@@ -18,9 +18,9 @@ from spacekontext.auth.tokens import DevTokens
 from spacekontext.db.engine import Database
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
-from tests.cache.redisproc import RedisProcess, redis_server_binary
 from tests.conftest import require
 from tests.documents.conftest import square_room
+from tests.redisproc import RedisProcess, redis_server_binary
 
 Auth = Callable[[str], dict[str, str]]
 ANN = "ann@example.com"

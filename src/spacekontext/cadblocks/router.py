@@ -18,6 +18,7 @@ from spacekontext.http.immutable import (
     strong_etag,
     verify_caller,
 )
+from spacekontext.http.openapi import also, raw_body
 from spacekontext.http.responses import JSONBytes, success_json
 from spacekontext.services import Services
 from spacekontext.users.service import require_admin
@@ -43,7 +44,12 @@ async def list_blocks(
     )
 
 
-@router.get("/{slug}/dxf", summary="A block as a DXF file")
+@router.get(
+    "/{slug}/dxf",
+    summary="A block as a DXF file",
+    response_class=Response,
+    responses=raw_body("image/vnd.dxf", description="DXF"),
+)
 async def block_dxf(
     slug: str, request: Request, user: CurrentUser, services: ServicesDep
 ) -> Response:
@@ -58,6 +64,8 @@ async def block_dxf(
 @router.get(
     "/{slug}/dxf/{sha256}",
     summary="A block's DXF by the SHA-256 of its bytes (the ETag of /dxf; cached for a year)",
+    response_class=Response,
+    responses=raw_body("image/vnd.dxf", description="DXF"),
 )
 async def block_dxf_by_hash(
     slug: str, sha256: str, request: Request, services: ServicesDep
@@ -98,6 +106,8 @@ async def _thumbnail(slug: str, request: Request, services: Services) -> tuple[b
 @router.get(
     "/{slug}/thumbnail.svg",
     summary="A block's SVG thumbnail (public blocks: no credentials needed, for <img>)",
+    response_class=Response,
+    responses={**raw_body("image/svg+xml", description="SVG"), **also(401)},
 )
 async def block_thumbnail(slug: str, request: Request, services: ServicesDep) -> Response:
     data, public = await _thumbnail(slug, request, services)
@@ -111,6 +121,8 @@ async def block_thumbnail(slug: str, request: Request, services: ServicesDep) ->
 @router.get(
     "/{slug}/thumbnail/{sha256}.svg",
     summary="A block's thumbnail by the SHA-256 of its bytes (cached for a year)",
+    response_class=Response,
+    responses={**raw_body("image/svg+xml", description="SVG"), **also(401)},
 )
 async def block_thumbnail_by_hash(
     slug: str, sha256: str, request: Request, services: ServicesDep
@@ -135,7 +147,9 @@ def _svg_headers(etag: str, cache_control: str) -> dict[str, str]:
     }
 
 
-@router.post("", status_code=201, summary="Add a block from a DXF (admins)")
+@router.post(
+    "", status_code=201, summary="Add a block from a DXF (admins)", responses=also(403, 415)
+)
 async def upload_block(request: Request, user: CurrentUser, services: ServicesDep) -> JSONBytes:
     require_admin(user, services.settings, action="add library blocks")
     form = await request.form(max_files=1, max_fields=20)

@@ -34,6 +34,7 @@ from spacekontext.errors import (
     UpstreamFailed,
 )
 from spacekontext.files.schemas import file_url
+from spacekontext.http.openapi import also
 from spacekontext.http.responses import JSONBytes
 from spacekontext.projects.service import owned_project_or_404
 
@@ -225,7 +226,11 @@ def _back(request: Request, **params: str) -> Response:
     return response
 
 
-@router.get("/api/sketchfab/oauth/callback", summary="Sketchfab's OAuth redirect (redirect)")
+@router.get(
+    "/api/sketchfab/oauth/callback",
+    summary="Sketchfab's OAuth redirect (redirect)",
+    responses=also(404),
+)
 async def oauth_callback(
     request: Request,
     compat: CompatDep,

@@ -73,6 +73,10 @@ class DriverPool:
         try:
             connection = await pool.acquire(timeout=self.timeout_s)
         except TimeoutError as exc:
+            if pool.get_size() < self.size:
+                # A slot was free, yet no connection came: connecting timed out (a server
+                # gone from the network), an outage rather than a saturated pool.
+                raise TimeoutError(f"connecting for pool {self.name} timed out") from exc
             self._timeouts.inc()
             raise PoolTimeout(
                 f"no connection of pool {self.name} within {self.timeout_s} s"

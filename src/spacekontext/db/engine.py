@@ -68,6 +68,10 @@ def connect_args_for(settings: Settings, *, role: str = "primary") -> dict[str, 
             settings.db_idle_in_transaction_timeout_ms
         )
     args["server_settings"] = server_settings
+    # Connecting counts against the checkout timeout, not asyncpg's 60 s default: a server gone
+    # from the network (packets dropped) answers 503 `database_unavailable` after seconds,
+    # instead of holding every request for a minute.
+    args["timeout"] = max(settings.db_pool_timeout_s, 1.0)
     return args
 
 

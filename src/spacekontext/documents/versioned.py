@@ -69,8 +69,8 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
     # Not ClassVars (those cannot be generic); subclasses set them at class level all the same.
     read_schema: type[Read]
     summary_schema: type[Summary]
+    # The kind's name in messages ("3D model"): "3D model not found", "the 3D model was changed…".
     kind: ClassVar[str]
-    not_found_message: ClassVar[str]
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
@@ -162,6 +162,26 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
 
     # --- for the write paths of subclasses ------------------------------------------------------
 
+    async def _update(
+        self,
+        user_id: str,
+        document_id: str,
+        pre: Precondition,
+        change: Callable[[AsyncSession, Row[Any]], Awaitable[tuple[dict[str, Any], Any]]],
+    ) -> SavedDocument[Read]:
+        """The versioned update of every kind: lock the row (If-Match checked against its
+        version), ask `change(session, current)` for the columns that change and the document
+        the answer carries, and write them as the next version — or, when nothing changes,
+        answer with the current version and leave the row as it was."""
+        async with self._db.unit_of_work() as uow:
+            current = await self._lock(uow.session, user_id, document_id, pre)
+            changes, data = await change(uow.session, current)
+            if not changes:
+                return SavedDocument(self._meta(current), data, changed=False)
+            meta = await self._save(uow.session, document_id, current.version, changes, user_id)
+            await uow.commit()
+        return SavedDocument(meta, data, changed=True)
+
     async def _after_save(self, session: AsyncSession, document_id: str, user_id: str) -> None:
         """Called in the write's transaction after every insert or versioned update (a
         floorplan appends its history row here). Nothing by default."""
@@ -230,7 +250,7 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
         return self.read_schema.model_validate(row)
 
     def _not_found(self) -> NotFound:
-        return NotFound(self.not_found_message)
+        return NotFound(f"{self.kind} not found")
 
     def _owned_by(self, user_id: str, document_id: str, *columns: Any) -> Select[Any]:
         # Someone else's document is indistinguishable from a missing one.

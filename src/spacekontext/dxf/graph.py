@@ -83,7 +83,51 @@ def build_wall_graph(segments: list[Segment], tolerance: float) -> WallGraph:
             by_pair[key] = (previous[0], previous[1], seg.thickness, seg.height, seg.single_line)
     points = snapper.points
     edges = list(by_pair.values())
-    return WallGraph(points=points, edges=_split_t_junctions(points, edges, tolerance))
+    split = _split_t_junctions(points, edges, tolerance)
+    return WallGraph(points=points, edges=_merge_straight_runs(points, split))
+
+
+# Two walls meeting end to end are one wall when their directions differ by less than this.
+STRAIGHT_SIN = math.sin(math.radians(0.5))
+# Thicknesses measured from a drawing's faces differ by float noise (a rotated plan).
+SAME_THICKNESS_M = 1e-4
+
+
+def _merge_straight_runs(points: list[tuple[float, float]], edges: list[Edge]) -> list[Edge]:
+    """Walls that continue one another through a node no other wall meets, in a straight line
+    and with the same thickness and height, become one wall: a double-line drawing gives a
+    wall in pieces (a face interrupted where another wall meets the opposite face)."""
+    incident: dict[int, set[int]] = {}
+    for index, (a, b, *_rest) in enumerate(edges):
+        incident.setdefault(a, set()).add(index)
+        incident.setdefault(b, set()).add(index)
+    current: list[Edge | None] = list(edges)
+    for node, members in incident.items():
+        if len(members) != 2:
+            continue
+        first, second = sorted(members)
+        e1, e2 = current[first], current[second]
+        if e1 is None or e2 is None or e1[3:] != e2[3:]:
+            continue
+        if abs(e1[2] - e2[2]) > SAME_THICKNESS_M:
+            continue
+        u = e1[0] if e1[1] == node else e1[1]
+        v = e2[0] if e2[1] == node else e2[1]
+        if u == v:
+            continue
+        (ux, uy), (nx, ny), (vx, vy) = points[u], points[node], points[v]
+        ax, ay, bx, by = nx - ux, ny - uy, vx - nx, vy - ny
+        la, lb = math.hypot(ax, ay), math.hypot(bx, by)
+        if la == 0 or lb == 0 or ax * bx + ay * by <= 0:
+            continue
+        if abs(ax * by - ay * bx) > STRAIGHT_SIN * la * lb:
+            continue
+        # e1 now runs u -> v (in e1's direction); e2 is gone; v's incidence follows.
+        current[first] = (u, v, *e1[2:]) if e1[1] == node else (v, u, *e1[2:])
+        current[second] = None
+        incident[v].discard(second)
+        incident[v].add(first)
+    return [edge for edge in current if edge is not None]
 
 
 def _split_t_junctions(

@@ -61,6 +61,8 @@ MAX_INSERT_DEPTH = 4
 MAX_LABELS = 20_000
 # Gaps between wall ends up to this wide are filled when an opening block stands in them.
 MAX_OPENING_GAP_M = 3.0
+# An opening up to this much wider than its wall still fits it (float noise of rotations).
+OPENING_FIT_M = 0.002
 # Text that states an area ("12.5 m²", "12,50 m2", "135 sq ft") is not a room name.
 _AREA_TEXT = re.compile(r"^\s*[\d.,]+\s*(m²|m2|sq\.? ?ft|sf|ft²)\s*$", re.IGNORECASE)
 _MTEXT_CODES = re.compile(r"\\[A-Za-z][^;\\]*;|\\P|[{}]")
@@ -561,9 +563,12 @@ class _Reader:
             a, b = graph_edges[index][0], graph_edges[index][1]
             length = math.dist(points[a], points[b])
             width = opening["width"]
-            if width > length + 1e-9:
+            if width > length + OPENING_FIT_M:
                 dropped += 1
                 continue
+            # A door drawn exactly as wide as its gap (the wall that fills it) may come out a
+            # hair wider than the wall after rotations: it is the wall's width.
+            width = min(width, length)
             # A block drawn a little past the wall's end (a door next to a corner) is kept
             # inside its wall: the document requires position ± width/2 within the wall.
             along = min(max(along, width / 2), length - width / 2)
@@ -573,7 +578,7 @@ class _Reader:
                     "id": f"o{number}",
                     "type": opening["type"],
                     "position": round(along, 9),
-                    "width": round(opening["width"], 9),
+                    "width": round(width, 9),
                     "height": opening["height"]
                     if opening["height"] is not None
                     else defaults["height"],

@@ -16,6 +16,7 @@ from spacekontext.http.immutable import (
     strong_etag,
     verify_caller,
 )
+from spacekontext.http.openapi import raw_body
 from spacekontext.http.responses import JSONBytes
 from spacekontext.http.schemas import ApiInput
 
@@ -25,7 +26,12 @@ router = APIRouter(tags=["dxf"])
 UNIT_CODES = {1, 2, 4, 5, 6}
 
 
-@router.get("/api/floorplans/{floorplan_id}/export.dxf", summary="The floorplan as DXF")
+@router.get(
+    "/api/floorplans/{floorplan_id}/export.dxf",
+    summary="The floorplan as DXF",
+    response_class=Response,
+    responses=raw_body("image/vnd.dxf", description="DXF"),
+)
 async def export_dxf(floorplan_id: str, user: CurrentUser, services: ServicesDep) -> Response:
     filename, data = await services.dxf.export(user.id, floorplan_id)
     return Response(
@@ -35,7 +41,12 @@ async def export_dxf(floorplan_id: str, user: CurrentUser, services: ServicesDep
     )
 
 
-@router.get("/api/floorplans/{floorplan_id}/preview.svg", summary="An SVG preview of the plan")
+@router.get(
+    "/api/floorplans/{floorplan_id}/preview.svg",
+    summary="An SVG preview of the plan",
+    response_class=Response,
+    responses=raw_body("image/svg+xml", description="SVG"),
+)
 async def preview_svg(
     floorplan_id: str,
     user: CurrentUser,
@@ -56,6 +67,8 @@ async def preview_svg(
 @router.get(
     "/api/floorplans/{floorplan_id}/preview/{content_hash}.svg",
     summary="The SVG preview of one content of the plan, by its hash (cached for a year)",
+    response_class=Response,
+    responses=raw_body("image/svg+xml", description="SVG"),
 )
 async def preview_by_hash(
     floorplan_id: str, content_hash: str, request: Request, services: ServicesDep

@@ -14,6 +14,7 @@ from spacekontext.files.form import open_upload_form
 from spacekontext.files.schemas import FilePresign, ProjectFileCreate
 from spacekontext.files.service import UPLOAD_FIELDS
 from spacekontext.http.errors import client_message
+from spacekontext.http.openapi import also
 from spacekontext.http.pages import PageOffset
 from spacekontext.http.responses import JSONBytes
 from spacekontext.services import Services
@@ -40,7 +41,12 @@ async def _body(request: Request, max_file: int) -> AsyncIterator[bytes]:
         raise Invalid("the upload was interrupted", code="upload_interrupted") from exc
 
 
-@router.post("/api/files/upload", status_code=201, summary="Upload a file (streamed)")
+@router.post(
+    "/api/files/upload",
+    status_code=201,
+    summary="Upload a file (streamed)",
+    responses=also(413, 415),
+)
 async def upload_file(request: Request, user: CurrentUser, services: ServicesDep) -> JSONBytes:
     max_file = services.settings.max_upload_bytes
     length = request.headers.get("content-length", "")
@@ -60,13 +66,15 @@ async def upload_file(request: Request, user: CurrentUser, services: ServicesDep
     )
 
 
-@router.post("/api/files/presign", status_code=201, summary="Start a direct upload")
+@router.post(
+    "/api/files/presign", status_code=201, summary="Start a direct upload", responses=also(415)
+)
 async def presign_upload(body: FilePresign, user: CurrentUser, services: ServicesDep) -> JSONBytes:
     presigned = await services.files.presign(user.id, body)
     return JSONBytes({"success": True, **_dump(presigned)}, status_code=201)
 
 
-@router.post("/api/files/{file_id}/complete", summary="Finish a direct upload")
+@router.post("/api/files/{file_id}/complete", summary="Finish a direct upload", responses=also(415))
 async def complete_upload(file_id: str, user: CurrentUser, services: ServicesDep) -> JSONBytes:
     uploaded = await services.files.complete(user.id, file_id)
     return JSONBytes({"success": True, "url": uploaded.url, "file": _dump(uploaded.file)})

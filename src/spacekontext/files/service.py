@@ -9,6 +9,7 @@ row) is found by `reconcile`, and pending direct uploads never completed are swe
 from __future__ import annotations
 
 import builtins
+import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -41,7 +42,13 @@ from spacekontext.jobs.service import DELETE_PREFIX_JOB, Handler, enqueue
 from spacekontext.projects.service import owned_project_or_404
 from spacekontext.settings import Settings
 from spacekontext.storage.base import ObjectInfo, ObjectStore, StoredObject, upload_too_large
-from spacekontext.storage.keys import check_category, file_key, safe_name, scratch_key
+from spacekontext.storage.keys import (
+    check_category,
+    file_key,
+    safe_name,
+    scratch_key,
+    staging_key,
+)
 
 log = logging.getLogger("spacekontext.files")
 
@@ -297,7 +304,7 @@ class FileService:
             await self._flush_file(uow)
             await uow.commit()
         target = await self._store.presigned_upload(
-            key,
+            staging_key(key),
             size_bytes=data.size,
             content_type=kind.mime_type,
             expires_in_s=self._settings.signed_url_ttl_s,
@@ -317,6 +324,11 @@ class FileService:
             return UploadedFile(to_read(row), await self._download_url(row))  # idempotent
         if row.status != "pending":
             raise Conflict("this upload has failed; start a new one", code="upload_failed")
+        # The uploaded object leaves the URL's reach first, then is checked where it stays: a
+        # second PUT to the same URL can only write the staging key again, and an object in
+        # place is never replaced by a later move (a second, concurrent complete).
+        with contextlib.suppress(NotFound):  # nothing staged: not uploaded yet, or moved
+            await self._store.move(staging_key(row.storage_key), row.storage_key)
         info = await self._store.head(row.storage_key)
         if info is None:
             raise Conflict("the file has not been uploaded yet", code="upload_missing")
@@ -676,6 +688,7 @@ class FileService:
                 )
             ).all()
         for _, key in rows:
+            await self._store.delete(staging_key(key))  # uploaded, never completed
             await self._store.delete(key)
         if rows:
             async with self._db.unit_of_work() as uow:

@@ -4,11 +4,11 @@ Walls are centre lines with a thickness (a thickness of 0 is a line drawn withou
 single-line sketch). Finding the rooms:
 
 1. heal the graph: an open end within `snap_m` of another wall joins it (near misses and
-   T-junctions drawn short); two open ends whose walls would meet at a corner within
-   `corner_m` are both extended to the corner; two open ends facing each other along one line
-   (a door or window drawn as a gap) are joined up to `max_gap_m` apart; any open end still
-   left is extended straight ahead, up to `max_gap_m`, to the first wall it meets (a door next
-   to a corner);
+   T-junctions drawn short); two open ends facing each other along one line (a door or window
+   drawn as a gap) are joined up to `max_gap_m` apart; two open ends whose walls would meet at
+   a corner within `corner_m` are both extended to the corner; any open end still left is
+   extended straight ahead, up to `max_gap_m`, to the first wall it meets (a door next to a
+   corner);
 2. node the lines and polygonize them (shapely): every bounded face is a candidate room,
    measured to the wall centre lines: the *gross* area;
 3. the exterior is not a face; a face that fills a hole of another face is a courtyard (so also
@@ -251,11 +251,14 @@ def heal(
             _move(lines[i], k, target)
     ends = [end for end in remaining if end not in joined]
 
-    # (b) corners: two ends whose walls, lengthened a little, cross.
-    ends = _join_corners(lines, ends, corner_m, snap_m)
-
-    # (c) gaps along one line (a door or a window between two wall ends).
+    # (b) gaps along one line (a door or a window between two wall ends, or a wall's face
+    # interrupted where another wall meets it). Before corners: the end of a wall meeting
+    # this line at a T would otherwise take one side of the gap as its corner, and the other
+    # side, facing along the same line, has no crossing to run on to.
     ends = _close_gaps(lines, added, ends, max_gap_m, max(snap_m, corner_m))
+
+    # (c) corners: two ends whose walls, lengthened a little, cross.
+    ends = _join_corners(lines, ends, corner_m, snap_m)
 
     # (d) an end still open runs straight on to the first wall ahead.
     if extend_ahead and ends:

@@ -13,15 +13,11 @@ from spacekontext.http.responses import JSONBytes
 
 router = document_router(
     DocumentKind(
-        collection="floorplans",
-        name="floorplan",
-        data_key="data",
-        id_param="floorplan_id",
-        noun="floorplan",
-        plural="floorplans",
-        create=FloorplanCreate,
-        replace=FloorplanReplace,
-        patch=FloorplanPatch,
+        "floorplans",
+        "data",
+        FloorplanCreate,
+        FloorplanReplace,
+        FloorplanPatch,
         service=lambda services: services.floorplans,
         by_level=True,
         delete_summary="Delete a floorplan and its history",

@@ -12,7 +12,6 @@ the shared versioned-document base (documents/versioned.py); the history row is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +105,6 @@ class FloorplanService(
     summary_schema = FloorplanSummary
     read_schema = FloorplanSummary
     kind = KIND
-    not_found_message = "floorplan not found"
 
     def __init__(self, db: Database, settings: Settings) -> None:
         super().__init__(db, settings)
@@ -188,8 +186,8 @@ class FloorplanService(
     ) -> SavedDocument[FloorplanSummary]:
         checked = await self.validate(body.data)
 
-        async def change(session: AsyncSession, current: Row[Any]) -> _Change:
-            return _Change(body.name, body.level, body.data, checked)
+        async def change(session: AsyncSession, current: Row[Any]) -> tuple[dict[str, Any], Any]:
+            return self._changes(current, _Change(body.name, body.level, body.data, checked))
 
         return await self._update(user_id, floorplan_id, pre, change)
 
@@ -204,21 +202,25 @@ class FloorplanService(
         if "data" in fields and not isinstance(body.data, dict):
             raise Invalid("data must be a merge patch object", code="invalid_patch")
 
-        async def change(session: AsyncSession, current: Row[Any]) -> _Change:
+        async def change(session: AsyncSession, current: Row[Any]) -> tuple[dict[str, Any], Any]:
             if "data" not in fields:
-                return _Change(body.name, body.level, None, None)
+                return self._changes(current, _Change(body.name, body.level, None, None))
             stored = await self._stored_document(session, floorplan_id)
             document = merge_patch(stored, body.data)
-            return _Change(body.name, body.level, document, await self.validate(document))
+            return self._changes(
+                current, _Change(body.name, body.level, document, await self.validate(document))
+            )
 
         return await self._update(user_id, floorplan_id, pre, change)
 
     async def restore(
         self, user_id: str, floorplan_id: str, version: int, pre: Precondition
     ) -> SavedDocument[FloorplanSummary]:
-        async def change(session: AsyncSession, current: Row[Any]) -> _Change:
+        async def change(session: AsyncSession, current: Row[Any]) -> tuple[dict[str, Any], Any]:
             old = await self._version_row(session, floorplan_id, version, with_data=True)
-            return _Change(old.name, old.level, old.data, await self.validate(old.data))
+            return self._changes(
+                current, _Change(old.name, old.level, old.data, await self.validate(old.data))
+            )
 
         return await self._update(user_id, floorplan_id, pre, change)
 
@@ -228,10 +230,12 @@ class FloorplanService(
         """Rooms found from the walls of a floorplan that also has zones of the editor's own
         (those stay as drawn; a save derives rooms by itself only when there are none)."""
 
-        async def change(session: AsyncSession, current: Row[Any]) -> _Change:
+        async def change(session: AsyncSession, current: Row[Any]) -> tuple[dict[str, Any], Any]:
             document = await self._stored_document(session, floorplan_id)
             await asyncio.to_thread(apply_rooms, document, self._rooms, force=True)
-            return _Change(None, None, document, await self.validate(document))
+            return self._changes(
+                current, _Change(None, None, document, await self.validate(document))
+            )
 
         return await self._update(user_id, floorplan_id, pre, change)
 
@@ -265,38 +269,17 @@ class FloorplanService(
             raise NotFound(f"floorplan version {version} not found", code="version_not_found")
         return row
 
-    async def _update(
-        self,
-        user_id: str,
-        floorplan_id: str,
-        pre: Precondition,
-        change: Callable[[AsyncSession, Row[Any]], Awaitable[_Change]],
-    ) -> SavedDocument[FloorplanSummary]:
-        """Lock the floorplan (If-Match checked), ask `change` what the write changes, and
-        write a new version unless nothing changes; `checked=None` keeps the stored document,
-        `name`/`level` None keep the stored ones."""
-        async with self._db.unit_of_work() as uow:
-            current = await self._lock(uow.session, user_id, floorplan_id, pre)
-            wanted = await change(uow.session, current)
-            saved = await self._write(uow.session, current, user_id, wanted)
-            await uow.commit()
-        return saved
-
-    async def _write(
-        self, session: AsyncSession, current: Row[Any], user_id: str, wanted: _Change
-    ) -> SavedDocument[FloorplanSummary]:
-        name, level, data, checked = wanted.name, wanted.level, wanted.data, wanted.checked
+    def _changes(self, current: Row[Any], wanted: _Change) -> tuple[dict[str, Any], Any]:
+        """The columns a write changes (None keeps the stored name, level or document)."""
         changes: dict[str, Any] = {}
-        if name is not None and name != current.name:
-            changes["name"] = name
-        if level is not None and level != current.level:
-            changes["level"] = level
+        if wanted.name is not None and wanted.name != current.name:
+            changes["name"] = wanted.name
+        if wanted.level is not None and wanted.level != current.level:
+            changes["level"] = wanted.level
+        checked = wanted.checked
         if checked is not None and checked[1].content_hash != current.content_hash:
             changes |= _fact_values(*checked)
-        if not changes:
-            return SavedDocument(self._meta(current), data, changed=False)
-        meta = await self._save(session, current.id, current.version, changes, user_id)
-        return SavedDocument(meta, data, changed=True)
+        return changes, wanted.data
 
     async def _after_save(self, session: AsyncSession, document_id: str, user_id: str) -> None:
         """Every saved version goes into the history, copied from the floorplan row inside

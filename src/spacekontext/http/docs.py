@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from spacekontext.auth.deps import current_user
+from spacekontext.http.openapi import complete_responses
 from spacekontext.settings import Settings
 
 ASSETS = "/docs/assets"
@@ -93,7 +94,8 @@ def install_docs(app: FastAPI, settings: Settings) -> None:
                 routes=app.routes,
             )
             add_security(schema, app)
-            app.openapi_schema = schema
+            # Error answers and statuses by rule, for every route (http/openapi.py).
+            app.openapi_schema = complete_responses(schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

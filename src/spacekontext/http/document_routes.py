@@ -8,6 +8,7 @@ No `from __future__ import annotations` in this module: FastAPI reads the endpoi
 annotations at run time, and those name the kind's schemas, which are closure variables of
 the factory (string annotations could not be resolved from the module's globals)."""
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
@@ -56,24 +57,37 @@ class DocumentService(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class DocumentKind:
-    """How one kind of document appears on the wire."""
+    """How one kind of document appears on the wire. The names a kind does not give follow
+    from its collection: "massings" → answers under "massing", path parameter "massing_id",
+    summaries about "a massing" and "massings", routes list_massings / get_massing."""
 
     collection: str  # path segment, tag and list key: "floorplans"
-    name: str  # a document's key in answers: "floorplan"
     data_key: str  # the document's key in bodies: "data"
-    id_param: str  # the path parameter: "floorplan_id"
-    noun: str  # in summaries: "floorplan", "3D model"
-    plural: str  # "floorplans", "3D models"
     create: type[BaseModel]
     replace: type[BaseModel]
     patch: type[BaseModel]
     service: Callable[[Services], DocumentService]
+    name: str = ""  # a document's key in answers: "floorplan"
+    id_param: str = ""  # the path parameter: "floorplan_id"
+    noun: str = ""  # in summaries: "floorplan", "3D model"
+    plural: str = ""  # "floorplans", "3D models"
+    # (one, several) in route names, which OpenAPI's operation ids are made of.
+    route_names: tuple[str, str] | None = None
     # Lists filter by `?level=` (floorplans).
     by_level: bool = False
     delete_summary: str | None = None
-    # (one, several) in route names, which OpenAPI's operation ids are made of: get_floorplan,
-    # list_floorplans. Default: the collection without and with its final "s".
-    route_names: tuple[str, str] | None = None
+
+    def named(self) -> "DocumentKind":
+        """This kind with every name filled in."""
+        name = self.name or self.collection.removesuffix("s")
+        return dataclasses.replace(
+            self,
+            name=name,
+            id_param=self.id_param or f"{name}_id",
+            noun=self.noun or name,
+            plural=self.plural or self.collection,
+            route_names=self.route_names or (name, self.collection),
+        )
 
 
 async def _page(limit: PageLimit = DEFAULT_PAGE, cursor: PageCursor = None) -> dict[str, Any]:
@@ -87,13 +101,14 @@ async def _page_by_level(
 
 
 def document_router(kind: DocumentKind) -> APIRouter:
+    kind = kind.named()
     # Bodies as the edge layer parsed them (http/jsonroute.py): a document is parsed once.
     router = APIRouter(tags=[kind.collection], route_class=ParsedJSONRoute)
     collection = f"/api/projects/{{project_id}}/{kind.collection}"
     item = f"/api/{kind.collection}/{{{kind.id_param}}}"
     one, several = kind.route_names or (kind.collection.removesuffix("s"), kind.collection)
     DocumentId = Annotated[str, Path(alias=kind.id_param)]  # noqa: N806 (a type alias)
-    Create, Replace, Patch = kind.create, kind.replace, kind.patch  # noqa: N806
+    Create = kind.create  # noqa: N806
 
     def saved(result: SavedDocument[Any], prefer: str | None, status_code: int = 200) -> JSONBytes:
         return saved_response(
@@ -148,27 +163,25 @@ def document_router(kind: DocumentKind) -> APIRouter:
             kind.name, stored, data_key=kind.data_key, version=stored.meta.version
         )
 
-    async def replace(
-        document_id: DocumentId,
-        body: Replace,  # type: ignore[valid-type]
-        user: CurrentUser,
-        services: ServicesDep,
-        pre: IfMatch,
-        prefer: Prefer = None,
-    ) -> JSONBytes:
-        result = await kind.service(services).replace(user.id, document_id, body, pre)
-        return saved(result, prefer)
+    def versioned_write(operation: str, Body: type[BaseModel]) -> Callable[..., Any]:  # noqa: N803
+        """PUT and PATCH: the same route around the service's `replace` or `patch`."""
 
-    async def patch(
-        document_id: DocumentId,
-        body: Patch,  # type: ignore[valid-type]
-        user: CurrentUser,
-        services: ServicesDep,
-        pre: IfMatch,
-        prefer: Prefer = None,
-    ) -> JSONBytes:
-        result = await kind.service(services).patch(user.id, document_id, body, pre)
-        return saved(result, prefer)
+        async def write(
+            document_id: DocumentId,
+            body: Body,  # type: ignore[valid-type]
+            user: CurrentUser,
+            services: ServicesDep,
+            pre: IfMatch,
+            prefer: Prefer = None,
+        ) -> JSONBytes:
+            service = kind.service(services)
+            result = await getattr(service, operation)(user.id, document_id, body, pre)
+            return saved(result, prefer)
+
+        return write
+
+    replace = versioned_write("replace", kind.replace)
+    patch = versioned_write("patch", kind.patch)
 
     async def delete(
         document_id: DocumentId, user: CurrentUser, services: ServicesDep, pre: IfMatch

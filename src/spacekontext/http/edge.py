@@ -29,6 +29,7 @@ from spacekontext.errors import Invalid
 from spacekontext.http.errors import domain_error_response, error_body, unexpected_error_response
 from spacekontext.http.hot import HotRoutes
 from spacekontext.http.jsonbody import PARSED_JSON_BODY, check_json_body
+from spacekontext.http.security import carries_credentials, header_adder
 from spacekontext.observability import error_tracking, metrics
 from spacekontext.observability.request_context import RequestStats, acting_user, current_request
 
@@ -66,12 +67,16 @@ class EdgeMiddleware:
         *,
         limit_for: Callable[[str], int | None],
         hot_routes: HotRoutes | None = None,
+        server_timing: bool = True,
+        hsts_max_age_s: int = 0,
     ) -> None:
         """`limit_for(path)` gives the body-size limit of a path, or None for routes that
         stream their bodies and enforce their own limit."""
         self.app = app
         self.limit_for = limit_for
         self.hot_routes = hot_routes
+        self.server_timing = server_timing
+        self.add_security_headers = header_adder(hsts_max_age_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,16 +107,23 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                total_ms = (time.perf_counter() - started) * 1000
-                timing = (
-                    f'db;dur={stats.db_time_s * 1000:.2f};desc="{stats.statements} statements", '
-                    f"redis;dur={stats.redis_time_s * 1000:.2f};"
-                    f'desc="{stats.redis_round_trips} round trips", '
-                    f"app;dur={total_ms:.2f}"
-                )
                 headers = message.setdefault("headers", [])
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
-                headers.append((b"server-timing", timing.encode()))
+                if self.server_timing:
+                    total_ms = (time.perf_counter() - started) * 1000
+                    db_ms = stats.db_time_s * 1000
+                    timing = (
+                        f'db;dur={db_ms:.2f};desc="{stats.statements} statements", '
+                        f"redis;dur={stats.redis_time_s * 1000:.2f};"
+                        f'desc="{stats.redis_round_trips} round trips", '
+                        f"app;dur={total_ms:.2f}"
+                    )
+                    headers.append((b"server-timing", timing.encode()))
+                self.add_security_headers(
+                    headers,
+                    scope.get("scheme") == "https",
+                    scope["path"].startswith("/api/") and carries_credentials(scope["headers"]),
+                )
             await send(message)
 
         reported = False

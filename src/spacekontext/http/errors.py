@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from spacekontext.db.outage import database_unavailable, unreachable_reason
 from spacekontext.errors import DomainError
@@ -30,8 +34,21 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def _public_details(details: Any) -> Any:
+    """Details as clients see them: pydantic's error dicts, passed on by some routes, lose
+    their documentation URL and their context (which may hold an exception object)."""
+    if isinstance(details, list):
+        return [
+            {k: v for k, v in item.items() if k not in ("url", "ctx")}
+            if isinstance(item, dict) and "loc" in item
+            else item
+            for item in details
+        ]
+    return details
+
+
 def domain_error_response(exc: DomainError) -> JSONBytes:
-    body = error_body(exc.message, exc.error_code, exc.details)
+    body = error_body(exc.message, exc.error_code, _public_details(exc.details))
     if exc.extra:
         body = exc.extra | body
     return JSONBytes(body, status_code=exc.status, headers=exc.headers)
@@ -59,6 +76,26 @@ def validation_error_response(exc: RequestValidationError, message: str | None =
     )
 
 
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """Every method some route serves at this path. Starlette's 405 names only the methods of
+    the first route whose path matched, and FastAPI registers one route per method."""
+    exact: set[str] = set()
+    templated: set[str] = set()
+    for context in iter_route_contexts(app.routes):
+        template = getattr(context, "path", None)
+        if template and _template_regex(template).match(path):
+            found = exact if template == path else templated
+            found |= set(getattr(context, "methods", None) or ())
+    # A path of its own (`/api/files/presign`) is the resource the client named, even where a
+    # template (`/api/files/{file_id}`) would also take it.
+    return sorted(exact or templated)
+
+
+@functools.lru_cache(maxsize=512)
+def _template_regex(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONBytes:
@@ -77,10 +114,13 @@ def install_error_handlers(app: FastAPI) -> None:
             405: "method_not_allowed",
             413: "payload_too_large",
         }
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
         return JSONBytes(
             error_body(str(exc.detail), codes.get(exc.status_code, "http_error")),
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)

@@ -5,15 +5,11 @@ from spacekontext.massings.schemas import MassingCreate, MassingPatch, MassingRe
 
 router = document_router(
     DocumentKind(
-        collection="massings",
-        name="massing",
-        data_key="massingData",
-        id_param="massing_id",
-        noun="massing",
-        plural="massings",
-        create=MassingCreate,
-        replace=MassingReplace,
-        patch=MassingPatch,
+        "massings",
+        "massingData",
+        MassingCreate,
+        MassingReplace,
+        MassingPatch,
         service=lambda services: services.massings,
     )
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.documents import (
@@ -69,7 +69,6 @@ class MassingService(
     summary_schema = MassingSummary
     read_schema = MassingSummary
     kind = KIND
-    not_found_message = "massing not found"
 
     async def create(
         self, user_id: str, project_id: str, body: MassingCreate
@@ -136,35 +135,34 @@ class MassingService(
         analysis: dict[str, Any] | None = None,
         analysis_patch: Any = None,
     ) -> SavedDocument[MassingSummary]:
-        async with self._db.unit_of_work() as uow:
-            current = await self._lock(uow.session, user_id, massing_id, pre)
+        async def change(session: AsyncSession, current: Row[Any]) -> tuple[dict[str, Any], Any]:
+            document, measured, kept = data, checked, analysis
             changes: dict[str, Any] = {}
             if name is not None and name != current.name:
                 changes["name"] = name
             if data_patch is not None:
-                data = merge_patch(await self._stored_document(uow.session, massing_id), data_patch)
-                checked = await self.validate(data)
-            if checked is not None and checked[1].content_hash != current.content_hash:
-                context = await _project_context(uow.session, current.project_id)
-                changes |= _derived(*checked, *context)
+                stored = await self._stored_document(session, massing_id)
+                document = merge_patch(stored, data_patch)
+                measured = await self.validate(document)
+            if measured is not None and measured[1].content_hash != current.content_hash:
+                context = await _project_context(session, current.project_id)
+                changes |= _derived(*measured, *context)
             if analysis_given:
-                stored_analysis = await uow.session.scalar(
+                stored_analysis = await session.scalar(
                     select(Massing.analysis).where(Massing.id == massing_id)
                 )
-                if analysis_patch is not None or analysis is None:
+                if analysis_patch is not None or kept is None:
                     # A merge patch: null removes the analysis, an object merges into it.
-                    analysis = _analysis(
+                    kept = _analysis(
                         merge_patch(stored_analysis, analysis_patch)
                         if analysis_patch is not None
                         else None
                     )
-                if analysis != stored_analysis:
-                    changes["analysis"] = analysis
-            if not changes:
-                return SavedDocument(self._meta(current), data, changed=False)
-            meta = await self._save(uow.session, massing_id, current.version, changes, user_id)
-            await uow.commit()
-        return SavedDocument(meta, data, changed=True)
+                if kept != stored_analysis:
+                    changes["analysis"] = kept
+            return changes, document
+
+        return await self._update(user_id, massing_id, pre, change)
 
 
 def _derived(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.documents import (
@@ -64,7 +64,6 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
     summary_schema = Model3DSummary
     read_schema = Model3DRead
     kind = KIND
-    not_found_message = "3D model not found"
 
     async def create(
         self, user_id: str, project_id: str, body: Model3DCreate
@@ -133,15 +132,15 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
         data_patch: Any = None,
         settings_patch: Any = None,
     ) -> SavedDocument[Model3DRead]:
-        async with self._db.unit_of_work() as uow:
-            current = await self._lock(uow.session, user_id, model_id, pre)
+        async def change(session: AsyncSession, current: Row[Any]) -> tuple[dict[str, Any], Any]:
+            document = data
             if data_patch is not None:
-                data = merge_patch(await self._stored_document(uow.session, model_id), data_patch)
-                changes |= _derived(*await self.validate(data))
+                document = merge_patch(await self._stored_document(session, model_id), data_patch)
+                changes.update(_derived(*await self.validate(document)))
             if settings_patch is not None:
                 changes["settings"] = _settings(merge_patch(current.settings, settings_patch))
             if changes.get("floorplan_id") is not None:
-                await _check_floorplan(uow.session, current.project_id, changes["floorplan_id"])
+                await _check_floorplan(session, current.project_id, changes["floorplan_id"])
             if changes.get("content_hash") == current.content_hash:
                 changes.pop("model_data")
             # The document itself is compared through its hash (also in `changes`).
@@ -149,11 +148,9 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
                 key == "model_data" or getattr(current, key) == value
                 for key, value in changes.items()
             )
-            if unchanged:
-                return SavedDocument(self._meta(current), data, changed=False)
-            meta = await self._save(uow.session, model_id, current.version, changes, user_id)
-            await uow.commit()
-        return SavedDocument(meta, data, changed=True)
+            return ({} if unchanged else changes), document
+
+        return await self._update(user_id, model_id, pre, change)
 
 
 def _derived(objects: int, encoded: Encoded) -> dict[str, Any]:

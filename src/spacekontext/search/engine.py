@@ -26,6 +26,7 @@ for the index) and the query keeps the rows at or above the tuned value
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ TRANSPOSED_MIN_LETTERS = 4
 MAX_WORDS = 8
 MAX_WORD_CHARS = 64
 _WORDS = re.compile(r"[^\W_]+")
+_WORD_CATEGORIES = frozenset({"Ll", "Lu", "Lt", "Lo", "Nd"})
 
 # The whole query, as SQL over the bound parameters of `SearchTerms.params()`.
 # Each tsquery is built in a scalar subquery: an InitPlan, built once per query. A prepared
@@ -107,7 +109,14 @@ class SearchTerms:
 
 def search_terms(query: str) -> SearchTerms:
     """The forms of a cleaned query (see `SearchTerms`)."""
-    words = tuple(w[:MAX_WORD_CHARS] for w in _WORDS.findall(query.lower())[:MAX_WORDS])
+    # A word character that unaccent expands into punctuation ("½" → " 1/2", U+02BC → an apostrophe)
+    # would reach to_tsquery as a syntax error: NFKC splits compatibility characters into
+    # plain ones, and only letters and decimal digits make words.
+    normal = "".join(
+        ch if unicodedata.category(ch) in _WORD_CATEGORIES else " "
+        for ch in unicodedata.normalize("NFKC", query.lower())
+    )
+    words = tuple(w[:MAX_WORD_CHARS] for w in _WORDS.findall(normal)[:MAX_WORDS])
     forms = []
     for word in words:
         variants = [word]

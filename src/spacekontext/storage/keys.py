@@ -36,6 +36,15 @@ def scratch_key(user_id: str, category: str, file_id: str, safe_name: str) -> st
     return f"{user_prefix(user_id)}scratch/{category}/{file_id}-{safe_name}"
 
 
+def staging_key(key: str) -> str:
+    """Where a direct upload to `key` is written by its presigned URL. `complete` moves the
+    object to `key` before checking it, so the URL, still valid until it expires, can only
+    ever write here again, never replace what was checked. Under the same prefix as `key` (a
+    project's or user's deletion takes it along); `_staging` cannot be a category name."""
+    folder, _, name = key.rpartition("/")
+    return f"{folder}/_staging/{name}"
+
+
 def check_category(category: str) -> str:
     if not _CATEGORY.fullmatch(category):
         raise Invalid(

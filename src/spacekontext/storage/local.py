@@ -151,6 +151,24 @@ class LocalObjectStore:
         path = self._path(key)
         await anyio.to_thread.run_sync(self._remove, path)
 
+    @counted("move")
+    async def move(self, source: str, target: str) -> bool:
+        source_path, target_path = self._path(source), self._path(target)
+
+        def link_then_unlink() -> bool:
+            target_path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                # A hard link is created only where no file is: atomic "move if absent".
+                os.link(source_path, target_path)
+            except FileNotFoundError as exc:
+                raise NotFound("object not found") from exc
+            except FileExistsError:
+                return False
+            self._remove(source_path)
+            return True
+
+        return await anyio.to_thread.run_sync(link_then_unlink)
+
     def _remove(self, path: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

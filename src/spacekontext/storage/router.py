@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect
 from spacekontext.auth.deps import ServicesDep
 from spacekontext.errors import Invalid, NotFound
 from spacekontext.http.immutable import IMMUTABLE_PRIVATE, client_has, not_modified, strong_etag
+from spacekontext.http.openapi import also, raw_body
 from spacekontext.http.responses import JSONBytes
 from spacekontext.storage.base import upload_too_large
 from spacekontext.storage.local import LocalObjectStore
@@ -27,7 +28,12 @@ def _local_store(services: ServicesDep) -> LocalObjectStore:
     return store
 
 
-@router.get("/{key:path}", summary="Download through a signed URL (local backend)")
+@router.get(
+    "/{key:path}",
+    summary="Download through a signed URL (local backend)",
+    response_class=StreamingResponse,
+    responses={**raw_body("application/octet-stream", "*/*"), **also(403)},
+)
 async def signed_get(key: str, request: Request, services: ServicesDep) -> Response:
     store = _local_store(services)
     params = store.verify("GET", key, dict(request.query_params))
@@ -57,7 +63,9 @@ async def signed_get(key: str, request: Request, services: ServicesDep) -> Respo
     )
 
 
-@router.put("/{key:path}", summary="Upload through a presigned URL (local backend)")
+@router.put(
+    "/{key:path}", summary="Upload through a presigned URL (local backend)", responses=also(403)
+)
 async def signed_put(key: str, request: Request, services: ServicesDep) -> JSONBytes:
     store = _local_store(services)
     params = store.verify("PUT", key, dict(request.query_params))

@@ -256,6 +256,22 @@ class S3ObjectStore:
     async def delete(self, key: str) -> None:
         await self._call(self._client.delete_object, Bucket=self.bucket, Key=key)
 
+    @counted("move")
+    async def move(self, source: str, target: str) -> bool:
+        # S3 has no rename: a server-side copy (multipart past 5 GB, by boto3's managed
+        # transfer), then the source removed. "Unless the target exists" is a HEAD before the
+        # copy: S3's conditional writes do not cover copies everywhere (nor does moto).
+        if await self.head(target) is not None:
+            return False
+        await self._call(
+            self._client.copy,
+            {"Bucket": self.bucket, "Key": source},
+            self.bucket,
+            target,
+        )
+        await self._call(self._client.delete_object, Bucket=self.bucket, Key=source)
+        return True
+
     @counted("delete_prefix")
     async def delete_prefix(self, prefix: str) -> int:
         if not prefix:

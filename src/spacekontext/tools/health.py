@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+import ipaddress
+
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 from starlette.responses import Response
 
@@ -8,9 +11,10 @@ from spacekontext.auth.deps import ServicesDep
 from spacekontext.db.base import SCHEMA
 from spacekontext.db.migrate import head_revision
 from spacekontext.db.outage import unreachable_reason
-from spacekontext.errors import Unavailable
+from spacekontext.errors import NotFound, Unavailable
 from spacekontext.http.responses import JSONBytes
 from spacekontext.observability import metrics
+from spacekontext.settings import Settings
 
 router = APIRouter(tags=["ops"])
 
@@ -21,9 +25,34 @@ async def healthz() -> JSONBytes:
 
 
 @router.get("/metrics", summary="Prometheus metrics (summed over workers)", include_in_schema=False)
-async def prometheus_metrics() -> Response:
+async def prometheus_metrics(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    if settings.env == "production" and not _may_scrape(request, settings):
+        # Not told apart from a missing route: the metrics name routes, tables and volumes.
+        raise NotFound("not found")
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
+
+
+def _may_scrape(request: Request, settings: Settings) -> bool:
+    """A bearer token equal to METRICS_TOKEN, or a client in METRICS_ALLOW_NETWORKS (behind
+    a proxy, uvicorn's --proxy-headers makes this the client's address)."""
+    token = settings.metrics_token
+    if token is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token):
+            return True
+    address = request.client.host if request.client else None
+    if address is None or not settings.metrics_allow_networks:
+        return False
+    try:
+        client = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(
+        client in ipaddress.ip_network(network, strict=False)
+        for network in settings.metrics_allow_networks
+    )
 
 
 @router.get(

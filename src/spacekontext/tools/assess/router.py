@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep
+from spacekontext.http.openapi import also
 from spacekontext.http.responses import JSONBytes
 from spacekontext.tools.assess.render import to_json, to_markdown
 from spacekontext.tools.assess.service import AssessService
@@ -19,7 +20,15 @@ def get_assess_service(services: ServicesDep) -> AssessService:
 AssessDep = Annotated[AssessService, Depends(get_assess_service)]
 
 
-@router.get("/assess", summary="The scalability assessment of the app's database (admins)")
+@router.get(
+    "/assess",
+    summary="The scalability assessment of the app's database (admins)",
+    # Not an administrator: 404, the route's existence is not told.
+    responses={
+        **also(404),
+        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
+    },
+)
 async def get_assessment(
     user: CurrentUser,
     assessments: AssessDep,

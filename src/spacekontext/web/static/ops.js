@@ -6,22 +6,32 @@ let previous = null;
 const history = [];
 const routeHistory = new Map();
 
-// A sparkline of one route's rate over the kept history (the same time axis as the chart).
+// A sparkline of one route over the kept history (the same time axis as the chart): its rate in
+// blue and its p99 in red, each scaled to its own peak.
 function sparkline(points, now) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", "0 0 120 24");
   svg.setAttribute("width", "120");
   svg.setAttribute("height", "24");
-  const max = Math.max(0.01, ...points.map((p) => p.rate));
+  const peakRate = Math.max(0.01, ...points.map((p) => p.rate));
+  const latencies = points.filter((p) => p.p99 !== null);
+  const peakP99 = Math.max(0.01, ...latencies.map((p) => p.p99));
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", `peak ${max.toFixed(2)} per second`);
-  const line = document.createElementNS(ns, "polyline");
-  line.setAttribute("points", points.map((p) => `${(120 - ((now - p.t) / HISTORY_S) * 120).toFixed(1)},${(22 - (p.rate / max) * 20).toFixed(1)}`).join(" "));
-  line.setAttribute("fill", "none");
-  line.setAttribute("stroke", "#1d4ed8");
-  line.setAttribute("stroke-width", "1.5");
-  svg.append(line);
+  svg.setAttribute("aria-label", `rate up to ${peakRate.toFixed(2)} per second, p99 up to ${peakP99.toFixed(1)} ms`);
+  const x = (p) => (120 - ((now - p.t) / HISTORY_S) * 120).toFixed(1);
+  for (const [series, value, peak, colour] of [
+    [points, (p) => p.rate, peakRate, "#1d4ed8"],
+    [latencies, (p) => p.p99, peakP99, "#b91c1c"],
+  ]) {
+    if (series.length < 2) continue;
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", series.map((p) => `${x(p)},${(22 - (value(p) / peak) * 20).toFixed(1)}`).join(" "));
+    line.setAttribute("fill", "none");
+    line.setAttribute("stroke", colour);
+    line.setAttribute("stroke-width", "1.5");
+    svg.append(line);
+  }
   return svg;
 }
 
@@ -105,16 +115,16 @@ function update(snapshot) {
       const delta = route.count - (before ? before.count : 0);
       total += delta;
       row.querySelector("[data-rate]").textContent = (delta / seconds).toFixed(2);
-      const points = routeHistory.get(route.key) || [];
-      points.push({ t: snapshot.takenAt, rate: delta / seconds });
-      while (points.length && snapshot.takenAt - points[0].t > HISTORY_S) points.shift();
-      routeHistory.set(route.key, points);
-      if (points.length > 1) row.querySelector("[data-trend]").replaceChildren(sparkline(points, snapshot.takenAt));
       const base = before ? new Map(bucketsOf(before)) : new Map();
       const recent = buckets.map(([bound, count]) => [bound, count - (base.get(bound) || 0)]);
       const hasRecent = recent.length && recent[recent.length - 1][1] > 0;
       row.querySelector("[data-p50]").textContent = ms(quantileMs(hasRecent ? recent : buckets, 0.5));
       row.querySelector("[data-p99]").textContent = ms(quantileMs(hasRecent ? recent : buckets, 0.99));
+      const points = routeHistory.get(route.key) || [];
+      points.push({ t: snapshot.takenAt, rate: delta / seconds, p99: hasRecent ? quantileMs(recent, 0.99) : null });
+      while (points.length && snapshot.takenAt - points[0].t > HISTORY_S) points.shift();
+      routeHistory.set(route.key, points);
+      if (points.length > 1) row.querySelector("[data-trend]").replaceChildren(sparkline(points, snapshot.takenAt));
     }
   }
   if (seconds > 0) {

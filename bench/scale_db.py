@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -120,6 +121,19 @@ def wrk(url: str, duration: int, script: Path | None) -> dict[str, float]:
     }
 
 
+def connections_per_process(port: int) -> list[int]:
+    """Established connections on `port`, counted by the process that holds them (how evenly
+    the workers' shared listening socket handed out wrk's 100 connections)."""
+    output = subprocess.run(
+        ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+        capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+    counts: dict[str, int] = {}
+    for pid in re.findall(r"pid=(\d+)", output):
+        counts[pid] = counts.get(pid, 0) + 1
+    return sorted(counts.values(), reverse=True)
+
+
 def run(command: list[str], env: dict[str, str], probe: str, target: str, args: argparse.Namespace,
         script: Path | None) -> dict[str, float]:  # fmt: skip
     log = open(os.devnull, "wb")  # noqa: SIM115
@@ -127,7 +141,21 @@ def run(command: list[str], env: dict[str, str], probe: str, target: str, args: 
     try:
         wait_ready(probe, process)
         wrk(target, 2, script)  # warm-up: connections, plans, caches
-        return wrk(target, args.duration, script)
+        port = int(target.split(":")[2].split("/")[0])
+        sampled: list[list[int]] = []
+
+        def sample() -> None:
+            time.sleep(min(3.0, args.duration / 2))
+            sampled.append(connections_per_process(port))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        measured = wrk(target, args.duration, script)
+        sampler.join()
+        spread = sampled[0] if sampled else []
+        # The busiest worker's share of the connections (0.5 is an even split of two).
+        measured["busiest_share"] = spread[0] / sum(spread) if len(spread) > 1 else 1.0
+        return measured
     finally:
         process.terminate()
         try:
@@ -197,6 +225,13 @@ def main() -> None:
                  uncached | {"DATABASE_READ_URLS": replica_url}),
                 ("app, list cached in Redis, direct, 2 workers", 2,
                  direct | {"REDIS_URL": redis.url}),
+                # Suspects of the uncached tail, one at a time (item 3 of issue 17).
+                ("app, cache off, direct, 2 workers, no in-process job worker", 2,
+                 off | {"JOBS_IN_PROCESS": "false"}),
+                # libuv accepts every pending connection per wakeup unless told to take one
+                # at a time: with a shared listening socket, one worker grabs most of wrk's.
+                ("app, cache off, direct, 2 workers, one accept at a time", 2,
+                 off | {"UV_TCP_SINGLE_ACCEPT": "1"}),
             ]  # fmt: skip
             # (label, command, env, readiness probe, target, wrk script)
             jobs: list[tuple[str, list[str], dict[str, str], str, str, Path | None]] = []
@@ -242,12 +277,21 @@ def main() -> None:
         for name, r in results
         if name.startswith("bare FastAPI projects")
     }
-    print("| configuration | req/s | p50 ms | p99 ms | non-2xx | vs bare asyncpg route |")
-    print("|---|---:|---:|---:|---:|---:|")
+    bare_p99 = {
+        1 if "1 worker" in name else 2: r["p99"]
+        for name, r in results
+        if name.startswith("bare FastAPI projects")
+    }
+    print("| configuration | req/s | p99 ms | p50 ms | non-2xx | req/s vs bare asyncpg route "
+          "| p99 vs bare | busiest worker's connections |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in results:
-        ratio = r["rps"] / bare[1 if "1 worker" in name else 2] if bare else float("nan")
-        print(f"| {name} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
-              f"| {r['non2xx']:.0f} | {ratio:.0%} |")  # fmt: skip
+        workers = 1 if "1 worker" in name else 2
+        ratio = r["rps"] / bare[workers] if bare else float("nan")
+        tail = r["p99"] / bare_p99[workers] if bare_p99 else float("nan")
+        share = f"{r['busiest_share']:.0%}" if workers > 1 else "-"
+        print(f"| {name} | {r['rps']:,.0f} | {r['p99']:.1f} | {r['p50']:.1f} "
+              f"| {r['non2xx']:.0f} | {ratio:.0%} | {tail:.2f}x | {share} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -28,12 +28,6 @@ from tests.redisproc import RedisProcess, redis_server_binary
 WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
-    once started, and every asyncio test after it would fail to start its own."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
-
-
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -5,11 +5,13 @@ lags is skipped without failing a request."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import event
 
 from spacekontext.ids import new_id
 from tests.db import servers
@@ -117,3 +119,37 @@ async def test_a_lagging_replica_is_skipped(
             # The stale replica is skipped: the primary answers, with the fresh row.
             assert "fresh" in await names(client, carol)
         await wait_for(lambda: router.replicas[0].healthy, timeout_s=5)
+
+
+async def test_one_late_check_is_not_a_verdict(replica_app: Callable[..., Any]) -> None:
+    """A check whose answer arrives after its deadline because this process stalled (here the
+    event loop is blocked for 1.2 s while the replica's answer is on its way, as a long GC or a
+    starved CPU would) keeps the replica; two late checks in a row skip it."""
+    async with replica_app(replica_check_interval_s=0.25) as (_client, services):
+        router = services.db.router
+        await router.stop()  # the checks below are the only ones
+        replica = router.replicas[0]
+        await router.check()
+        assert replica.healthy
+        loop = asyncio.get_running_loop()
+        stalls = 0
+
+        def stall_while_waiting(*_: Any) -> None:
+            nonlocal stalls
+            if stalls:
+                stalls -= 1
+                loop.call_soon(time.sleep, 1.2)  # runs while the statement is in flight
+
+        event.listen(replica.engine.sync_engine, "before_cursor_execute", stall_while_waiting)
+        stalls = 1
+        await router.check()
+        assert (replica.healthy, replica.timeouts_in_a_row) == (True, 1)
+        await router.check()
+        assert (replica.healthy, replica.timeouts_in_a_row) == (True, 0)
+
+        stalls = 2
+        await router.check()
+        await router.check()
+        assert (replica.healthy, replica.last_error) == (False, "TimeoutError")
+        await router.check()
+        assert replica.healthy

@@ -23,7 +23,6 @@ from spacekontext.settings import Settings
 from spacekontext.site.geodesy import site_area_m2
 from spacekontext.storage.factory import build_object_store
 from spacekontext.tools.seed import documents
-from spacekontext.tools.seed.derive import floorplan_figures
 from spacekontext.tools.seed.objects import store_sink_factory
 from spacekontext.tools.seed.writer import (
     SeedConflict,
@@ -116,7 +115,8 @@ def test_floorplans_are_in_the_size_band_and_metadata_is_derived(seeded: str) ->
     assert rows
     for text, walls, openings, rooms, furniture, area, bbox, size, digest in rows:
         document = orjson.loads(text)
-        figures = floorplan_figures(document)
+        figures = geometry.derive(document)
+        encoded = encode(document, kind="floorplan", max_bytes=10**8)
         assert documents.MIN_FLOORPLAN_BYTES <= size <= documents.MAX_FLOORPLAN_BYTES
         assert (walls, openings, rooms, furniture) == (
             figures.wall_count,
@@ -124,8 +124,8 @@ def test_floorplans_are_in_the_size_band_and_metadata_is_derived(seeded: str) ->
             figures.room_count,
             figures.furniture_count,
         )
-        assert size == figures.data_bytes
-        assert digest == figures.content_hash
+        assert size == encoded.data_bytes
+        assert digest == encoded.content_hash
         assert area == pytest.approx(figures.total_area_m2)
         assert bbox == figures.bbox
         assert walls > 0 and rooms > 0 and area > 0

@@ -115,7 +115,10 @@ class ReadAhead:
         try:
             replies = await self._cache.client.pipeline(commands)
         except OSError:
-            return  # the normal reads meet the outage themselves
+            # Timed out or refused: the breaker opens for everyone, so that the normal reads
+            # that follow fail at once instead of waiting for their own timeouts.
+            self._cache.breaker.trip()
+            return
         values = replies[0]
         if isinstance(values, RespError):
             return

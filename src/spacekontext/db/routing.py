@@ -6,7 +6,10 @@ replay position every REPLICA_CHECK_INTERVAL_S. A replica's lag is the time sinc
 was last seen at a position the replica has replayed — so an idle primary does not make a
 replica look stale (unlike `now() - pg_last_xact_replay_timestamp()`), and a paused or stuck
 replica shows a lag that grows with the wall clock. Down, promoted, or lagging more than
-MAX_REPLICA_LAG_S → skipped until a later check finds it well again.
+MAX_REPLICA_LAG_S → skipped until a later check finds it well again. A check that only runs past
+its deadline is not a verdict on its own: the deadline also counts this process's own stalls (a
+long garbage collection, a busy event loop, a starved CPU), so the replica is skipped when two
+checks in a row time out (a request that meets a broken replica still fails over at once).
 
 Read-your-writes is by WAL position, not by a guessed delay: after a user's commit the
 primary's insert position is recorded for that user; their reads may use a replica only once
@@ -42,6 +45,9 @@ log = logging.getLogger(__name__)
 
 # A position no replica reaches: the user's reads go to the primary.
 UNREACHABLE_LSN = 1 << 64
+
+# Checks in a row that must time out before a replica is skipped for being slow (see above).
+TIMEOUTS_TO_SKIP = 2
 
 
 def parse_lsn(value: str) -> int:
@@ -120,6 +126,7 @@ class Replica:
     replay_lsn: int = 0
     lag_s: float = math.inf
     last_error: str | None = None
+    timeouts_in_a_row: int = 0
 
 
 class ReadRouter:
@@ -259,26 +266,40 @@ class ReadRouter:
                             text("SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text")
                         )
                     ).one()
-        except Exception as exc:
-            replica.healthy = False
-            replica.lag_s = math.inf
-            replica.last_error = type(exc).__name__
-            metrics.DB_REPLICA_HEALTHY.labels(replica.name).set(0)
+        except TimeoutError as exc:
+            replica.timeouts_in_a_row += 1
+            if replica.healthy and replica.timeouts_in_a_row < TIMEOUTS_TO_SKIP:
+                # Possibly our own stall, not the replica's: keep the verdict, judged by the
+                # last replay position seen (a lag that grows while the primary moves on).
+                self._judge(replica, replica.replay_lsn, now)
+                return
+            self._skip(replica, type(exc).__name__)
             return
+        except Exception as exc:
+            self._skip(replica, type(exc).__name__)
+            return
+        replica.timeouts_in_a_row = 0
         in_recovery, replay = row
         if not in_recovery or replay is None:
             # Promoted (a diverging primary now) or not a streaming standby: never read from it.
-            replica.healthy = False
-            replica.lag_s = math.inf
-            replica.last_error = "not_a_standby"
-            metrics.DB_REPLICA_HEALTHY.labels(replica.name).set(0)
+            self._skip(replica, "not_a_standby")
             return
-        replica.replay_lsn = parse_lsn(replay)
-        replica.lag_s = self._lag_of(replica.replay_lsn, now)
+        self._judge(replica, parse_lsn(replay), now)
+
+    def _judge(self, replica: Replica, replay_lsn: int, now: float) -> None:
+        replica.replay_lsn = replay_lsn
+        replica.lag_s = self._lag_of(replay_lsn, now)
         replica.healthy = replica.lag_s <= self.max_lag_s
         replica.last_error = None if replica.healthy else "lagging"
         metrics.DB_REPLICA_LAG.labels(replica.name).set(replica.lag_s)
         metrics.DB_REPLICA_HEALTHY.labels(replica.name).set(1 if replica.healthy else 0)
+
+    @staticmethod
+    def _skip(replica: Replica, error: str) -> None:
+        replica.healthy = False
+        replica.lag_s = math.inf
+        replica.last_error = error
+        metrics.DB_REPLICA_HEALTHY.labels(replica.name).set(0)
 
     def _lag_of(self, replay_lsn: int, now: float) -> float:
         """Time since the newest primary sample the replica has fully replayed."""

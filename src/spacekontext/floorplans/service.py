@@ -242,15 +242,7 @@ class FloorplanService(
     # --- internals ------------------------------------------------------------------------------
 
     def check(self, data: Any) -> tuple[FloorplanFacts, Encoded]:
-        # Rooms from walls, the one place on the save path: a document with walls and no zones
-        # of the editor's own gets its rooms (floorplans/rooms.py), in place, before it is
-        # measured and encoded, so the stored document, its hash and its figures agree.
-        derived_rooms = apply_rooms(data, self._rooms)
-        # Computed rooms are walked for NaN/Infinity like any document built in Python; a body
-        # the edge layer checked (and stored jsonb) cannot hold them.
-        finite = json_body_is_strict() and not derived_rooms
-        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes, finite=finite)
-        return derive(data), encoded
+        return check_floorplan(data, self._rooms, self._max_bytes, finite=json_body_is_strict())
 
     async def _owned_or_404(self, session: AsyncSession, user_id: str, floorplan_id: str) -> None:
         found = await session.scalar(self._owned_by(user_id, floorplan_id, Floorplan.id))
@@ -303,6 +295,22 @@ class FloorplanService(
                 ["id", *_HISTORY_COPY, "created_by_user_id"], source
             )
         )
+
+
+def check_floorplan(
+    data: Any, rooms: RoomOptions, max_bytes: int, *, finite: bool
+) -> tuple[FloorplanFacts, Encoded]:
+    """What a save stores of a floorplan document besides its name: the figures and the
+    encoding (canonical text, size, hash). The one derivation, for the service's saves and for
+    `spacekontext seed` alike. `finite`: the document is known to hold no NaN or infinity."""
+    # Rooms from walls, the one place on the save path: a document with walls and no zones of
+    # the editor's own gets its rooms (floorplans/rooms.py), in place, before it is measured
+    # and encoded, so the stored document, its hash and its figures agree.
+    derived_rooms = apply_rooms(data, rooms)
+    # Computed rooms are walked for NaN/Infinity like any document built in Python; a body the
+    # edge layer checked (and stored jsonb) cannot hold them.
+    encoded = encode(data, kind=KIND, max_bytes=max_bytes, finite=finite and not derived_rooms)
+    return derive(data), encoded
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,16 +23,34 @@ from typing import Any
 import orjson
 import psycopg
 
+from spacekontext.documents import Encoded, encode
+from spacekontext.floorplans.rooms import RoomOptions
+from spacekontext.floorplans.service import check_floorplan
+from spacekontext.massings.geometry import KIND as MASSING
 from spacekontext.massings.geometry import derive as derive_massing
+from spacekontext.models3d.objects import KIND as MODEL_3D
 from spacekontext.models3d.objects import count_objects
+from spacekontext.settings import Settings
 from spacekontext.tools.seed import documents as docs
-from spacekontext.tools.seed.derive import content_hash, floorplan_figures, serialized
 
 # Seeded time line: a year of activity ending at a fixed instant, so that ids (which embed
 # their creation time) and every timestamp are reproducible too.
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 _SPAN_MS = 365 * 24 * 3600 * 1000
 _CHUNK_PROJECTS = 40
+
+# Seeded documents get their metadata columns and stored text from the services' own
+# derivations (`check_floorplan`, the massing geometry, `count_objects`, `encode`), as a save
+# through the API would: one path, no copy to drift. The defaults a server starts with: the room
+# options (a seeded plan carries its zones, so no rooms are derived) and the size limit.
+_ROOMS = RoomOptions()
+_MAX_DOCUMENT_BYTES: int = Settings.model_fields["max_document_bytes"].default
+
+
+def _encoded(document: dict[str, Any], kind: str) -> Encoded:
+    # The generator draws finite numbers only: the walk for NaN and infinities is skipped.
+    return encode(document, kind=kind, max_bytes=_MAX_DOCUMENT_BYTES, finite=True)
+
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "users": (
@@ -346,8 +364,8 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
     for level in range(plan.floorplans_per_project):
         rng = docs.rng_for(plan.seed, "floorplan", project.index * 1000 + level)
         document = docs.floorplan(rng, target_bytes=docs.floorplan_target_bytes(rng))
-        raw = serialized(document)
-        figures = floorplan_figures(document, raw)
+        figures, encoded = check_floorplan(document, _ROOMS, _MAX_DOCUMENT_BYTES, finite=True)
+        raw = encoded.text.encode()
         created = _later(rng, project.created_ms)
         updated = _later(rng, created)
         floorplan_id = docs.row_id(_epoch_ms(created), rng)
@@ -364,8 +382,8 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
                 _num(figures.furniture_count),
                 _num(figures.total_area_m2),
                 _array(figures.bbox),
-                _num(figures.data_bytes),
-                figures.content_hash.encode(),
+                _num(encoded.data_bytes),
+                encoded.content_hash.encode(),
                 b"1",
                 _stamp(created),
                 _stamp(updated),
@@ -384,7 +402,8 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
         rng = docs.rng_for(plan.seed, "model", project.index * 1000 + k)
         source_id, source = first_plan if first_plan else (None, _empty_plan())
         document = docs.model_3d(rng, source)
-        raw = serialized(document)
+        encoded = _encoded(document, MODEL_3D)
+        raw = encoded.text.encode()
         created = _later(rng, project.created_ms)
         copy["models_3d"].append(
             _row(
@@ -395,8 +414,8 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
                 _json(raw),
                 _json(orjson.dumps(docs.model_settings(rng))),
                 _num(count_objects(document)),
-                _num(len(raw)),
-                content_hash(document).encode(),
+                _num(encoded.data_bytes),
+                encoded.content_hash.encode(),
                 b"1",
                 _stamp(created),
                 _stamp(created),
@@ -432,8 +451,8 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
     for k in range(plan.massings_per_project):
         rng = docs.rng_for(plan.seed, "massing", project.index * 1000 + k)
         document = docs.massing(rng)
-        raw = serialized(document)
-        # The massings service's own derivation (cheap: a handful of blocks).
+        encoded = _encoded(document, MASSING)
+        raw = encoded.text.encode()
         facts = derive_massing(document, document["floorToFloorHeight"])
         created = _later(rng, project.created_ms)
         copy["massings"].append(
@@ -448,8 +467,8 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
                 _num(facts.gross_floor_area_m2),
                 _num(facts.height_m),
                 _num(facts.floor_area_ratio(site.site_area_m2)),
-                _num(len(raw)),
-                content_hash(document).encode(),
+                _num(encoded.data_bytes),
+                encoded.content_hash.encode(),
                 b"1",
                 _stamp(created),
                 _stamp(created),

@@ -4,14 +4,8 @@ from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spacekontext.db.base import (
-    Base,
-    Timestamps,
-    id_column,
-    search_indexes,
-    search_name_column,
-    search_vector,
-)
+from spacekontext.db.base import Base, Timestamps, id_column
+from spacekontext.db.searchable import search_indexes, search_name_column, search_vector
 
 
 class CadBlock(Timestamps, Base):

@@ -17,14 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spacekontext.db.base import (
-    Base,
-    Timestamps,
-    id_column,
-    search_indexes,
-    search_name_column,
-    search_vector,
-)
+from spacekontext.db.base import Base, Timestamps, id_column
+from spacekontext.db.searchable import search_indexes, search_name_column, search_vector
 
 FILE_STATUSES = ("pending", "ready", "failed")
 

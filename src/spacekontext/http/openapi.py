@@ -185,3 +185,9 @@ class SuccessOnly(ApiModel):
     """`{"success": true}`: a write with nothing more to say (a delete)."""
 
     success: Literal[True]
+
+
+def with_success(model: type[BaseModel]) -> type[BaseModel]:
+    """`model`'s fields beside `"success": true`: the body of a route that answers
+    `{"success": true, **page}`."""
+    return create_model(f"{model.__name__}Envelope", __base__=model, success=(Literal[True], ...))

@@ -123,7 +123,11 @@ def build_services(
     dxf = FloorplanDxfService(db, floorplans, settings, store)
     # One Redis client (one pipelined connection) for the cache and the rate limits; one warning
     # throttle, so an outage logs one line a minute, not one per feature.
-    redis = redis_client(settings.redis_url) if settings.redis_url else None
+    redis = (
+        redis_client(settings.redis_url, timeout_s=settings.redis_timeout_s)
+        if settings.redis_url
+        else None
+    )
     warning = ThrottledWarning()
     cache = build_cache(settings, redis=redis, warning=warning)
     responses = cache if settings.cache_responses else cache.bumps_only()

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
 
     # --- cache -------------------------------------------------------------------------------
     redis_url: str | None = None
+    # Every Redis call's bound: a timeout opens the shared circuit breaker like an error does.
+    redis_timeout_s: float = Field(default=0.25, gt=0, le=10)
     cache_enabled: bool = True
     # Cache the API's responses (project lists and details, the CAD block library). Off, every
     # such read goes to PostgreSQL while token-subject -> user lookups stay cached: the setting

@@ -10,7 +10,7 @@ import math
 from spacekontext.cache import readahead
 from spacekontext.cache.base import CacheUnavailable
 from spacekontext.cache.metrics import ThrottledWarning
-from spacekontext.cache.redis import CircuitBreaker
+from spacekontext.cache.redis import breaker_of
 from spacekontext.cache.resp import RespClient
 from spacekontext.db.routing import UNREACHABLE_LSN, LocalPositions
 from spacekontext.observability import metrics
@@ -53,7 +53,7 @@ class RedisPositions:
         self._redis = client
         self._prefix = prefix
         self._ttl_ms = max(1, math.ceil(ttl_s * 1000))
-        self._breaker = CircuitBreaker()
+        self._breaker = breaker_of(client)
         self._warning = warning or ThrottledWarning()
         self._script = client.register_script(_RECORD_MAX)
         self.local = LocalPositions(ttl_s)

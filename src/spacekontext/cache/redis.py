@@ -8,6 +8,7 @@ a connect attempt (a full timeout when packets are dropped rather than refused).
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -22,30 +23,58 @@ T = TypeVar("T")
 UNREACHABLE = (OSError,)
 
 
-def redis_client(url: str, *, timeout_s: float = 0.5) -> RespClient:
+def redis_client(url: str, *, timeout_s: float = 0.25) -> RespClient:
     # Short timeouts: the cache is an optimisation, a slow Redis must not slow every request.
     return RespClient.from_url(url, timeout_s=timeout_s)
 
 
 class CircuitBreaker:
-    """Open for `retry_after_s` after a failure; while open, calls fail at once."""
+    """Open for `retry_after_s` after a failure, a timeout included (a hung Redis is as down
+    as a dead one); while open, calls fail at once. Then one call probes (half-open) while
+    the others keep failing at once: a Redis that still hangs costs one timeout per period,
+    not one per request."""
 
     def __init__(self, retry_after_s: float = 1.0) -> None:
         self.retry_after_s = retry_after_s
         self._open_until = 0.0
+        self._tripped = False
+        self._probing = False
 
     @property
     def is_open(self) -> bool:
-        return time.monotonic() < self._open_until
+        return self._probing or time.monotonic() < self._open_until
+
+    def trip(self) -> None:
+        self._open_until = time.monotonic() + self.retry_after_s
+        self._tripped = True
 
     async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
         if self.is_open:
             raise CacheUnavailable("redis marked down (circuit open)")
+        probe = self._tripped
+        self._probing = probe
         try:
-            return await operation()
+            result = await operation()
         except UNREACHABLE as exc:
-            self._open_until = time.monotonic() + self.retry_after_s
+            self.trip()
             raise CacheUnavailable(f"redis unreachable: {type(exc).__name__}: {exc}") from exc
+        finally:
+            if probe:
+                self._probing = False
+        self._tripped = False
+        return result
+
+
+_breakers: weakref.WeakKeyDictionary[RespClient, CircuitBreaker] = weakref.WeakKeyDictionary()
+
+
+def breaker_of(client: RespClient) -> CircuitBreaker:
+    """The one breaker of a Redis client: the cache, the rate limits, the read-ahead and the
+    read-your-writes positions share a connection, so a timeout in any opens it for all."""
+    breaker = _breakers.get(client)
+    if breaker is None:
+        breaker = _breakers[client] = CircuitBreaker()
+    return breaker
 
 
 class RedisCache:
@@ -61,7 +90,7 @@ class RedisCache:
     ) -> None:
         self._redis = client
         self._prefix = prefix
-        self._breaker = breaker or CircuitBreaker()
+        self._breaker = breaker or breaker_of(client)
         self._owns_client = owns_client
 
     @classmethod

@@ -13,8 +13,9 @@ from spacekontext.http.immutable import (
     IMMUTABLE_PRIVATE,
     IMMUTABLE_PUBLIC,
     client_has,
+    is_sha256,
+    no_such_content,
     not_modified,
-    sha256_in_path,
     strong_etag,
     verify_caller,
 )
@@ -70,14 +71,15 @@ async def block_dxf(
 async def block_dxf_by_hash(
     slug: str, sha256: str, request: Request, services: ServicesDep
 ) -> Response:
-    digest = sha256_in_path(sha256)
-    etag = strong_etag("", digest)
-    if client_has(request, etag):
+    etag = strong_etag("", sha256)
+    if is_sha256(sha256) and client_has(request, etag):
         await verify_caller(services, request)
         return not_modified(etag, IMMUTABLE_PRIVATE)
     user = await authenticate(services, request.scope)
+    if not is_sha256(sha256):
+        raise no_such_content()
     data = await services.cadblocks.dxf(user.id, slug)
-    if hashlib.sha256(data).hexdigest() != digest:
+    if hashlib.sha256(data).hexdigest() != sha256:
         raise NotFound("this block's DXF has other content now", code="content_changed")
     return Response(
         data, media_type="image/vnd.dxf", headers=_dxf_headers(slug, etag, IMMUTABLE_PRIVATE)
@@ -127,13 +129,12 @@ async def block_thumbnail(slug: str, request: Request, services: ServicesDep) ->
 async def block_thumbnail_by_hash(
     slug: str, sha256: str, request: Request, services: ServicesDep
 ) -> Response:
-    digest = sha256_in_path(sha256)
-    etag = strong_etag("", digest)
-    if client_has(request, etag):
+    etag = strong_etag("", sha256)
+    if is_sha256(sha256) and client_has(request, etag):
         # Whoever holds these bytes may keep them: public or a private block seen before.
         return not_modified(etag, IMMUTABLE_PUBLIC)
     data, public = await _thumbnail(slug, request, services)
-    if hashlib.sha256(data).hexdigest() != digest:
+    if hashlib.sha256(data).hexdigest() != sha256:
         raise NotFound("this block's thumbnail has other content now", code="content_changed")
     cache = IMMUTABLE_PUBLIC if public else IMMUTABLE_PRIVATE
     return Response(data, media_type="image/svg+xml", headers=_svg_headers(etag, cache))

@@ -11,8 +11,9 @@ from spacekontext.errors import Invalid, ValidationFailed
 from spacekontext.http.immutable import (
     IMMUTABLE_PRIVATE,
     client_has,
+    is_sha256,
+    no_such_content,
     not_modified,
-    sha256_in_path,
     strong_etag,
     verify_caller,
 )
@@ -75,13 +76,14 @@ async def preview_by_hash(
 ) -> Response:
     # The plan's `contentHash` (or a saved version's) names bytes that never change: a cache
     # keeps them a year, and a copy the client holds is confirmed without a query.
-    digest = sha256_in_path(content_hash)
-    etag = strong_etag("svg-", digest)
-    if client_has(request, etag):
+    etag = strong_etag("svg-", content_hash)
+    if is_sha256(content_hash) and client_has(request, etag):
         await verify_caller(services, request)
         return not_modified(etag, IMMUTABLE_PRIVATE)
     user = await authenticate(services, request.scope)
-    svg = await services.dxf.preview_by_hash(user.id, floorplan_id, digest)
+    if not is_sha256(content_hash):
+        raise no_such_content()
+    svg = await services.dxf.preview_by_hash(user.id, floorplan_id, content_hash)
     return Response(
         svg,
         media_type="image/svg+xml",

@@ -27,11 +27,12 @@ IMMUTABLE_PRIVATE = f"private, max-age={ONE_YEAR_S}, immutable"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
-def sha256_in_path(value: str) -> str:
-    """A content hash from a URL: 64 lower-case hex digits, or 404 (no such content)."""
-    if not _SHA256_HEX.fullmatch(value):
-        raise NotFound("no content with this hash")
-    return value
+def is_sha256(value: str) -> bool:
+    return _SHA256_HEX.fullmatch(value) is not None
+
+
+def no_such_content() -> NotFound:
+    return NotFound("no content with this hash")
 
 
 def strong_etag(prefix: str, digest: str) -> str:

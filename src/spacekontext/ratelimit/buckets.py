@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from spacekontext.cache.readahead import take_decision
-from spacekontext.cache.redis import CircuitBreaker
+from spacekontext.cache.redis import CircuitBreaker, breaker_of
 from spacekontext.cache.resp import RespClient
 
 
@@ -108,7 +108,7 @@ class RedisBuckets:
     ) -> None:
         self._prefix = prefix
         self._script = client.register_script(BUCKET_SCRIPT_LUA)
-        self._breaker = breaker or CircuitBreaker()
+        self._breaker = breaker or breaker_of(client)
 
     async def take(self, key: str, limit: Limit) -> Decision:
         """Raises `CacheUnavailable` when Redis cannot be reached."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from spacekontext.db.embedded import attached
+from spacekontext.db.embedded import EmbeddedServer, attached, running_postmaster
 from spacekontext.db.migrate import upgrade
 from spacekontext.db.urls import libpq_dsn
 from spacekontext.tools.seed.writer import SeedPlan, run_seed
@@ -44,9 +44,11 @@ def main() -> None:
     try:
         with attached(base, "bench") as uri:
             upgrade(uri)
-            postmaster = psutil.Process(
-                int((base / "pg" / "postmaster.pid").read_text().split()[0])
-            )
+            # The attached server's postmaster, as the embedded module itself reads it.
+            running = running_postmaster(EmbeddedServer(base).pgdata)
+            postmaster = running.process() if running is not None else None
+            if postmaster is None:
+                raise SystemExit("the embedded PostgreSQL is not running")
             me = psutil.Process()
             plan = SeedPlan(
                 users=args.users,

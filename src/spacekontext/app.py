@@ -158,30 +158,30 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             max_age=600,
         )
 
-    app.include_router(health.router)
-    # The web client's own routes first: `/api/files/cleanup` and `/api/cad-blocks/dxf` must
-    # match before `/api/files/{file_id}` and the block routes.
-    for compat_router in (
+    # In order: the web client's own routes come first, since `/api/files/cleanup` and
+    # `/api/cad-blocks/dxf` must match before `/api/files/{file_id}` and the block routes.
+    for api_router in (
+        health.router,
         cleanup.router,
         blocks.router,
         materials.router,
         geometry.router,
         render.router,
         sketchfab.router,
+        projects.router,
+        webhooks.router,
+        floorplans.router,
+        models3d.router,
+        massings.router,
+        site.router,
+        files.router,
+        storage.router,
+        assess.router,
+        search.router,
+        cadblocks.router,
+        dxf.router,
     ):
-        app.include_router(compat_router)
-    app.include_router(projects.router)
-    app.include_router(webhooks.router)
-    app.include_router(floorplans.router)
-    app.include_router(models3d.router)
-    app.include_router(massings.router)
-    app.include_router(site.router)
-    app.include_router(files.router)
-    app.include_router(storage.router)
-    app.include_router(assess.router)
-    app.include_router(search.router)
-    app.include_router(cadblocks.router)
-    app.include_router(dxf.router)
+        app.include_router(api_router)
     # The static files first: the console's router ends with a catch-all page for unknown paths.
     app.mount("/app/static", StaticFiles(directory=web.HERE / "static"), name="console-static")
     app.include_router(web.router)

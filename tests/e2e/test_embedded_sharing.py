@@ -50,6 +50,12 @@ def test_every_database_command_beside_serve_leaves_its_database_alone(home: Pat
     with serving(env, home / "serve.log") as server:
         pid = postmaster_pid(home)
         assert pid_alive(pid)
+        # serve says where its data is, how to reach its database, and how to begin.
+        started = server.output()
+        assert f"data dir: {home} (from SPACEKONTEXT_HOME)" in started
+        assert f"embedded PostgreSQL: postgresql://postgres@/postgres?host={home}" in started
+        assert f"API ready on {server.base}" in started
+        assert "token create --email you@example.com" in started
         token = cli("token", "create", "--email", "side@example.com", env=env).stdout.strip()
         api_answers(server.base, token)
         commands = [

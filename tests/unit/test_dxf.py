@@ -9,8 +9,8 @@ import ezdxf
 import pytest
 
 from spacekontext.dxf import ImportOptions, LayerRules, read_dxf, render_svg, write_dxf
-from spacekontext.dxf.document import polygon_area
 from spacekontext.errors import Unprocessable
+from spacekontext.floorplans.geometry import shoelace_area
 from tests.unit import dxf_samples
 
 
@@ -27,7 +27,7 @@ def total_area(document: dict) -> float:
         return [(p[0], p[1]) for p in raw]
 
     return sum(
-        polygon_area(ring(z["points"])) - sum(polygon_area(ring(h)) for h in z.get("holes", []))
+        shoelace_area(ring(z["points"])) - sum(shoelace_area(ring(h)) for h in z.get("holes", []))
         for z in document["zones"]
     )
 

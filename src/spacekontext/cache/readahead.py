@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from spacekontext.cache.base import CacheUnavailable
 from spacekontext.cache.resp import RespError
 from spacekontext.observability.request_context import current_request
 
@@ -113,11 +114,10 @@ class ReadAhead:
         if bucket is not None and self._buckets is not None:
             commands.append(self._buckets.command(*bucket))
         try:
-            replies = await self._cache.client.pipeline(commands)
-        except OSError:
-            # Timed out or refused: the breaker opens for everyone, so that the normal reads
-            # that follow fail at once instead of waiting for their own timeouts.
-            self._cache.breaker.trip()
+            # Through the breaker shared with every other Redis call: a timeout here opens it
+            # for the reads that follow, and after an outage only one call at a time probes.
+            replies = await self._cache.breaker.call(lambda: self._cache.client.pipeline(commands))
+        except CacheUnavailable:
             return
         values = replies[0]
         if isinstance(values, RespError):

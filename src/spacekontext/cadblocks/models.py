@@ -1,22 +1,18 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Computed, Float, ForeignKey, Index, String, Text, text
-from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spacekontext.db.base import Base, Timestamps, id_column
+from spacekontext.db.searchable import search_indexes, search_name_column, search_vector
 
 
 class CadBlock(Timestamps, Base):
     __tablename__ = "cad_blocks"
     __table_args__ = (
         Index("ix_cad_blocks_category_subcategory", "category", "subcategory", "name"),
-        Index("ix_cad_blocks_search", "search", postgresql_using="gin"),
-        Index(
-            "ix_cad_blocks_name_trgm",
-            text("search_name gin_trgm_ops"),
-            postgresql_using="gin",
-        ),
+        *search_indexes("ix_cad_blocks_search", "ix_cad_blocks_name_trgm"),
         Index("ix_cad_blocks_created_by_user_id", "created_by_user_id"),
     )
 
@@ -38,22 +34,12 @@ class CadBlock(Timestamps, Base):
     created_by_user_id: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
-    search: Mapped[str] = mapped_column(
-        TSVECTOR,
-        Computed(
-            # Unaccented and lower-cased (migration 0006).
-            "setweight(to_tsvector('english', app.search_text(coalesce(name, ''))), 'A') || "
-            "setweight(to_tsvector('english', "
-            "app.search_text(app.immutable_text_array(tags))), 'B') || "
-            "setweight(to_tsvector('english', app.search_text(coalesce(category, '') || ' ' || "
-            "coalesce(subcategory, ''))), 'C')",
-            persisted=True,
-        ),
-        deferred=True,
+    search: Mapped[str] = search_vector(
+        # Unaccented and lower-cased (migration 0006).
+        "setweight(to_tsvector('english', app.search_text(coalesce(name, ''))), 'A') || "
+        "setweight(to_tsvector('english', "
+        "app.search_text(app.immutable_text_array(tags))), 'B') || "
+        "setweight(to_tsvector('english', app.search_text(coalesce(category, '') || ' ' || "
+        "coalesce(subcategory, ''))), 'C')"
     )
-    # The name unaccented and lower-cased, for trigram near misses (migration 0007).
-    search_name: Mapped[str] = mapped_column(
-        Text,
-        Computed("app.search_text(coalesce(name, ''))", persisted=True),
-        deferred=True,
-    )
+    search_name: Mapped[str] = search_name_column("name")

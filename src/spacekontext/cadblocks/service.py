@@ -29,11 +29,11 @@ from spacekontext.cadblocks.schemas import CadBlockRead, CadBlockUpload
 from spacekontext.db.engine import Database
 from spacekontext.dxf.preview import render_entities_svg
 from spacekontext.dxf.reader import load_drawing, unit_scale
-from spacekontext.errors import Conflict, Invalid, NotFound, Unavailable, Unprocessable
+from spacekontext.errors import Conflict, Invalid, NotFound, Unprocessable
 from spacekontext.ids import new_id
 from spacekontext.search.engine import in_search_form, search_terms
 from spacekontext.search.service import clean_query
-from spacekontext.storage.base import ObjectStore
+from spacekontext.storage.base import ObjectStore, require_store
 
 KEY_PREFIX = "cad-blocks/"
 DXF_TYPE = "image/vnd.dxf"
@@ -127,11 +127,6 @@ class CadBlockService:
         self._store = store
         self._cache = cache or CacheAside(None)  # None: caching off
 
-    def _require_store(self) -> ObjectStore:
-        if self._store is None:
-            raise Unavailable("object storage is not configured", code="storage_unavailable")
-        return self._store
-
     async def list_json(
         self,
         user_id: str,
@@ -222,13 +217,13 @@ class CadBlockService:
         key, _, _ = await self._visible_keys(user_id, slug)
         if key is None:
             raise NotFound("this block has no DXF")
-        return await self._require_store().get_bytes(key)
+        return await require_store(self._store).get_bytes(key)
 
     async def thumbnail(self, user_id: str, slug: str) -> bytes:
         _, key, _ = await self._visible_keys(user_id, slug)
         if key is None:
             raise NotFound("this block has no thumbnail")
-        return await self._require_store().get_bytes(key)
+        return await require_store(self._store).get_bytes(key)
 
     async def public_thumbnail(self, slug: str) -> bytes | None:
         """A public block's thumbnail, for anyone (an `<img>` sends no bearer token); None
@@ -241,12 +236,12 @@ class CadBlockService:
             )
         if key is None:
             return None
-        return await self._require_store().get_bytes(key)
+        return await require_store(self._store).get_bytes(key)
 
     async def seed(self, specs: Sequence[BlockSpec] | None = None) -> int:
         """Store every starter block's DXF and thumbnail, then upsert the rows (idempotent:
         running it again refreshes the same keys and rows)."""
-        store = self._require_store()
+        store = require_store(self._store)
         specs = list(specs if specs is not None else library())
         for spec in specs:
             await store.put_bytes(dxf_key(spec.slug), block_dxf(spec), content_type=DXF_TYPE)
@@ -293,7 +288,7 @@ class CadBlockService:
     async def upload(self, user_id: str, data: CadBlockUpload, dxf: bytes) -> CadBlockRead:
         """An admin's block: the DXF as uploaded (its only block definition, or its model
         space), measured for width and depth in metres, with a generated thumbnail."""
-        store = self._require_store()
+        store = require_store(self._store)
         drawing = load_drawing(dxf)
         scale, _ = unit_scale(drawing, None)
         blocks = [b for b in drawing.blocks if not b.name.startswith("*") and len(b) > 0]

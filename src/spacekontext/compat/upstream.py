@@ -6,6 +6,8 @@ silence a 504, and an unreachable upstream a 503."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -31,11 +33,15 @@ class Upstream:
             timeout=timeout_s, follow_redirects=False, trust_env=False
         )
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _target(self, url: str) -> str:
         """`url`: a path under the base URL, or an absolute URL the caller has vetted."""
-        target = url if url.startswith(("http://", "https://")) else self.base_url + url
+        return url if url.startswith(("http://", "https://")) else self.base_url + url
+
+    @contextlib.contextmanager
+    def _transport_errors(self) -> Iterator[None]:
+        """A timeout is a 504, any other failure to talk to the upstream a 503."""
         try:
-            return await self._http.request(method, target, **kwargs)
+            yield
         except httpx.TimeoutException as exc:
             raise UpstreamTimeout(
                 f"{self.name} did not answer in time", details={"upstream": self.name}
@@ -48,11 +54,14 @@ class Upstream:
                 headers={"Retry-After": "30"},
             ) from exc
 
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        with self._transport_errors():
+            return await self._http.request(method, self._target(url), **kwargs)
+
     async def read_capped(self, url: str, *, max_bytes: int) -> httpx.Response:
         """GET `url`, reading at most `max_bytes` of its body (413 beyond)."""
-        target = url if url.startswith(("http://", "https://")) else self.base_url + url
-        try:
-            async with self._http.stream("GET", target) as response:
+        with self._transport_errors():
+            async with self._http.stream("GET", self._target(url)) as response:
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
@@ -62,17 +71,6 @@ class Upstream:
                             code="upstream_too_large",
                             details={"limitBytes": max_bytes},
                         )
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeout(
-                f"{self.name} did not answer in time", details={"upstream": self.name}
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise Unavailable(
-                f"{self.name} is unreachable",
-                code="upstream_unreachable",
-                details={"upstream": self.name, "reason": type(exc).__name__},
-                headers={"Retry-After": "30"},
-            ) from exc
         return httpx.Response(response.status_code, headers=response.headers, content=bytes(body))
 
     def failure(self, response: httpx.Response, message: str) -> UpstreamFailed | Unavailable:

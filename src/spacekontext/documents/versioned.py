@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database
 from spacekontext.documents import Precondition, SavedDocument, StoredDocument
-from spacekontext.errors import NotFound
+from spacekontext.errors import Invalid, NotFound
 from spacekontext.ids import new_id
 from spacekontext.pagination import DEFAULT_PAGE, check_limit, decode_cursor, encode_cursor
 from spacekontext.projects.models import Project
@@ -45,6 +45,23 @@ Read = TypeVar("Read", bound=BaseModel)
 Summary = TypeVar("Summary", bound=BaseModel)
 # What `check` found: at least the document's encoding, and whatever the kind derives from it.
 Checked = TypeVar("Checked")
+
+
+def patched_fields(
+    body: BaseModel, *, not_null: tuple[str, ...] = ("name",), merged: tuple[str, ...] = ()
+) -> set[str]:
+    """The fields a PATCH body sets. Refused: null for a column that cannot be null
+    (`invalid_<field>`), and anything but an object for a JSON value merged into the stored
+    one (`invalid_patch`). Fields are named as the client writes them."""
+    fields = body.model_fields_set
+    wire = {name: info.alias or name for name, info in type(body).model_fields.items()}
+    for name in not_null:
+        if name in fields and getattr(body, name) is None:
+            raise Invalid(f"{wire[name]} cannot be null", code=f"invalid_{name}")
+    for name in merged:
+        if name in fields and not isinstance(getattr(body, name), dict):
+            raise Invalid(f"{wire[name]} must be a merge patch object", code="invalid_patch")
+    return fields
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from spacekontext.floorplans.geometry import shoelace_area
+
 DEFAULT_THICKNESS_M = 0.2
 DEFAULT_HEIGHT_M = 2.7
 
@@ -65,7 +67,7 @@ class Zone:
 
     @property
     def area(self) -> float:
-        return max(0.0, polygon_area(self.points) - sum(polygon_area(h) for h in self.holes))
+        return max(0.0, shoelace_area(self.points) - sum(shoelace_area(h) for h in self.holes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +98,6 @@ def _point(value: Any) -> tuple[float, float] | None:
         if x is not None and y is not None:
             return (x, y)
     return None
-
-
-def polygon_area(points: tuple[tuple[float, float], ...] | list[tuple[float, float]]) -> float:
-    """Shoelace; absolute, so the ring's orientation does not matter."""
-    total = 0.0
-    count = len(points)
-    for i in range(count):
-        x1, y1 = points[i]
-        x2, y2 = points[(i + 1) % count]
-        total += x1 * y2 - x2 * y1
-    return abs(total) / 2
 
 
 def walls_of(document: dict[str, Any]) -> list[Wall]:

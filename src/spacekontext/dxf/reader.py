@@ -37,12 +37,13 @@ from ezdxf.math import Matrix44, Vec3
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.polygon import orient
 
-from spacekontext.dxf.document import DEFAULT_HEIGHT_M, DEFAULT_THICKNESS_M, polygon_area
+from spacekontext.dxf.document import DEFAULT_HEIGHT_M, DEFAULT_THICKNESS_M
 from spacekontext.dxf.doublelines import FaceLine, merge_double_lines
 from spacekontext.dxf.graph import Edge, Segment, build_wall_graph
 from spacekontext.dxf.layers import LayerRules
 from spacekontext.dxf.writer import APP_ID
 from spacekontext.errors import Unprocessable
+from spacekontext.floorplans.geometry import shoelace_area
 from spacekontext.floorplans.rooms import WallLine, heal
 
 BINARY_DXF_SENTINEL = b"AutoCAD Binary DXF\r\n\x1a\x00"
@@ -112,8 +113,8 @@ def _pts(raw: list[list[float]]) -> list[tuple[float, float]]:
 
 
 def _zone_area(zone: dict[str, Any]) -> float:
-    holes = sum(polygon_area(_pts(h)) for h in zone.get("holes", ()))
-    return polygon_area(_pts(zone["points"])) - holes
+    holes = sum(shoelace_area(_pts(h)) for h in zone.get("holes", ()))
+    return shoelace_area(_pts(zone["points"])) - holes
 
 
 def load_drawing(data: bytes) -> Drawing:
@@ -406,7 +407,7 @@ class _Reader:
             rings = [r for r in rings if len(r) >= 3]
             if rings:
                 # The largest boundary is the room; the islands inside it are its holes.
-                rings.sort(key=polygon_area, reverse=True)
+                rings.sort(key=shoelace_area, reverse=True)
                 self.zone_rings.append((rings[0], rings[1:]))
         elif kind in ("TEXT", "MTEXT"):
             self._text(entity, kind)

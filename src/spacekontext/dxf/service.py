@@ -25,7 +25,7 @@ from spacekontext.dxf.layers import LayerRules
 from spacekontext.dxf.preview import render_svg
 from spacekontext.dxf.reader import ImportOptions, read_dxf
 from spacekontext.dxf.writer import write_dxf
-from spacekontext.errors import DomainError, Invalid, NotFound, TooLarge, Unavailable
+from spacekontext.errors import DomainError, Invalid, NotFound, TooLarge
 from spacekontext.files.models import StoredFile
 from spacekontext.floorplans.models import Floorplan, floorplan_versions
 from spacekontext.floorplans.rooms import DERIVED_KEY
@@ -37,7 +37,7 @@ from spacekontext.jobs.service import enqueue
 from spacekontext.projects.models import Project
 from spacekontext.projects.service import owned_project_or_404
 from spacekontext.settings import Settings
-from spacekontext.storage.base import ObjectStore
+from spacekontext.storage.base import ObjectStore, require_store
 from spacekontext.storage.keys import project_prefix
 
 PREVIEW_CACHE_ITEMS = 512
@@ -270,14 +270,9 @@ class FloorplanDxfService:
             return await self._enqueue(
                 user_id, project_id, title, level, options, key=None, file_id=file_id
             )
-        store = self._require_store()
+        store = require_store(self._store)
         data = await store.get_bytes(row.storage_key)
         return await self._import_now(user_id, project_id, data, title, level, options)
-
-    def _require_store(self) -> ObjectStore:
-        if self._store is None:
-            raise Unavailable("no object store configured", code="storage_unavailable")
-        return self._store
 
     async def _import_now(
         self,
@@ -339,7 +334,7 @@ class FloorplanDxfService:
     async def _import_job(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Runs in the worker. A file that cannot be read is a finished job with an error (a
         retry would fail the same way); infrastructure errors raise and are retried."""
-        store = self._require_store()
+        store = require_store(self._store)
         user_id, project_id = str(payload["userId"]), str(payload["projectId"])
         key = payload.get("key")
         if key is None:

@@ -6,7 +6,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -15,10 +14,11 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spacekontext.db.base import Base, Timestamps, id_column
+from spacekontext.db.searchable import search_indexes, search_name_column, search_vector
 
 FILE_STATUSES = ("pending", "ready", "failed")
 
@@ -36,12 +36,7 @@ class StoredFile(Timestamps, Base):
             "created_at",
             postgresql_where=text("status = 'pending'"),
         ),
-        Index("ix_files_search", "search", postgresql_using="gin"),
-        Index(
-            "ix_files_original_name_trgm",
-            text("search_name gin_trgm_ops"),
-            postgresql_using="gin",
-        ),
+        *search_indexes("ix_files_search", "ix_files_original_name_trgm"),
     )
 
     id: Mapped[str] = id_column()
@@ -59,24 +54,14 @@ class StoredFile(Timestamps, Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")
     )
-    search: Mapped[str] = mapped_column(
-        TSVECTOR,
-        Computed(
-            # Names split into words on any non-alphanumeric ("site-plan_v2.dxf" is four
-            # words) and stemmed, unaccented and lower-cased; see migrations 0002 and 0006.
-            "setweight(to_tsvector('english', regexp_replace("
-            "app.search_text(coalesce(original_name, '')), '[^[:alnum:]]+', ' ', 'g')), 'A') || "
-            "setweight(to_tsvector('english', app.search_text(coalesce(category, ''))), 'B')",
-            persisted=True,
-        ),
-        deferred=True,
+    search: Mapped[str] = search_vector(
+        # Names split into words on any non-alphanumeric ("site-plan_v2.dxf" is four
+        # words) and stemmed, unaccented and lower-cased; see migrations 0002 and 0006.
+        "setweight(to_tsvector('english', regexp_replace("
+        "app.search_text(coalesce(original_name, '')), '[^[:alnum:]]+', ' ', 'g')), 'A') || "
+        "setweight(to_tsvector('english', app.search_text(coalesce(category, ''))), 'B')"
     )
-    # The name unaccented and lower-cased, for trigram near misses (migration 0007).
-    search_name: Mapped[str] = mapped_column(
-        Text,
-        Computed("app.search_text(coalesce(original_name, ''))", persisted=True),
-        deferred=True,
-    )
+    search_name: Mapped[str] = search_name_column("original_name")
 
 
 PROJECT_FILE_TYPES = ("dxf", "png", "svg", "gltf", "obj", "pdf")

@@ -11,10 +11,10 @@ from starlette.requests import ClientDisconnect
 from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.errors import Invalid
 from spacekontext.files.form import open_upload_form
-from spacekontext.files.schemas import FilePresign, ProjectFileCreate
+from spacekontext.files.schemas import FilePage, FilePresign, ProjectFileCreate
 from spacekontext.files.service import UPLOAD_FIELDS
 from spacekontext.http.errors import client_message
-from spacekontext.http.openapi import also
+from spacekontext.http.openapi import also, with_success
 from spacekontext.http.pages import PageOffset
 from spacekontext.http.responses import JSONBytes
 from spacekontext.services import Services
@@ -80,7 +80,7 @@ async def complete_upload(file_id: str, user: CurrentUser, services: ServicesDep
     return JSONBytes({"success": True, "url": uploaded.url, "file": _dump(uploaded.file)})
 
 
-@router.get("/api/files", summary="List own files")
+@router.get("/api/files", summary="List own files", response_model=with_success(FilePage))
 async def list_files(
     user: CurrentUser,
     services: ServicesDep,

@@ -16,6 +16,7 @@ node to the opening's centre, so the opening spans position ± width/2 along the
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeGuard
@@ -68,7 +69,7 @@ def _point(value: Any) -> tuple[float, float] | None:
     return None
 
 
-def shoelace_area(ring: list[tuple[float, float]]) -> float:
+def shoelace_area(ring: Sequence[tuple[float, float]]) -> float:
     """Unsigned area of a simple ring (first point not repeated at the end)."""
     twice = 0.0
     n = len(ring)

@@ -28,8 +28,12 @@ from spacekontext.documents import (
     json_body_is_strict,
     merge_patch,
 )
-from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
-from spacekontext.errors import Invalid, NotFound
+from spacekontext.documents.versioned import (
+    DocumentTable,
+    VersionedDocumentService,
+    patched_fields,
+)
+from spacekontext.errors import NotFound
 from spacekontext.floorplans.geometry import KIND, FloorplanFacts, derive
 from spacekontext.floorplans.models import Floorplan, floorplan_versions
 from spacekontext.floorplans.rooms import RoomOptions, apply_rooms
@@ -194,13 +198,7 @@ class FloorplanService(
     async def patch(
         self, user_id: str, floorplan_id: str, body: FloorplanPatch, pre: Precondition
     ) -> SavedDocument[FloorplanSummary]:
-        fields = body.model_fields_set
-        if "name" in fields and body.name is None:
-            raise Invalid("name cannot be null", code="invalid_name")
-        if "level" in fields and body.level is None:
-            raise Invalid("level cannot be null", code="invalid_level")
-        if "data" in fields and not isinstance(body.data, dict):
-            raise Invalid("data must be a merge patch object", code="invalid_patch")
+        fields = patched_fields(body, not_null=("name", "level"), merged=("data",))
 
         async def change(session: AsyncSession, current: Row[Any]) -> tuple[dict[str, Any], Any]:
             if "data" not in fields:

@@ -20,7 +20,11 @@ generated document once:
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, create_model
+
+from spacekontext.http.schemas import ApiModel
 
 ERROR_ENVELOPE: dict[str, Any] = {
     "type": "object",
@@ -165,3 +169,25 @@ def also(*statuses: int) -> dict[int | str, Any]:
     """`responses=` for statuses the rules cannot know (a 403 of an admin route, a 415 of a
     file kind): described here, the envelope filled in by `complete_responses`."""
     return {status: {"description": DESCRIPTIONS.get(str(status), "Error")} for status in statuses}
+
+
+def envelope(name: str, model: Any, **more: Any) -> type[BaseModel]:
+    """The documented success body `{"success": true, "<name>": <model>, ...more}`, for
+    `response_model=` of a route that returns its JSON itself (FastAPI documents it and
+    leaves the response untouched)."""
+    fields: dict[str, Any] = {"success": (Literal[True], ...), name: (model, ...)}
+    fields |= {key: (kind, ...) for key, kind in more.items()}
+    title = "".join(part.capitalize() for part in name.split("_")) + "Envelope"
+    return create_model(title, __base__=ApiModel, **fields)
+
+
+class SuccessOnly(ApiModel):
+    """`{"success": true}`: a write with nothing more to say (a delete)."""
+
+    success: Literal[True]
+
+
+def with_success(model: type[BaseModel]) -> type[BaseModel]:
+    """`model`'s fields beside `"success": true`: the body of a route that answers
+    `{"success": true, **page}`."""
+    return create_model(f"{model.__name__}Envelope", __base__=model, success=(Literal[True], ...))

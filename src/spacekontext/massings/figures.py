@@ -12,10 +12,12 @@ holds the massing's row lock, which the refresh waits for and then re-reads."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from spacekontext.documents import rounding
 from spacekontext.massings.geometry import derive, floor_to_floor_height
@@ -33,14 +35,7 @@ async def refresh_floor_areas(
     floor_to_floor = floor_to_floor_height(new_settings)
     if floor_to_floor == floor_to_floor_height(old_settings):
         return 0
-    rows = (
-        await session.execute(
-            select(Massing.id, Massing.massing_data, Massing.gross_floor_area_m2)
-            .where(Massing.project_id == project_id)
-            .order_by(Massing.id)
-            .with_for_update()
-        )
-    ).all()
+    rows = await _locked_massings(session, project_id, Massing.massing_data)
     if not rows:
         return 0
     site_area = await session.scalar(
@@ -52,27 +47,12 @@ async def refresh_floor_areas(
         if facts.gross_floor_area_m2 != row.gross_floor_area_m2:
             changes.append(
                 {
-                    "id": row.id,
-                    "gross_floor_area_m2": facts.gross_floor_area_m2,
-                    "floor_area_ratio": facts.floor_area_ratio(site_area),
+                    "b_id": row.id,
+                    "b_gross_floor_area_m2": facts.gross_floor_area_m2,
+                    "b_floor_area_ratio": facts.floor_area_ratio(site_area),
                 }
             )
-    if changes:
-        # One executemany keyed by primary key.
-        table = cast(Table, Massing.__table__)  # Core: executemany with a computed version
-        await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                gross_floor_area_m2=bindparam("b_gfa"),
-                floor_area_ratio=bindparam("b_far"),
-                version=table.c.version + 1,
-            ),
-            [
-                {"b_id": c["id"], "b_gfa": c["gross_floor_area_m2"], "b_far": c["floor_area_ratio"]}
-                for c in changes
-            ],
-        )
+    await _save(session, changes, "gross_floor_area_m2", "floor_area_ratio")
     return len(changes)
 
 
@@ -83,26 +63,42 @@ async def refresh_floor_area_ratios(
     same function (and rounding) as a massing save; returns how many changed. A massing whose
     ratio changes gets a new version (its ETag must change with it). The caller holds the
     project row, as every writer of a massing input does (see the module's docstring)."""
-    rows = (
-        await session.execute(
-            select(Massing.id, Massing.gross_floor_area_m2, Massing.floor_area_ratio)
-            .where(Massing.project_id == project_id)
-            .order_by(Massing.id)
-            .with_for_update()
-        )
-    ).all()
+    rows = await _locked_massings(session, project_id, Massing.floor_area_ratio)
     changes = [
-        {"b_id": row.id, "b_far": ratio}
+        {"b_id": row.id, "b_floor_area_ratio": ratio}
         for row in rows
         if (ratio := rounding.floor_area_ratio(row.gross_floor_area_m2, site_area_m2))
         != row.floor_area_ratio
     ]
-    if changes:
-        table = cast(Table, Massing.__table__)
-        await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(floor_area_ratio=bindparam("b_far"), version=table.c.version + 1),
-            changes,
-        )
+    await _save(session, changes, "floor_area_ratio")
     return len(changes)
+
+
+async def _locked_massings(
+    session: AsyncSession, project_id: str, *columns: InstrumentedAttribute[Any]
+) -> Sequence[Row[Any]]:
+    """The project's massings (id, gross floor area and `columns`), locked in id order."""
+    query = (
+        select(Massing.id, Massing.gross_floor_area_m2, *columns)
+        .where(Massing.project_id == project_id)
+        .order_by(Massing.id)
+        .with_for_update()
+    )
+    return (await session.execute(query)).all()
+
+
+async def _save(session: AsyncSession, changes: list[dict[str, Any]], *columns: str) -> None:
+    """One executemany keyed by primary key (`b_id`; each column's value as `b_<column>`).
+    Every changed massing gets a new version: its representation, and so its ETag, changed."""
+    if not changes:
+        return
+    table = cast(Table, Massing.__table__)  # Core: executemany with a computed version
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            {column: bindparam(f"b_{column}") for column in columns}
+            | {"version": table.c.version + 1}
+        ),
+        changes,
+    )

@@ -20,8 +20,11 @@ from spacekontext.documents import (
     json_body_is_strict,
     merge_patch,
 )
-from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
-from spacekontext.errors import Invalid
+from spacekontext.documents.versioned import (
+    DocumentTable,
+    VersionedDocumentService,
+    patched_fields,
+)
 from spacekontext.massings.geometry import KIND, MassingShape, floor_to_floor_height, shape
 from spacekontext.massings.models import Massing
 from spacekontext.massings.schemas import (
@@ -100,11 +103,7 @@ class MassingService(
     async def patch(
         self, user_id: str, massing_id: str, body: MassingPatch, pre: Precondition
     ) -> SavedDocument[MassingSummary]:
-        fields = body.model_fields_set
-        if "name" in fields and body.name is None:
-            raise Invalid("name cannot be null", code="invalid_name")
-        if "massing_data" in fields and not isinstance(body.massing_data, dict):
-            raise Invalid("massingData must be a merge patch object", code="invalid_patch")
+        fields = patched_fields(body, merged=("massing_data",))
         return await self._write(
             user_id,
             massing_id,

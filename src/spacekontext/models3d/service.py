@@ -20,7 +20,11 @@ from spacekontext.documents import (
     json_body_is_strict,
     merge_patch,
 )
-from spacekontext.documents.versioned import DocumentTable, VersionedDocumentService
+from spacekontext.documents.versioned import (
+    DocumentTable,
+    VersionedDocumentService,
+    patched_fields,
+)
 from spacekontext.errors import Invalid
 from spacekontext.floorplans.models import Floorplan
 from spacekontext.models3d.models import Model3D
@@ -94,12 +98,7 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
     async def patch(
         self, user_id: str, model_id: str, body: Model3DPatch, pre: Precondition
     ) -> SavedDocument[Model3DRead]:
-        fields = body.model_fields_set
-        if "name" in fields and body.name is None:
-            raise Invalid("name cannot be null", code="invalid_name")
-        for key in ("model_data", "settings"):
-            if key in fields and not isinstance(getattr(body, key), dict):
-                raise Invalid(f"{key} must be a merge patch object", code="invalid_patch")
+        fields = patched_fields(body, merged=("model_data", "settings"))
         changes: dict[str, Any] = {}
         if body.name is not None:
             changes["name"] = body.name

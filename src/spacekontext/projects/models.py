@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Computed, ForeignKey, Index, String, Text, text
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spacekontext.db.base import Base, Timestamps, id_column
+from spacekontext.db.searchable import search_indexes, search_name_column, search_vector
 
 
 class Project(Timestamps, Base):
@@ -16,12 +17,7 @@ class Project(Timestamps, Base):
         Index(
             "ix_projects_user_id_created_at", "user_id", text("created_at DESC"), text("id DESC")
         ),
-        Index("ix_projects_search", "search", postgresql_using="gin"),
-        Index(
-            "ix_projects_name_trgm",
-            text("search_name gin_trgm_ops"),
-            postgresql_using="gin",
-        ),
+        *search_indexes("ix_projects_search", "ix_projects_name_trgm"),
     )
 
     id: Mapped[str] = id_column()
@@ -31,19 +27,9 @@ class Project(Timestamps, Base):
     settings: Mapped[dict[str, Any]] = mapped_column(
         JSONB, nullable=False, server_default=text("'{}'::jsonb")
     )
-    search: Mapped[str] = mapped_column(
-        TSVECTOR,
-        Computed(
-            # Unaccented and lower-cased (migration 0006).
-            "setweight(to_tsvector('english', app.search_text(coalesce(name, ''))), 'A') || "
-            "setweight(to_tsvector('english', app.search_text(coalesce(description, ''))), 'B')",
-            persisted=True,
-        ),
-        deferred=True,
+    search: Mapped[str] = search_vector(
+        # Unaccented and lower-cased (migration 0006).
+        "setweight(to_tsvector('english', app.search_text(coalesce(name, ''))), 'A') || "
+        "setweight(to_tsvector('english', app.search_text(coalesce(description, ''))), 'B')"
     )
-    # The name unaccented and lower-cased, for trigram near misses (migration 0007).
-    search_name: Mapped[str] = mapped_column(
-        Text,
-        Computed("app.search_text(coalesce(name, ''))", persisted=True),
-        deferred=True,
-    )
+    search_name: Mapped[str] = search_name_column("name")

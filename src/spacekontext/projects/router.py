@@ -10,13 +10,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
 from spacekontext.http.errors import client_message
 from spacekontext.http.hot import HotRequest, HotRoute
+from spacekontext.http.openapi import SuccessOnly, envelope
 from spacekontext.http.responses import JSONBytes, success_json, success_with
 from spacekontext.pagination import DEFAULT_PAGE, MAX_CURSOR_CHARS, MAX_PAGE
-from spacekontext.projects.schemas import ProjectCreate, ProjectUpdate
+from spacekontext.projects.schemas import (
+    ProjectCreate,
+    ProjectRead,
+    ProjectSummary,
+    ProjectUpdate,
+)
 from spacekontext.services import Services
 from spacekontext.users.service import CurrentUserInfo
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
+# Documented bodies (the routes send their JSON themselves: nothing is validated twice).
+PROJECT = envelope("project", ProjectRead)
+DONE = SuccessOnly
 
 
 class ListQuery(BaseModel):
@@ -32,7 +41,11 @@ def _dump(model: Any) -> Any:
     return model.model_dump(mode="json", by_alias=True)
 
 
-@router.get("", summary="List own projects, newest first")
+@router.get(
+    "",
+    summary="List own projects, newest first",
+    response_model=envelope("projects", list[ProjectSummary], next_cursor=str | None),
+)
 async def list_projects(
     user: CurrentUser, services: ServicesDep, query: Annotated[ListQuery, Query()]
 ) -> JSONBytes:
@@ -50,6 +63,7 @@ async def _list(services: Services, user: CurrentUserInfo, query: ListQuery) -> 
     status_code=201,
     summary="Create a project",
     openapi_extra=client_message("Invalid project name"),
+    response_model=PROJECT,
 )
 async def create_project(
     body: ProjectCreate, user: CurrentUser, services: ServicesDep
@@ -58,7 +72,7 @@ async def create_project(
     return JSONBytes({"success": True, "project": _dump(project)}, status_code=201)
 
 
-@router.get("/{project_id}", summary="Read a project")
+@router.get("/{project_id}", summary="Read a project", response_model=PROJECT)
 async def get_project(project_id: str, user: CurrentUser, services: ServicesDep) -> JSONBytes:
     return await _get(services, user, project_id)
 
@@ -67,7 +81,9 @@ async def _get(services: Services, user: CurrentUserInfo, project_id: str) -> JS
     return success_with("project", await services.projects.get_json(user.id, project_id))
 
 
-@router.patch("/{project_id}", summary="Update name, description or settings")
+@router.patch(
+    "/{project_id}", summary="Update name, description or settings", response_model=PROJECT
+)
 async def update_project(
     project_id: str, body: ProjectUpdate, user: CurrentUser, services: ServicesDep
 ) -> JSONBytes:
@@ -75,7 +91,9 @@ async def update_project(
     return JSONBytes({"success": True, "project": _dump(project)})
 
 
-@router.delete("/{project_id}", summary="Delete a project and everything in it")
+@router.delete(
+    "/{project_id}", summary="Delete a project and everything in it", response_model=DONE
+)
 async def delete_project(project_id: str, user: CurrentUser, services: ServicesDep) -> Response:
     await services.projects.delete(user.id, project_id)
     return JSONBytes({"success": True})

@@ -176,3 +176,11 @@ def counted_iter(
         return run
 
     return wrap
+
+
+def require_store(store: ObjectStore | None) -> ObjectStore:
+    """The store of a service built without one (some commands and tests) is a 503, not a
+    crash."""
+    if store is None:
+        raise Unavailable("object storage is not configured", code="storage_unavailable")
+    return store

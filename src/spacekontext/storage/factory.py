@@ -13,16 +13,22 @@ def public_base_url(settings: Settings) -> str:
     return settings.public_base_url or f"http://{settings.host}:{settings.port}"
 
 
+def s3_object_store(settings: Settings, bucket: str | None = None) -> S3ObjectStore:
+    """The configured S3 endpoint and credentials; the configured bucket unless another is
+    named (a backup's)."""
+    return S3ObjectStore(
+        bucket=settings.s3_bucket if bucket is None else bucket,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=settings.s3_secret_access_key,
+        part_size=settings.s3_part_size_bytes,
+    )
+
+
 def build_object_store(settings: Settings) -> ObjectStore:
     if settings.storage_backend == "s3":
-        return S3ObjectStore(
-            bucket=settings.s3_bucket,
-            endpoint_url=settings.s3_endpoint_url,
-            region=settings.s3_region,
-            access_key_id=settings.s3_access_key_id,
-            secret_access_key=settings.s3_secret_access_key,
-            part_size=settings.s3_part_size_bytes,
-        )
+        return s3_object_store(settings)
     return LocalObjectStore(
         settings.data_dir / "objects",
         UrlSigner.from_file(settings.data_dir / "storage-url-secret"),

@@ -11,14 +11,10 @@ Revises: 0001
 Create Date: 2026-11-26 13:00:00
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 NEW = (
     "setweight(to_tsvector('english', regexp_replace(coalesce(original_name, ''), "

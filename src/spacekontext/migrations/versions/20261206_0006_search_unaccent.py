@@ -15,14 +15,10 @@ Revises: 0005
 Create Date: 2026-12-06 12:30:00
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "0006"
 down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def _files(wrap: str) -> str:

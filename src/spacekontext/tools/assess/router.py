@@ -37,7 +37,7 @@ async def get_assessment(
     fail_on: Annotated[Literal["critical", "warning"] | None, Query(alias="failOn")] = None,
     workers: Annotated[int, Query(ge=1, le=512)] = 1,
     hosts: Annotated[int, Query(ge=1, le=512)] = 1,
-    target_users: Annotated[int, Query(alias="targetUsers", ge=1)] = 1_000,
+    target_users: Annotated[int, Query(alias="targetUsers", ge=1, le=100_000_000)] = 1_000,
 ) -> Response:
     report = await assessments.report(
         user, schema=schema, workers=workers, hosts=hosts, target_users=target_users

@@ -17,8 +17,8 @@ import anyio.to_thread
 
 from spacekontext.settings import Settings
 from spacekontext.storage.base import ObjectStore, StoredObject
+from spacekontext.storage.factory import s3_object_store
 from spacekontext.storage.local import LocalObjectStore
-from spacekontext.storage.s3 import S3ObjectStore
 from spacekontext.storage.signing import UrlSigner
 from spacekontext.tools.backup.manifest import MANIFEST_NAME, Manifest, NotABackup
 
@@ -41,14 +41,7 @@ class BackupLocation:
             if not bucket:
                 raise NotABackup(f"{target}: no bucket name")
             prefix = prefix.strip("/")
-            bucket_store = S3ObjectStore(
-                bucket=bucket,
-                endpoint_url=settings.s3_endpoint_url,
-                region=settings.s3_region,
-                access_key_id=settings.s3_access_key_id,
-                secret_access_key=settings.s3_secret_access_key,
-                part_size=settings.s3_part_size_bytes,
-            )
+            bucket_store = s3_object_store(settings, bucket)
             return cls(bucket_store, f"{prefix}/" if prefix else "", None, target)
         directory = Path(target).resolve()
         if must_exist and not directory.is_dir():

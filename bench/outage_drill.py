@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -205,6 +206,8 @@ async def drill(args: argparse.Namespace) -> None:
             except subprocess.TimeoutExpired:
                 serve.kill()
             redis.kill()
+            shutil.rmtree(home, ignore_errors=True)
+            shutil.rmtree(redis.data_dir, ignore_errors=True)
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -228,10 +228,6 @@ def main() -> None:
                 # Suspects of the uncached tail, one at a time (item 3 of issue 17).
                 ("app, cache off, direct, 2 workers, no in-process job worker", 2,
                  off | {"JOBS_IN_PROCESS": "false"}),
-                # libuv accepts every pending connection per wakeup unless told to take one
-                # at a time: with a shared listening socket, one worker grabs most of wrk's.
-                ("app, cache off, direct, 2 workers, one accept at a time", 2,
-                 off | {"UV_TCP_SINGLE_ACCEPT": "1"}),
             ]  # fmt: skip
             # (label, command, env, readiness probe, target, wrk script)
             jobs: list[tuple[str, list[str], dict[str, str], str, str, Path | None]] = []

@@ -74,12 +74,20 @@ async def test_requests_keep_flowing_while_redis_hangs(
             write = await http.post("/api/projects", json={"name": "during"}, headers=ann)
             assert write.status_code == 201, write.text
             os.kill(pid, signal.SIGCONT)
-            user_id = write.json()["project"]["userId"]
+            made = [
+                p["id"] for p in (await http.get("/api/projects", headers=ann)).json()["projects"]
+            ]
+            for project_id in made:
+                await http.delete(f"/api/projects/{project_id}", headers=ann)
+        # A deletion queues the clean-up of the project's objects (now and once more later):
+        # committed jobs would be picked up by the job tests that share this database.
+        async with services.db.unit_of_work() as uow:
+            for project_id in made:
+                await uow.session.execute(
+                    text("DELETE FROM app.jobs WHERE payload->>'prefix' LIKE :like"),
+                    {"like": f"%{project_id}%"},
+                )
+            await uow.commit()
     finally:
         os.kill(pid, signal.SIGCONT)
         await services.aclose()
-    # Clean up what was committed to the shared test database: the user and (by cascade)
-    # the projects, directly. A deletion through the API would leave its object-removal jobs
-    # queued (one now, one after the URL lifetime) for the job tests to find.
-    async with engine.begin() as conn:
-        await conn.execute(text("DELETE FROM app.users WHERE id = :id"), {"id": user_id})

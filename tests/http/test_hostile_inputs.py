@@ -365,3 +365,19 @@ async def test_an_unexpected_error_is_answered_not_raised_to_the_server(
         assert body["details"]["requestId"] == response.headers["x-request-id"]
         assert response.headers.get_list("x-request-id") == [response.headers["x-request-id"]]
         assert json.loads(response.text)["error"] == "internal error"
+
+
+async def test_a_boolean_is_not_a_number(
+    client: httpx.AsyncClient, ann: dict[str, str], project: dict[str, Any]
+) -> None:
+    """Found by the long schemathesis run: `"level": true` was stored as level 1."""
+    response = await client.post(
+        f"/api/projects/{project['id']}/floorplans",
+        json={"name": "G", "level": True},
+        headers=ann,
+    )
+    refused(response, 422, "validation_error")
+    ok = await client.post(
+        f"/api/projects/{project['id']}/floorplans", json={"name": "G", "level": 1}, headers=ann
+    )
+    assert ok.status_code == 201, ok.text

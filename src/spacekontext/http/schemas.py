@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -17,4 +21,28 @@ class ApiInput(BaseModel):
 
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        # Pydantic's lax mode reads `true` as 1 for an int field: a client that sends a
+        # boolean where a number belongs is wrong, and hears so.
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                key = field.alias or name
+                value = data.get(key, data.get(name))
+                if isinstance(value, bool) and not _takes_bool(field.annotation):
+                    raise ValueError(f"`{key}` must not be a boolean")
+        return data
+
+
+def _takes_bool(annotation: Any) -> bool:
+    if annotation is bool or annotation is Any or annotation is object:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_takes_bool(arg) for arg in typing.get_args(annotation))
+    # Lists, dicts, models, strings: pydantic refuses a boolean for those by itself.
+    return typing.get_origin(annotation) is typing.Annotated and _takes_bool(
+        typing.get_args(annotation)[0]
     )

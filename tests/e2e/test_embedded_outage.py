@@ -78,10 +78,14 @@ def test_killed_postmaster_is_restarted_and_the_api_recovers(home: Path) -> None
             reasons = set()
             while True:
                 ready = http.get("/readyz")
+                # Recovered: ready again on a new postmaster. A backend of the killed one may
+                # still answer for a moment right after the kill (it has not noticed yet).
                 if ready.status_code == 200:
-                    break
-                assert ready.json()["checks"]["database"].startswith("unreachable: ")
-                reasons.add(ready.json()["checks"]["database"])
+                    if postmaster_pid(home) not in (None, old_pid):
+                        break
+                else:
+                    assert ready.json()["checks"]["database"].startswith("unreachable: ")
+                    reasons.add(ready.json()["checks"]["database"])
                 assert time.monotonic() - killed_at < 60, "no recovery within 60 s"
                 time.sleep(0.05)
             recovered_s = time.monotonic() - killed_at

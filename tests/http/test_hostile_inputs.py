@@ -381,3 +381,13 @@ async def test_a_boolean_is_not_a_number(
         f"/api/projects/{project['id']}/floorplans", json={"name": "G", "level": 1}, headers=ann
     )
     assert ok.status_code == 201, ok.text
+
+
+async def test_a_name_longer_than_documented_is_refused_as_sent(
+    client: httpx.AsyncClient, auth: Callable[[str], dict[str, str]]
+) -> None:
+    # Found by schemathesis: 256 characters whose trailing space was trimmed to 255 passed.
+    headers = auth("long-name@example.com")
+    response = await client.post("/api/projects", json={"name": "a" * 255 + " "}, headers=headers)
+    assert response.status_code == 422, response.text
+    assert (await client.get("/api/projects", headers=headers)).json()["projects"] == []

@@ -34,7 +34,20 @@ class ApiInput(BaseModel):
                 value = data.get(key, data.get(name))
                 if isinstance(value, bool) and not _takes_bool(field.annotation):
                     raise ValueError(f"`{key}` must not be a boolean")
+                # Whitespace is stripped before the length is checked: a string longer than
+                # the documented maxLength is refused as sent, not accepted once trimmed.
+                limit = _max_length(field.metadata)
+                if isinstance(value, str) and limit is not None and len(value) > limit:
+                    raise ValueError(f"`{key}` must be at most {limit} characters")
         return data
+
+
+def _max_length(metadata: list[Any]) -> int | None:
+    for constraint in metadata:
+        limit = getattr(constraint, "max_length", None)
+        if isinstance(limit, int):
+            return limit
+    return None
 
 
 def _takes_bool(annotation: Any) -> bool:

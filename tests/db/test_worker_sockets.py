@@ -63,7 +63,8 @@ def _wait(condition: Callable[[], bool], timeout_s: float, what: str, served: Se
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if served.process.poll() is not None:
-            raise AssertionError(f"serve exited with {served.process.returncode}: {served.output()}")
+            code = served.process.returncode
+            raise AssertionError(f"serve exited with {code}: {served.output()}")
         if condition():
             return
         time.sleep(0.2)
@@ -176,7 +177,7 @@ def test_each_worker_accepts_on_its_own_socket(database_url: str, tmp_path: Path
             with httpx.Client(base_url=served.base) as client:
                 assert client.get("/healthz").status_code == 200
         _wait(
-            lambda: len(_listening_workers(served)) == 2 and victim not in _listening_workers(served),
+            lambda: len(_listening_workers(served) - {victim}) == 2,
             60,
             "a replacement worker",
             served,

@@ -8,17 +8,8 @@ from pydantic import ValidationError
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep, authenticate
 from spacekontext.cadblocks.schemas import CadBlockUpload
-from spacekontext.errors import Invalid, NotFound, ValidationFailed
-from spacekontext.http.immutable import (
-    IMMUTABLE_PRIVATE,
-    IMMUTABLE_PUBLIC,
-    client_has,
-    is_sha256,
-    no_such_content,
-    not_modified,
-    strong_etag,
-    verify_caller,
-)
+from spacekontext.errors import Invalid, ValidationFailed
+from spacekontext.http.immutable import client_has, not_modified, serve_by_hash, strong_etag
 from spacekontext.http.openapi import also, raw_body
 from spacekontext.http.responses import JSONBytes, success_json
 from spacekontext.services import Services
@@ -71,18 +62,14 @@ async def block_dxf(
 async def block_dxf_by_hash(
     slug: str, sha256: str, request: Request, services: ServicesDep
 ) -> Response:
-    etag = strong_etag("", sha256)
-    if is_sha256(sha256) and client_has(request, etag):
-        await verify_caller(services, request)
-        return not_modified(etag, IMMUTABLE_PRIVATE)
-    user = await authenticate(services, request.scope)
-    if not is_sha256(sha256):
-        raise no_such_content()
-    data = await services.cadblocks.dxf(user.id, slug)
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise NotFound("this block's DXF has other content now", code="content_changed")
-    return Response(
-        data, media_type="image/vnd.dxf", headers=_dxf_headers(slug, etag, IMMUTABLE_PRIVATE)
+    return await serve_by_hash(
+        request,
+        services,
+        sha256,
+        lambda user_id: services.cadblocks.dxf(user_id, slug),
+        media_type="image/vnd.dxf",
+        headers=lambda etag, cache_control: _dxf_headers(slug, etag, cache_control),
+        what="this block's DXF",
     )
 
 
@@ -129,15 +116,18 @@ async def block_thumbnail(slug: str, request: Request, services: ServicesDep) ->
 async def block_thumbnail_by_hash(
     slug: str, sha256: str, request: Request, services: ServicesDep
 ) -> Response:
-    etag = strong_etag("", sha256)
-    if is_sha256(sha256) and client_has(request, etag):
-        # Whoever holds these bytes may keep them: public or a private block seen before.
-        return not_modified(etag, IMMUTABLE_PUBLIC)
-    data, public = await _thumbnail(slug, request, services)
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise NotFound("this block's thumbnail has other content now", code="content_changed")
-    cache = IMMUTABLE_PUBLIC if public else IMMUTABLE_PRIVATE
-    return Response(data, media_type="image/svg+xml", headers=_svg_headers(etag, cache))
+    # A library thumbnail is public (an <img> sends no credentials); a private one is its
+    # owner's.
+    return await serve_by_hash(
+        request,
+        services,
+        sha256,
+        lambda user_id: services.cadblocks.thumbnail(user_id, slug),
+        media_type="image/svg+xml",
+        headers=_svg_headers,
+        what="this block's thumbnail",
+        public=lambda: services.cadblocks.public_thumbnail(slug),
+    )
 
 
 def _svg_headers(etag: str, cache_control: str) -> dict[str, str]:

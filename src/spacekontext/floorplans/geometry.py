@@ -39,6 +39,21 @@ NUMBER_PAIR = "must be an [x, y] pair of numbers within ±1,000,000 m"
 
 
 @dataclass(frozen=True, slots=True)
+class Line:
+    """A straight line from (x1, y1) to (x2, y2), in metres: what a wall's centre line, one
+    face of a wall drawn with both, and a wall read from a drawing have in common."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @property
+    def length(self) -> float:
+        return math.hypot(self.x2 - self.x1, self.y2 - self.y1)
+
+
+@dataclass(frozen=True, slots=True)
 class FloorplanFacts:
     wall_count: int
     opening_count: int

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep, authenticate
 from spacekontext.cadblocks.schemas import CadBlockUpload
+from spacekontext.cadblocks.service import BlockFilter
 from spacekontext.errors import Invalid, ValidationFailed
 from spacekontext.http.immutable import client_has, not_modified, serve_by_hash, strong_etag
 from spacekontext.http.openapi import also, raw_body
@@ -30,9 +31,7 @@ async def list_blocks(
     search: Annotated[str | None, Query(max_length=65_536)] = None,
 ) -> JSONBytes:
     return success_json(
-        await services.cadblocks.list_json(
-            user.id, category=category, subcategory=subcategory, search=search
-        )
+        await services.cadblocks.list_json(user.id, BlockFilter(category, subcategory, search))
     )
 
 

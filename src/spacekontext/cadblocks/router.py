@@ -11,7 +11,7 @@ from spacekontext.cadblocks.schemas import CadBlockUpload
 from spacekontext.cadblocks.service import BlockFilter
 from spacekontext.errors import Invalid, ValidationFailed
 from spacekontext.http.immutable import client_has, not_modified, serve_by_hash, strong_etag
-from spacekontext.http.openapi import also, raw_body
+from spacekontext.http.openapi import also, file_response
 from spacekontext.http.responses import JSONBytes, success_json
 from spacekontext.services import Services
 from spacekontext.users.service import require_admin
@@ -20,6 +20,9 @@ router = APIRouter(prefix="/api/cad-blocks", tags=["cad-blocks"])
 
 # Library objects change only when re-seeded or re-uploaded under a new slug: cache a day.
 CACHE = "private, max-age=86400"
+DXF_FILE = file_response("image/vnd.dxf", "DXF")
+# Public blocks' thumbnails need no credentials (for <img>); private ones do.
+SVG_FILE = file_response("image/svg+xml", "SVG", errors=(401,))
 
 
 @router.get("", summary="The block library, ordered by category, subcategory, name")
@@ -35,12 +38,7 @@ async def list_blocks(
     )
 
 
-@router.get(
-    "/{slug}/dxf",
-    summary="A block as a DXF file",
-    response_class=Response,
-    responses=raw_body("image/vnd.dxf", description="DXF"),
-)
+@router.get("/{slug}/dxf", summary="A block as a DXF file", **DXF_FILE)
 async def block_dxf(
     slug: str, request: Request, user: CurrentUser, services: ServicesDep
 ) -> Response:
@@ -55,8 +53,7 @@ async def block_dxf(
 @router.get(
     "/{slug}/dxf/{sha256}",
     summary="A block's DXF by the SHA-256 of its bytes (the ETag of /dxf; cached for a year)",
-    response_class=Response,
-    responses=raw_body("image/vnd.dxf", description="DXF"),
+    **DXF_FILE,
 )
 async def block_dxf_by_hash(
     slug: str, sha256: str, request: Request, services: ServicesDep
@@ -94,8 +91,7 @@ async def _thumbnail(slug: str, request: Request, services: Services) -> tuple[b
 @router.get(
     "/{slug}/thumbnail.svg",
     summary="A block's SVG thumbnail (public blocks: no credentials needed, for <img>)",
-    response_class=Response,
-    responses={**raw_body("image/svg+xml", description="SVG"), **also(401)},
+    **SVG_FILE,
 )
 async def block_thumbnail(slug: str, request: Request, services: ServicesDep) -> Response:
     data, public = await _thumbnail(slug, request, services)
@@ -109,8 +105,7 @@ async def block_thumbnail(slug: str, request: Request, services: ServicesDep) ->
 @router.get(
     "/{slug}/thumbnail/{sha256}.svg",
     summary="A block's thumbnail by the SHA-256 of its bytes (cached for a year)",
-    response_class=Response,
-    responses={**raw_body("image/svg+xml", description="SVG"), **also(401)},
+    **SVG_FILE,
 )
 async def block_thumbnail_by_hash(
     slug: str, sha256: str, request: Request, services: ServicesDep

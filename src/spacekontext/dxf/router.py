@@ -9,7 +9,7 @@ from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.dxf.service import Imported, ImportJob, import_options
 from spacekontext.errors import Invalid, ValidationFailed
 from spacekontext.http.immutable import serve_by_hash
-from spacekontext.http.openapi import raw_body
+from spacekontext.http.openapi import file_response
 from spacekontext.http.responses import JSONBytes
 from spacekontext.http.schemas import ApiInput
 
@@ -17,14 +17,11 @@ router = APIRouter(tags=["dxf"])
 
 # ezdxf's $INSUNITS codes a caller may force: inches, feet, mm, cm, m.
 UNIT_CODES = {1, 2, 4, 5, 6}
+DXF_FILE = file_response("image/vnd.dxf", "DXF")
+SVG_FILE = file_response("image/svg+xml", "SVG")
 
 
-@router.get(
-    "/api/floorplans/{floorplan_id}/export.dxf",
-    summary="The floorplan as DXF",
-    response_class=Response,
-    responses=raw_body("image/vnd.dxf", description="DXF"),
-)
+@router.get("/api/floorplans/{floorplan_id}/export.dxf", summary="The floorplan as DXF", **DXF_FILE)
 async def export_dxf(floorplan_id: str, user: CurrentUser, services: ServicesDep) -> Response:
     filename, data = await services.dxf.export(user.id, floorplan_id)
     return Response(
@@ -37,8 +34,7 @@ async def export_dxf(floorplan_id: str, user: CurrentUser, services: ServicesDep
 @router.get(
     "/api/floorplans/{floorplan_id}/preview.svg",
     summary="An SVG preview of the plan",
-    response_class=Response,
-    responses=raw_body("image/svg+xml", description="SVG"),
+    **SVG_FILE,
 )
 async def preview_svg(
     floorplan_id: str,
@@ -56,8 +52,7 @@ async def preview_svg(
 @router.get(
     "/api/floorplans/{floorplan_id}/preview/{content_hash}.svg",
     summary="The SVG preview of one content of the plan, by its hash (cached for a year)",
-    response_class=Response,
-    responses=raw_body("image/svg+xml", description="SVG"),
+    **SVG_FILE,
 )
 async def preview_by_hash(
     floorplan_id: str, content_hash: str, request: Request, services: ServicesDep

@@ -167,7 +167,12 @@ def serve(
                 uvicorn_options=options,
             )
             try:
-                Supervisor(spec, workers, on_ready=lambda: _print_welcome(ready)).run()
+                Supervisor(
+                    spec,
+                    workers,
+                    on_ready=lambda: _print_welcome(ready),
+                    on_death=_forget_metrics_of,
+                ).run()
             except WorkerStartupError as exc:
                 fail(f"{exc}; fix the cause, then start `serve` again")
             finally:
@@ -296,6 +301,14 @@ def _prepare_multiprocess_metrics(settings: Settings) -> None:
     for stale in directory.glob("*.db"):
         stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
+def _forget_metrics_of(pid: int) -> None:
+    """A dead worker's live gauges (in-flight requests, pool use) must stop counting in the
+    sum over the workers; its counters stay, as they are cumulative."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

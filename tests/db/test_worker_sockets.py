@@ -120,6 +120,11 @@ def serving(database_url: str, home: Path, *args: str) -> Iterator[Served]:
         yield served
     finally:
         if process.poll() is None:
+            # A failed test: stop it all, the workers first (nothing else would stop them
+            # under uvicorn's supervisor).
+            for child in psutil.Process(process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
             process.kill()
             process.wait()
 
@@ -169,6 +174,9 @@ def test_each_worker_accepts_on_its_own_socket(database_url: str, tmp_path: Path
         assert f"port {served.port}" in lines[0] and "in use" in lines[0]
         assert f"pid {supervisor}" in lines[0]  # the supervisor to stop, not one of its workers
 
+        pool_size = _pool_size_summed(served)
+        assert pool_size > 0
+
         # A worker that dies is replaced, and the API answers meanwhile.
         victim, survivor = sorted(spread)
         os.kill(victim, signal.SIGKILL)
@@ -187,6 +195,8 @@ def test_each_worker_accepts_on_its_own_socket(database_url: str, tmp_path: Path
         assert set(spread) == {survivor, replacement}
         assert sum(spread.values()) == CONNECTIONS and all(spread.values()), spread
         assert "died" in served.output()
+        # The dead worker's live gauges no longer count in the sum over the workers.
+        assert _pool_size_summed(served) == pool_size
 
         # SIGTERM: the workers finish, the supervisor exits normally, nothing is left behind.
         family = [served.process.pid, *(p.pid for p in psutil.Process(supervisor).children())]
@@ -196,6 +206,25 @@ def test_each_worker_accepts_on_its_own_socket(database_url: str, tmp_path: Path
         assert "Traceback" not in served.output()
 
 
+def _pool_size_summed(served: Served) -> float:
+    """`spacekontext_db_pool_size` over its labels: a `livesum` gauge, summed over the live
+    workers by whichever worker answers the scrape."""
+    text = httpx.get(f"{served.base}/metrics", timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("spacekontext_db_pool_size{")
+    )
+
+
+def test_workers_stop_when_the_supervisor_is_killed(database_url: str, tmp_path: Path) -> None:
+    with serving(database_url, tmp_path) as served:
+        workers = [worker.pid for worker in _workers(served)]
+        served.process.kill()
+        served.process.wait()
+        _wait_gone(workers)
+
+
 def _wait_gone(pids: list[int]) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -203,7 +232,7 @@ def _wait_gone(pids: list[int]) -> None:
         if not left:
             return
         time.sleep(0.1)
-    raise AssertionError(f"processes left running after SIGTERM: {left}")
+    raise AssertionError(f"processes left running: {left}")
 
 
 def _zombie(pid: int) -> bool:

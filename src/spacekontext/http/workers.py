@@ -45,6 +45,8 @@ RESTART_PAUSE_S = 0.5
 RESTART_PAUSE_CAP_S = 10.0
 # How long a worker gets to finish its requests after SIGTERM before it is killed.
 STOP_TIMEOUT_S = 30.0
+# How often a worker looks whether its supervisor is still there.
+ORPHAN_CHECK_S = 1.0
 
 log = logging.getLogger("spacekontext.workers")
 _spawn = multiprocessing.get_context("spawn")
@@ -110,7 +112,16 @@ def _exit_normally(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def _worker_main(spec: WorkerSpec, ready: Event) -> None:
+def _stop_when_orphaned(supervisor: int) -> None:
+    """A supervisor killed outright (SIGKILL, a crash) cannot stop its workers; each worker
+    then stops itself, gracefully, rather than keep serving the port with nobody to replace
+    it or to stop it."""
+    while os.getppid() == supervisor:
+        time.sleep(ORPHAN_CHECK_S)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker_main(spec: WorkerSpec, ready: Event, supervisor: int) -> None:
     """A worker process: bind its own listening socket, serve until SIGTERM/SIGINT."""
     # uvicorn shuts down gracefully on these, then raises the signal again for the handler it
     # found: make that a normal exit (code 0), not a death by signal the supervisor would log.
@@ -121,6 +132,7 @@ def _worker_main(spec: WorkerSpec, ready: Event) -> None:
         spec.app, factory=spec.factory, host=host, port=port, **spec.uvicorn_options
     )
     config.configure_logging()
+    threading.Thread(target=_stop_when_orphaned, args=(supervisor,), daemon=True).start()
     sock = _listening_socket(spec.family, spec.address)
     _ReportingServer(config, ready).run(sockets=[sock])
 
@@ -137,15 +149,22 @@ class Supervisor:
     """Starts `count` workers, restarts one that dies, and stops them all on SIGTERM/SIGINT.
 
     `run()` returns normally after a stop signal once the workers have finished (so that the
-    caller's cleanup runs), calls `on_ready` once when all workers first serve, and raises
+    caller's cleanup runs), calls `on_ready` once when all workers first serve and
+    `on_death(pid)` for a worker that died (before it is replaced), and raises
     WorkerStartupError when a worker of the first start exits before it served."""
 
     def __init__(
-        self, spec: WorkerSpec, count: int, *, on_ready: Callable[[], None] | None = None
+        self,
+        spec: WorkerSpec,
+        count: int,
+        *,
+        on_ready: Callable[[], None] | None = None,
+        on_death: Callable[[int], None] | None = None,
     ) -> None:
         self.spec = spec
         self.count = count
         self.on_ready = on_ready
+        self.on_death = on_death
         self.workers: list[_Worker | None] = [None] * count
         self._stop = threading.Event()
         self._pause = [0.0] * count
@@ -158,7 +177,10 @@ class Supervisor:
     def _start(self, slot: int) -> None:
         ready = _spawn.Event()
         process = _spawn.Process(
-            target=_worker_main, args=(self.spec, ready), name=f"worker-{slot}", daemon=False
+            target=_worker_main,
+            args=(self.spec, ready, os.getpid()),
+            name=f"worker-{slot}",
+            daemon=False,
         )
         process.start()
         self.workers[slot] = _Worker(process, ready, time.monotonic())
@@ -211,6 +233,8 @@ class Supervisor:
                 lived,
                 f" in {self._pause[slot]:.1f} s" if self._pause[slot] else "",
             )
+            if self.on_death is not None and worker.process.pid is not None:
+                self.on_death(worker.process.pid)
             self.workers[slot] = None
             self._restart_at[slot] = now + self._pause[slot]
         if not self._announced and all(w is not None and w.ever_ready for w in self.workers):

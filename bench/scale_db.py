@@ -172,7 +172,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--pool", type=int, default=20, help="app pool per worker")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; figures are medians")
-    parser.add_argument("--only", default="", help="measure only labels containing this text")
+    parser.add_argument(
+        "--only",
+        action="append",
+        help="measure only the configurations whose label contains this text (repeatable; the "
+        "bare routes run for the worker counts measured)",
+    )
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="skbench-"))
@@ -215,44 +220,59 @@ def main() -> None:
             # from Redis, in one round trip: the like-for-like comparison with the bare route.
             uncached = direct | {"CACHE_RESPONSES": "false", "REDIS_URL": redis.url}
             bounced = {"DATABASE_URL": bouncer.url(DATABASE), "DATABASE_POOLER": "pgbouncer"}
-            configs = [
-                ("app, cache off, direct, 1 worker", 1, off),
-                ("app, cache off, direct, 2 workers", 2, off),
-                ("app, list uncached, direct, 1 worker", 1, uncached),
-                ("app, list uncached, direct, 2 workers", 2, uncached),
-                ("app, list uncached, PgBouncer, 2 workers", 2, uncached | bounced),
+            # (label, workers, env, extra arguments of `serve`)
+            configs: list[tuple[str, int, dict[str, str], list[str]]] = [
+                ("app, cache off, direct, 1 worker", 1, off, []),
+                ("app, cache off, direct, 2 workers", 2, off, []),
+                # Every worker accepting from one socket, as before per-worker sockets (item 3
+                # of issue 17): the comparison in the same run.
+                ("app, cache off, direct, 2 workers, shared socket", 2, off, ["--shared-socket"]),
+                ("app, list uncached, direct, 1 worker", 1, uncached, []),
+                ("app, list uncached, direct, 2 workers", 2, uncached, []),
+                ("app, list uncached, PgBouncer, 2 workers", 2, uncached | bounced, []),
                 ("app, list uncached, direct + replica routing, 2 workers", 2,
-                 uncached | {"DATABASE_READ_URLS": replica_url}),
+                 uncached | {"DATABASE_READ_URLS": replica_url}, []),
                 ("app, list cached in Redis, direct, 2 workers", 2,
-                 direct | {"REDIS_URL": redis.url}),
+                 direct | {"REDIS_URL": redis.url}, []),
                 # Suspects of the uncached tail, one at a time (item 3 of issue 17).
                 ("app, cache off, direct, 2 workers, no in-process job worker", 2,
-                 off | {"JOBS_IN_PROCESS": "false"}),
+                 off | {"JOBS_IN_PROCESS": "false"}, []),
             ]  # fmt: skip
+            configs = [c for c in configs if any(text in c[0] for text in args.only or [""])]
             # (label, command, env, readiness probe, target, wrk script)
             jobs: list[tuple[str, list[str], dict[str, str], str, str, Path | None]] = []
-            for name, workers, extra in configs:
+            for name, workers, extra, serve_args in configs:
                 port = servers.free_port()
                 command = [sys.executable, "-m", "spacekontext.cli", "serve",
-                           "--workers", str(workers), "--port", str(port)]  # fmt: skip
+                           "--workers", str(workers), "--port", str(port), *serve_args]  # fmt: skip
                 base = f"http://127.0.0.1:{port}"
                 jobs.append((name, command, base_env | extra, f"{base}/healthz",
                              f"{base}/api/projects", script))  # fmt: skip
-            for workers in (1, 2):
-                port = servers.free_port()
-                command = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port",
-                           str(port), "--workers", str(workers), "--no-access-log",
-                           "--log-level", "warning"]  # fmt: skip
-                env = base_env | {"BENCH_DSN": primary_url, "BENCH_USERS": str(args.users)}
-                base = f"http://127.0.0.1:{port}"
-                for route in ("projects", "fixed"):
-                    label = f"bare FastAPI {route}, {workers} worker{'s' if workers > 1 else ''}"
-                    jobs.append((label, command, env, f"{base}/bare/fixed",
-                                 f"{base}/bare/{route}", None))  # fmt: skip
+            # The yardsticks for the worker counts measured: uvicorn's own supervisor (one
+            # socket shared by the workers), and with several workers also the supervisor of
+            # `serve` (a socket per worker), so that both ways of accepting are compared.
+            bare_env = base_env | {"BENCH_DSN": primary_url, "BENCH_USERS": str(args.users)}
+            for workers in sorted({c[1] for c in configs}):
+                for sockets in ("", ", reuse-port") if workers > 1 else ("",):
+                    port = servers.free_port()
+                    command = (
+                        [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port",
+                         str(port), "--workers", str(workers), "--no-access-log",
+                         "--log-level", "warning"]
+                        if not sockets
+                        else [sys.executable, str(Path(__file__).parent / "reuseport_serve.py"),
+                              "bench.bare_app:app", "--port", str(port), "--workers",
+                              str(workers)]
+                    )  # fmt: skip
+                    base = f"http://127.0.0.1:{port}"
+                    for route in ("projects", "fixed"):
+                        label = (f"bare FastAPI {route}, {workers} "
+                                 f"worker{'s' if workers > 1 else ''}{sockets}")  # fmt: skip
+                        jobs.append((label, command, bare_env, f"{base}/bare/fixed",
+                                     f"{base}/bare/{route}", None))  # fmt: skip
             # Rounds interleave the configurations, so that a slow spell of the machine does
             # not land on one of them only; each figure is the median of its rounds.
             rounds: dict[str, list[dict[str, float]]] = {}
-            jobs = [job for job in jobs if args.only in job[0] or job[0].startswith("bare")]
             for round_ in range(args.repeat):
                 for label, command, env, probe, target, wrk_script in jobs:
                     measured = run(command, env, probe, target, args, wrk_script)
@@ -268,26 +288,31 @@ def main() -> None:
 
     print(f"\n{args.projects:,} projects, {args.users:,} users; wrk -t2 -c100 -d{args.duration}s; "
           f"median of {args.repeat} rounds")  # fmt: skip
+    # "vs bare" is against the bare asyncpg route as uvicorn serves it (`--workers N`, one
+    # shared socket); "p99 vs bare, reuse-port" against the same route under per-worker sockets.
     bare = {
-        1 if "1 worker" in name else 2: r["rps"]
+        1 if "1 worker" in name else 2: r
         for name, r in results
-        if name.startswith("bare FastAPI projects")
+        if name.startswith("bare FastAPI projects") and not name.endswith("reuse-port")
     }
-    bare_p99 = {
-        1 if "1 worker" in name else 2: r["p99"]
+    bare_reuse = {
+        1 if "1 worker" in name else 2: r
         for name, r in results
-        if name.startswith("bare FastAPI projects")
+        if name.startswith("bare FastAPI projects") and name.endswith("reuse-port")
     }
     print("| configuration | req/s | p99 ms | p50 ms | non-2xx | req/s vs bare asyncpg route "
-          "| p99 vs bare | busiest worker's connections |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| p99 vs bare | p99 vs bare, reuse-port | busiest worker's connections |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in results:
         workers = 1 if "1 worker" in name else 2
-        ratio = r["rps"] / bare[workers] if bare else float("nan")
-        tail = r["p99"] / bare_p99[workers] if bare_p99 else float("nan")
+        ratio = r["rps"] / bare[workers]["rps"] if workers in bare else float("nan")
+        tail = r["p99"] / bare[workers]["p99"] if workers in bare else float("nan")
+        reuse_tail = (
+            f"{r['p99'] / bare_reuse[workers]['p99']:.2f}x" if workers in bare_reuse else "-"
+        )
         share = f"{r['busiest_share']:.0%}" if workers > 1 else "-"
-        print(f"| {name} | {r['rps']:,.0f} | {r['p99']:.1f} | {r['p50']:.1f} "
-              f"| {r['non2xx']:.0f} | {ratio:.0%} | {tail:.2f}x | {share} |")  # fmt: skip
+        print(f"| {name} | {r['rps']:,.0f} | {r['p99']:.1f} | {r['p50']:.1f} | {r['non2xx']:.0f} "
+              f"| {ratio:.0%} | {tail:.2f}x | {reuse_tail} | {share} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import socket
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -73,6 +73,13 @@ def serve(
     profile: Annotated[
         str | None, typer.Option(help="tuned (default) or naive (the assessment's baseline).")
     ] = None,
+    shared_socket: Annotated[
+        bool,
+        typer.Option(
+            help="With --workers > 1: all workers accept from one listening socket (uvicorn's "
+            "supervisor) instead of one SO_REUSEPORT socket each (the default on Linux)."
+        ),
+    ] = False,
 ) -> None:
     """Serve the API (starting the embedded PostgreSQL when DATABASE_URL is unset)."""
     # In multiprocess mode prometheus-client writes a file per metric into this directory as
@@ -83,6 +90,12 @@ def serve(
 
     from spacekontext.app import create_app
     from spacekontext.db.migrate import upgrade
+    from spacekontext.http.workers import (
+        REUSE_PORT_BALANCES,
+        Supervisor,
+        WorkerSpec,
+        WorkerStartupError,
+    )
     from spacekontext.observability.logging import configure_logging
 
     settings = load_settings(host=host, port=port, profile=profile)
@@ -90,6 +103,10 @@ def serve(
     # Bound before anything is started: a port in use is a one-line error, with no database
     # started for nothing; and the socket is handed to uvicorn, so nothing can take it between.
     sock = _bind(settings.host, settings.port)
+    reuse_port = workers > 1 and not shared_socket and REUSE_PORT_BALANCES
+    if reuse_port:
+        # Each worker binds a socket of its own (http/workers.py); this one only holds the port.
+        sock = _reserve(sock, settings.host, settings.port)
     # uvicorn handles SIGTERM/SIGINT itself, then re-raises the signal once it has shut down;
     # with the default disposition SIGTERM would kill us before the embedded PostgreSQL is
     # stopped. Turn both into a normal exit so that every `finally` runs.
@@ -105,38 +122,6 @@ def serve(
         _ensure_partitions(ready, ready.partition_months_ahead)
         _apply_index_profile(ready.database_url, ready.profile)
         if workers == 1:
-            config = uvicorn.Config(
-                create_app(ready),
-                host=ready.host,
-                port=ready.port,
-                log_config=None,
-                proxy_headers=False,
-                server_header=False,
-            )
-        else:
-            # Workers are separate processes: hand them the prepared settings via the env.
-            os.environ["DATABASE_URL"] = ready.database_url
-            os.environ["SPACEKONTEXT_HOME"] = str(ready.data_dir)
-            os.environ["PROFILE"] = ready.profile
-            _prepare_multiprocess_metrics(ready)
-            if ready.cache_enabled and not ready.redis_url:
-                # The in-process cache cannot see another worker's writes: with several
-                # workers it would serve stale data, so it needs Redis.
-                say("[yellow]cache disabled: --workers > 1 needs REDIS_URL")
-                os.environ["CACHE_ENABLED"] = "false"
-            config = uvicorn.Config(
-                "spacekontext.app:app_from_env",
-                factory=True,
-                host=ready.host,
-                port=ready.port,
-                workers=workers,
-                log_config=None,
-                # As with one worker: client addresses are the peer's unless run behind a
-                # proxy with --proxy-headers (docs/caching.md, "Rate limits").
-                proxy_headers=False,
-                server_header=False,
-            )
-        if workers == 1:
 
             class AnnouncingServer(uvicorn.Server):
                 """Prints the welcome once the app has started and takes connections."""
@@ -146,12 +131,60 @@ def serve(
                     if not self.should_exit:
                         _print_welcome(ready)
 
+            config = uvicorn.Config(
+                create_app(ready),
+                host=ready.host,
+                port=ready.port,
+                log_config=None,
+                proxy_headers=False,
+                server_header=False,
+            )
             AnnouncingServer(config).run(sockets=[sock])
-        else:
-            from uvicorn.supervisors import Multiprocess
+            return
+        # Workers are separate processes: hand them the prepared settings via the env.
+        os.environ["DATABASE_URL"] = ready.database_url
+        os.environ["SPACEKONTEXT_HOME"] = str(ready.data_dir)
+        os.environ["PROFILE"] = ready.profile
+        _prepare_multiprocess_metrics(ready)
+        if ready.cache_enabled and not ready.redis_url:
+            # The in-process cache cannot see another worker's writes: with several
+            # workers it would serve stale data, so it needs Redis.
+            say("[yellow]cache disabled: --workers > 1 needs REDIS_URL")
+            os.environ["CACHE_ENABLED"] = "false"
+        options: dict[str, Any] = {
+            "log_config": None,
+            # As with one worker: client addresses are the peer's unless run behind a
+            # proxy with --proxy-headers (docs/caching.md, "Rate limits").
+            "proxy_headers": False,
+            "server_header": False,
+        }
+        if reuse_port:
+            spec = WorkerSpec(
+                "spacekontext.app:app_from_env",
+                sock.family,
+                sock.getsockname(),
+                factory=True,
+                uvicorn_options=options,
+            )
+            try:
+                Supervisor(spec, workers, on_ready=lambda: _print_welcome(ready)).run()
+            except WorkerStartupError as exc:
+                fail(f"{exc}; fix the cause, then start `serve` again")
+            finally:
+                sock.close()
+            return
+        from uvicorn.supervisors import Multiprocess
 
-            _print_welcome(ready)
-            Multiprocess(config, sockets=[sock]).run()
+        config = uvicorn.Config(
+            "spacekontext.app:app_from_env",
+            factory=True,
+            host=ready.host,
+            port=ready.port,
+            workers=workers,
+            **options,
+        )
+        _print_welcome(ready)
+        Multiprocess(config, sockets=[sock]).run()
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -176,6 +209,37 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _reserve(probe: socket.socket, host: str, port: int) -> socket.socket:
+    """The port held for workers that bind it with SO_REUSEPORT, in place of `probe`.
+
+    `probe` (bound without SO_REUSEPORT) proved that nobody listens on the port, not even a
+    group of SO_REUSEPORT sockets that the workers would silently join (another `serve`). It
+    is closed and the port bound again at once with SO_REUSEPORT and without listening, so
+    that this process never takes connections of its own, and the port stays held while
+    workers come and go. Between the two binds another program could take the port; then the
+    second bind fails as the first would have."""
+    from spacekontext.http.workers import reserve
+
+    family, address = probe.family, probe.getsockname()
+    probe.close()
+    try:
+        return reserve(family, address, strict=True)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            fail(f"cannot listen on {host}:{port}: {exc.strerror}; pass --host/--port")
+    # Nobody listens (the probe said so): what remains in the way are connections of a server
+    # without SO_REUSEPORT lingering in TIME_WAIT, which SO_REUSEADDR lets us bind beside.
+    try:
+        return reserve(family, address, strict=False)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(
+                f"port {port} on {host} is already in use{_holder_of(port)}; stop that "
+                "process, or pass --port (PORT) with a free port"
+            )
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}; pass --host/--port")
+
+
 def _holder_of(port: int) -> str:
     import psutil
 
@@ -185,7 +249,11 @@ def _holder_of(port: int) -> str:
                 if conn.pid is None:
                     return ""
                 process = psutil.Process(conn.pid)
-                return f" by pid {conn.pid} ({' '.join(process.cmdline()[:3])})"
+                parent = process.parent()
+                if "multiprocessing" in " ".join(process.cmdline()) and parent is not None:
+                    # A worker of a multi-process server: the one to stop is its supervisor.
+                    process = parent
+                return f" by pid {process.pid} ({' '.join(process.cmdline()[:3])})"
     return ""
 
 

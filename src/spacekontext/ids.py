@@ -11,7 +11,13 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
 def new_id() -> str:
-    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    return id_of(time.time_ns() // 1_000_000, secrets.randbits(80))
+
+
+def id_of(created_ms: int, random_bits: int) -> str:
+    """The id of a millisecond timestamp and 80 random bits (a reproducible source of them
+    gives reproducible ids: the seed data)."""
+    value = created_ms << 80 | random_bits
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])

@@ -8,18 +8,10 @@ from pydantic import ValidationError
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep, authenticate
 from spacekontext.cadblocks.schemas import CadBlockUpload
-from spacekontext.errors import Invalid, NotFound, ValidationFailed
-from spacekontext.http.immutable import (
-    IMMUTABLE_PRIVATE,
-    IMMUTABLE_PUBLIC,
-    client_has,
-    is_sha256,
-    no_such_content,
-    not_modified,
-    strong_etag,
-    verify_caller,
-)
-from spacekontext.http.openapi import also, raw_body
+from spacekontext.cadblocks.service import BlockFilter
+from spacekontext.errors import Invalid, ValidationFailed
+from spacekontext.http.immutable import client_has, not_modified, serve_by_hash, strong_etag
+from spacekontext.http.openapi import also, file_response
 from spacekontext.http.responses import JSONBytes, success_json
 from spacekontext.services import Services
 from spacekontext.users.service import require_admin
@@ -28,6 +20,9 @@ router = APIRouter(prefix="/api/cad-blocks", tags=["cad-blocks"])
 
 # Library objects change only when re-seeded or re-uploaded under a new slug: cache a day.
 CACHE = "private, max-age=86400"
+DXF_FILE = file_response("image/vnd.dxf", "DXF")
+# Public blocks' thumbnails need no credentials (for <img>); private ones do.
+SVG_FILE = file_response("image/svg+xml", "SVG", errors=(401,))
 
 
 @router.get("", summary="The block library, ordered by category, subcategory, name")
@@ -39,18 +34,11 @@ async def list_blocks(
     search: Annotated[str | None, Query(max_length=65_536)] = None,
 ) -> JSONBytes:
     return success_json(
-        await services.cadblocks.list_json(
-            user.id, category=category, subcategory=subcategory, search=search
-        )
+        await services.cadblocks.list_json(user.id, BlockFilter(category, subcategory, search))
     )
 
 
-@router.get(
-    "/{slug}/dxf",
-    summary="A block as a DXF file",
-    response_class=Response,
-    responses=raw_body("image/vnd.dxf", description="DXF"),
-)
+@router.get("/{slug}/dxf", summary="A block as a DXF file", **DXF_FILE)
 async def block_dxf(
     slug: str, request: Request, user: CurrentUser, services: ServicesDep
 ) -> Response:
@@ -65,24 +53,19 @@ async def block_dxf(
 @router.get(
     "/{slug}/dxf/{sha256}",
     summary="A block's DXF by the SHA-256 of its bytes (the ETag of /dxf; cached for a year)",
-    response_class=Response,
-    responses=raw_body("image/vnd.dxf", description="DXF"),
+    **DXF_FILE,
 )
 async def block_dxf_by_hash(
     slug: str, sha256: str, request: Request, services: ServicesDep
 ) -> Response:
-    etag = strong_etag("", sha256)
-    if is_sha256(sha256) and client_has(request, etag):
-        await verify_caller(services, request)
-        return not_modified(etag, IMMUTABLE_PRIVATE)
-    user = await authenticate(services, request.scope)
-    if not is_sha256(sha256):
-        raise no_such_content()
-    data = await services.cadblocks.dxf(user.id, slug)
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise NotFound("this block's DXF has other content now", code="content_changed")
-    return Response(
-        data, media_type="image/vnd.dxf", headers=_dxf_headers(slug, etag, IMMUTABLE_PRIVATE)
+    return await serve_by_hash(
+        request,
+        services,
+        sha256,
+        lambda user_id: services.cadblocks.dxf(user_id, slug),
+        media_type="image/vnd.dxf",
+        headers=lambda etag, cache_control: _dxf_headers(slug, etag, cache_control),
+        what="this block's DXF",
     )
 
 
@@ -108,8 +91,7 @@ async def _thumbnail(slug: str, request: Request, services: Services) -> tuple[b
 @router.get(
     "/{slug}/thumbnail.svg",
     summary="A block's SVG thumbnail (public blocks: no credentials needed, for <img>)",
-    response_class=Response,
-    responses={**raw_body("image/svg+xml", description="SVG"), **also(401)},
+    **SVG_FILE,
 )
 async def block_thumbnail(slug: str, request: Request, services: ServicesDep) -> Response:
     data, public = await _thumbnail(slug, request, services)
@@ -123,21 +105,23 @@ async def block_thumbnail(slug: str, request: Request, services: ServicesDep) ->
 @router.get(
     "/{slug}/thumbnail/{sha256}.svg",
     summary="A block's thumbnail by the SHA-256 of its bytes (cached for a year)",
-    response_class=Response,
-    responses={**raw_body("image/svg+xml", description="SVG"), **also(401)},
+    **SVG_FILE,
 )
 async def block_thumbnail_by_hash(
     slug: str, sha256: str, request: Request, services: ServicesDep
 ) -> Response:
-    etag = strong_etag("", sha256)
-    if is_sha256(sha256) and client_has(request, etag):
-        # Whoever holds these bytes may keep them: public or a private block seen before.
-        return not_modified(etag, IMMUTABLE_PUBLIC)
-    data, public = await _thumbnail(slug, request, services)
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise NotFound("this block's thumbnail has other content now", code="content_changed")
-    cache = IMMUTABLE_PUBLIC if public else IMMUTABLE_PRIVATE
-    return Response(data, media_type="image/svg+xml", headers=_svg_headers(etag, cache))
+    # A library thumbnail is public (an <img> sends no credentials); a private one is its
+    # owner's.
+    return await serve_by_hash(
+        request,
+        services,
+        sha256,
+        lambda user_id: services.cadblocks.thumbnail(user_id, slug),
+        media_type="image/svg+xml",
+        headers=_svg_headers,
+        what="this block's thumbnail",
+        public=lambda: services.cadblocks.public_thumbnail(slug),
+    )
 
 
 def _svg_headers(etag: str, cache_control: str) -> dict[str, str]:

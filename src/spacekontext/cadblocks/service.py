@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -119,6 +120,22 @@ def _visible(user_id: str) -> Any:
     return or_(CadBlock.is_public.is_(True), CadBlock.created_by_user_id == user_id)
 
 
+@dataclass(frozen=True, slots=True)
+class BlockFilter:
+    """Which blocks a listing shows: a category and subcategory (any case), words to search."""
+
+    category: str | None = None
+    subcategory: str | None = None
+    search: str | None = None
+
+    def normalized(self) -> BlockFilter:
+        return BlockFilter(
+            self.category.lower() if self.category else None,
+            self.subcategory.lower() if self.subcategory else None,
+            self.search,
+        )
+
+
 class CadBlockService:
     def __init__(
         self, db: Database, store: ObjectStore | None = None, cache: CacheAside | None = None
@@ -127,65 +144,45 @@ class CadBlockService:
         self._store = store
         self._cache = cache or CacheAside(None)  # None: caching off
 
-    async def list_json(
-        self,
-        user_id: str,
-        *,
-        category: str | None = None,
-        subcategory: str | None = None,
-        search: str | None = None,
-    ) -> bytes:
+    async def list_json(self, user_id: str, wanted: BlockFilter | None = None) -> bytes:
         """The listing as JSON (`{"blocks": [...]}`), from the cache when current.
 
         Keyed by user: a listing holds the public blocks plus the caller's own private ones.
         Loaded from the primary: the generation is shared by every user, so a reader other
         than the writer would otherwise reload pre-write rows from a lagging replica and store
         them under the new tag (read-your-writes only covers the writer)."""
-        category = category.lower() if category else None
-        subcategory = subcategory.lower() if subcategory else None
+        wanted = (wanted or BlockFilter()).normalized()
 
         async def load() -> bytes:
-            blocks = await self.list(
-                user_id,
-                category=category,
-                subcategory=subcategory,
-                search=search,
-                primary=self._cache.enabled,
-            )
+            blocks = await self.list(user_id, wanted, primary=self._cache.enabled)
             return orjson.dumps(
                 {"blocks": [block.model_dump(mode="json", by_alias=True) for block in blocks]}
             )
 
         return await self._cache.cached_bytes(
-            cache_key("cad-blocks", user_id, category, subcategory, search),
+            cache_key("cad-blocks", user_id, wanted.category, wanted.subcategory, wanted.search),
             load,
             generation=CAD_BLOCKS,
             ttl_s=LIST_TTL_S,
         )
 
     async def list(
-        self,
-        user_id: str,
-        *,
-        category: str | None = None,
-        subcategory: str | None = None,
-        search: str | None = None,
-        primary: bool = False,
+        self, user_id: str, wanted: BlockFilter | None = None, *, primary: bool = False
     ) -> list[CadBlockRead]:
+        wanted = (wanted or BlockFilter()).normalized()
         query = select(*_COLUMNS).where(_visible(user_id))
         filters = []
-        for wanted, sub in resolve_category(
-            category.lower() if category else None, subcategory.lower() if subcategory else None
-        ):
+        for category, sub in resolve_category(wanted.category, wanted.subcategory):
             conditions = []
-            if wanted:
-                conditions.append(CadBlock.category == wanted)
+            if category:
+                conditions.append(CadBlock.category == category)
             if sub:
                 conditions.append(CadBlock.subcategory == sub)
             if conditions:
                 filters.append(and_(*conditions))
         if filters:
             query = query.where(or_(*filters))
+        search = wanted.search
         if search is not None and search.isprintable() is False:
             search = "".join(ch if ch.isprintable() else " " for ch in search)
         wanted_terms = search_terms(clean_query(search)) if search and search.strip() else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import orjson
@@ -49,6 +49,7 @@ DEFAULT_TOKEN_S = 30 * 24 * 3600
 REFRESH_WITHIN = timedelta(hours=1)
 MODEL_UID = r"^[A-Za-z0-9]{1,64}$"
 NOT_CONNECTED_MESSAGE = "Please connect your Sketchfab account to download models"
+Q = TypeVar("Q", bound=BaseModel)
 SORTS = {"relevance": None, "popularity": "-likeCount", "publishedAt": "-publishedAt"}
 
 
@@ -103,20 +104,23 @@ def _result(model: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _parameters(model: type[Q], raw: dict[str, str], message: str, code: str) -> Q:
+    """The query parameters as `model`, or a 400 with pydantic's errors as the details."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise Invalid(
+            message, code=code, details=orjson.loads(exc.json(include_url=False))
+        ) from exc
+
+
 @router.get("/api/sketchfab/search", summary="Search Sketchfab's downloadable models")
 async def search(request: Request, user: CurrentUser, compat: CompatDep) -> JSONBytes:
     raw = dict(request.query_params)
     if "downloadable" in raw:
         # The original coerces any present value to true (`downloadable=false` included).
         raw["downloadable"] = "true"
-    try:
-        query = SearchQuery.model_validate(raw)
-    except ValidationError as exc:
-        raise Invalid(
-            "Invalid search parameters",
-            code="invalid_search",
-            details=orjson.loads(exc.json(include_url=False)),
-        ) from exc
+    query = _parameters(SearchQuery, raw, "Invalid search parameters", "invalid_search")
     loaded = False
 
     async def load() -> bytes:
@@ -146,12 +150,7 @@ async def _search_upstream(compat: Compat, query: SearchQuery) -> dict[str, Any]
         params["categories"] = query.category
     upstream = compat.sketchfab_api
     response = await upstream.request("GET", "/v3/search", params=params)
-    if not response.is_success:
-        raise upstream.failure(response, "Sketchfab search failed")
-    try:
-        data = response.json()
-    except ValueError as exc:
-        raise UpstreamFailed("Sketchfab search failed", details={"upstream": "Sketchfab"}) from exc
+    data = upstream.success_json(response, "Sketchfab search failed")
     models = data.get("results") if isinstance(data, dict) else None
     allowed = {part.strip() for part in query.licenses.split(",") if part.strip()}
     results = [
@@ -285,12 +284,9 @@ class _TokenResponseInvalid(Exception):
 async def _token_request(compat: Compat, form: dict[str, str]) -> dict[str, Any]:
     upstream = compat.sketchfab_oauth
     response = await upstream.request("POST", "/oauth2/token/", data=form)
-    if not response.is_success:
-        raise upstream.failure(response, "Sketchfab token exchange failed")
-    try:
-        tokens = response.json()
-    except ValueError as exc:
-        raise _TokenResponseInvalid from exc
+    tokens = upstream.success_json(
+        response, "Sketchfab token exchange failed", not_json=_TokenResponseInvalid()
+    )
     if not isinstance(tokens, dict) or not isinstance(tokens.get("access_token"), str):
         raise _TokenResponseInvalid
     return tokens
@@ -414,14 +410,9 @@ async def _attribution(compat: Compat, uid: str) -> dict[str, str]:
 
 @router.get("/api/sketchfab/download", summary="Download a Sketchfab model into the user's files")
 async def download(request: Request, user: CurrentUser, compat: CompatDep) -> JSONBytes:
-    try:
-        query = DownloadQuery.model_validate(dict(request.query_params))
-    except ValidationError as exc:
-        raise Invalid(
-            "Invalid parameters",
-            code="invalid_parameters",
-            details=orjson.loads(exc.json(include_url=False)),
-        ) from exc
+    query = _parameters(
+        DownloadQuery, dict(request.query_params), "Invalid parameters", "invalid_parameters"
+    )
     if query.project_id is not None:
         # Before anything reaches Sketchfab: someone else's project is a missing one.
         async with compat.services.db.read(user_id=user.id) as session:

@@ -90,6 +90,18 @@ class Upstream:
             )
         return UpstreamFailed(message, details=details)
 
+    def success_json(
+        self, response: httpx.Response, message: str, not_json: Exception | None = None
+    ) -> Any:
+        """The JSON body of a successful answer: `failure` for any other answer, `not_json`
+        (by default UpstreamFailed with `message`) for a body that is not JSON."""
+        if not response.is_success:
+            raise self.failure(response, message)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise not_json or UpstreamFailed(message, details={"upstream": self.name}) from exc
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

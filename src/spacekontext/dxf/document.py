@@ -14,26 +14,18 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from spacekontext.floorplans.geometry import shoelace_area
+from spacekontext.floorplans.geometry import Line, shoelace_area
 
 DEFAULT_THICKNESS_M = 0.2
 DEFAULT_HEIGHT_M = 2.7
 
 
 @dataclass(frozen=True, slots=True)
-class Wall:
+class Wall(Line):
     id: str
-    x1: float
-    y1: float
-    x2: float
-    y2: float
     thickness: float
     height: float
     openings: tuple[dict[str, Any], ...]
-
-    @property
-    def length(self) -> float:
-        return math.hypot(self.x2 - self.x1, self.y2 - self.y1)
 
     @property
     def angle_deg(self) -> float:

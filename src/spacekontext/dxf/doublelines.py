@@ -13,18 +13,16 @@ from dataclasses import dataclass
 
 import shapely
 
+from spacekontext.floorplans.geometry import Line
+
 # Two lines are parallel when their directions differ by less than this.
 PARALLEL_SIN = math.sin(math.radians(1.0))
 # Shorter stretches of wall are not paired (a wall stub beside a door is ~0.1 m).
 MIN_PIECE_M = 0.05
 
 
-@dataclass(frozen=True, slots=True)
-class FaceLine:
-    x1: float
-    y1: float
-    x2: float
-    y2: float
+# One face of a wall drawn with both.
+FaceLine = Line
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +56,7 @@ def merge_double_lines(
     if count < 2:
         return Merged([], list(lines), 0)
     starts = [(ln.x1, ln.y1) for ln in lines]
-    lengths = [math.hypot(ln.x2 - ln.x1, ln.y2 - ln.y1) for ln in lines]
+    lengths = [ln.length for ln in lines]
     units = [
         ((ln.x2 - ln.x1) / length, (ln.y2 - ln.y1) / length) if length > 0 else (0.0, 0.0)
         for ln, length in zip(lines, lengths, strict=True)

@@ -5,19 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import Field, ValidationError
 
-from spacekontext.auth.deps import CurrentUser, ServicesDep, authenticate
+from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.dxf.service import Imported, ImportJob, import_options
 from spacekontext.errors import Invalid, ValidationFailed
-from spacekontext.http.immutable import (
-    IMMUTABLE_PRIVATE,
-    client_has,
-    is_sha256,
-    no_such_content,
-    not_modified,
-    strong_etag,
-    verify_caller,
-)
-from spacekontext.http.openapi import raw_body
+from spacekontext.http.immutable import serve_by_hash
+from spacekontext.http.openapi import file_response
 from spacekontext.http.responses import JSONBytes
 from spacekontext.http.schemas import ApiInput
 
@@ -25,14 +17,11 @@ router = APIRouter(tags=["dxf"])
 
 # ezdxf's $INSUNITS codes a caller may force: inches, feet, mm, cm, m.
 UNIT_CODES = {1, 2, 4, 5, 6}
+DXF_FILE = file_response("image/vnd.dxf", "DXF")
+SVG_FILE = file_response("image/svg+xml", "SVG")
 
 
-@router.get(
-    "/api/floorplans/{floorplan_id}/export.dxf",
-    summary="The floorplan as DXF",
-    response_class=Response,
-    responses=raw_body("image/vnd.dxf", description="DXF"),
-)
+@router.get("/api/floorplans/{floorplan_id}/export.dxf", summary="The floorplan as DXF", **DXF_FILE)
 async def export_dxf(floorplan_id: str, user: CurrentUser, services: ServicesDep) -> Response:
     filename, data = await services.dxf.export(user.id, floorplan_id)
     return Response(
@@ -45,8 +34,7 @@ async def export_dxf(floorplan_id: str, user: CurrentUser, services: ServicesDep
 @router.get(
     "/api/floorplans/{floorplan_id}/preview.svg",
     summary="An SVG preview of the plan",
-    response_class=Response,
-    responses=raw_body("image/svg+xml", description="SVG"),
+    **SVG_FILE,
 )
 async def preview_svg(
     floorplan_id: str,
@@ -55,11 +43,7 @@ async def preview_svg(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     preview = await services.dxf.preview(user.id, floorplan_id, if_none_match)
-    headers = {
-        "ETag": preview.etag,
-        "Cache-Control": "private, no-cache",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-    }
+    headers = _preview_headers(preview.etag, "private, no-cache")
     if preview.svg is None:
         return Response(status_code=304, headers=headers)
     return Response(preview.svg, media_type="image/svg+xml", headers=headers)
@@ -68,31 +52,30 @@ async def preview_svg(
 @router.get(
     "/api/floorplans/{floorplan_id}/preview/{content_hash}.svg",
     summary="The SVG preview of one content of the plan, by its hash (cached for a year)",
-    response_class=Response,
-    responses=raw_body("image/svg+xml", description="SVG"),
+    **SVG_FILE,
 )
 async def preview_by_hash(
     floorplan_id: str, content_hash: str, request: Request, services: ServicesDep
 ) -> Response:
     # The plan's `contentHash` (or a saved version's) names bytes that never change: a cache
     # keeps them a year, and a copy the client holds is confirmed without a query.
-    etag = strong_etag("svg-", content_hash)
-    if is_sha256(content_hash) and client_has(request, etag):
-        await verify_caller(services, request)
-        return not_modified(etag, IMMUTABLE_PRIVATE)
-    user = await authenticate(services, request.scope)
-    if not is_sha256(content_hash):
-        raise no_such_content()
-    svg = await services.dxf.preview_by_hash(user.id, floorplan_id, content_hash)
-    return Response(
-        svg,
+    return await serve_by_hash(
+        request,
+        services,
+        content_hash,
+        lambda user_id: services.dxf.preview_by_hash(user_id, floorplan_id, content_hash),
         media_type="image/svg+xml",
-        headers={
-            "ETag": etag,
-            "Cache-Control": IMMUTABLE_PRIVATE,
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-        },
+        headers=_preview_headers,
+        etag_prefix="svg-",
     )
+
+
+def _preview_headers(etag: str, cache_control: str) -> dict[str, str]:
+    return {
+        "ETag": etag,
+        "Cache-Control": cache_control,
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    }
 
 
 def _field(form: object, key: str) -> str | None:

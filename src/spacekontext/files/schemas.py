@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, computed_field, field_validator
 
-from spacekontext.http.schemas import ApiInput, ApiModel
+from spacekontext.http.schemas import ApiInput, ApiModel, alias_of
 
 ProjectFileType = Literal["dxf", "png", "svg", "gltf", "obj", "pdf"]
 ProjectFileCategory = Literal["import", "export", "render"]
@@ -35,35 +35,17 @@ class FileRead(ApiModel):
     source: Literal["upload"] = "upload"
 
     # The web client's keys for the same file (its `project_files` items).
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def name(self) -> str:
-        return self.original_name
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def type(self) -> str:
-        return self.file_type
+    name = alias_of("original_name", str)  # type: ignore[pydantic-field]
+    type = alias_of("file_type", str)  # type: ignore[pydantic-field]
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def url(self) -> str:
         return file_url(self.id)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def size(self) -> int:
-        return self.size_bytes
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def filename(self) -> str:
-        return self.safe_name
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def uploaded_at(self) -> datetime:
-        return self.created_at
+    size = alias_of("size_bytes", int)  # type: ignore[pydantic-field]
+    filename = alias_of("safe_name", str)  # type: ignore[pydantic-field]
+    uploaded_at = alias_of("created_at", datetime)  # type: ignore[pydantic-field]
 
 
 class ProjectFileCreate(ApiInput):

@@ -16,7 +16,7 @@ node to the opening's centre, so the opening spans position ± width/2 along the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeGuard
@@ -39,6 +39,21 @@ NUMBER_PAIR = "must be an [x, y] pair of numbers within ±1,000,000 m"
 
 
 @dataclass(frozen=True, slots=True)
+class Line:
+    """A straight line from (x1, y1) to (x2, y2), in metres: what a wall's centre line, one
+    face of a wall drawn with both, and a wall read from a drawing have in common."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @property
+    def length(self) -> float:
+        return math.hypot(self.x2 - self.x1, self.y2 - self.y1)
+
+
+@dataclass(frozen=True, slots=True)
 class FloorplanFacts:
     wall_count: int
     opening_count: int
@@ -46,6 +61,29 @@ class FloorplanFacts:
     furniture_count: int
     total_area_m2: float
     bbox: list[float] | None
+
+    @classmethod
+    def measured(
+        cls,
+        edges: Sized,
+        opening_count: int,
+        zones: Sized,
+        furniture: Sized,
+        total_area: float,
+        xs: list[float],
+        ys: list[float],
+    ) -> FloorplanFacts:
+        """The facts from what both derivations (`derive_checked`, `derive_arrays`) gather.
+        Python's min and max over the same values in the same order keep their bounding boxes
+        equal (which of 0.0 and -0.0 comes first decides which is kept)."""
+        return cls(
+            wall_count=len(edges),
+            opening_count=opening_count,
+            room_count=len(zones),
+            furniture_count=len(furniture),
+            total_area_m2=rounding.area_m2(total_area),
+            bbox=[min(xs), min(ys), max(xs), max(ys)] if xs else None,
+        )
 
 
 def is_number(value: Any) -> TypeGuard[float]:
@@ -218,14 +256,7 @@ def derive_checked(document: Any) -> FloorplanFacts:
 
     if check.problems:
         raise document_invalid(KIND, check.problems)
-    return FloorplanFacts(
-        wall_count=len(edges),
-        opening_count=opening_count,
-        room_count=len(zones),
-        furniture_count=len(furniture),
-        total_area_m2=rounding.area_m2(total_area),
-        bbox=[min(xs), min(ys), max(xs), max(ys)] if xs else None,
-    )
+    return FloorplanFacts.measured(edges, opening_count, zones, furniture, total_area, xs, ys)
 
 
 def _check_opening(check: Checker, opening: Any, path: str, wall_length: float | None) -> None:
@@ -431,16 +462,7 @@ def _derive_arrays(document: Any) -> FloorplanFacts | None:
     for item in furniture:
         if type(item) is not dict:
             return None
-    return FloorplanFacts(
-        wall_count=len(edges),
-        opening_count=opening_count,
-        room_count=len(zones),
-        furniture_count=len(furniture),
-        total_area_m2=rounding.area_m2(total_area),
-        # Python's min and max over the same values in the same order as `derive_checked`
-        # (which of 0.0 and -0.0 comes first decides which is kept).
-        bbox=[min(xs), min(ys), max(xs), max(ys)] if xs else None,
-    )
+    return FloorplanFacts.measured(edges, opening_count, zones, furniture, total_area, xs, ys)
 
 
 def _within_bounds(coords: Any) -> bool:

@@ -30,7 +30,7 @@ import hashlib
 import itertools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.polygon import orient
 
 from spacekontext.documents import rounding
+from spacekontext.floorplans.geometry import Line
 
 # Names that make a face an outdoor space rather than a room (several languages).
 _OUTDOOR = re.compile(
@@ -63,11 +64,7 @@ class RoomOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class WallLine:
-    x1: float
-    y1: float
-    x2: float
-    y2: float
+class WallLine(Line):
     # Metres; 0 when the drawing gives no thickness (the line is then the room's edge).
     thickness: float = 0.0
 
@@ -195,11 +192,7 @@ def heal(
 ) -> Healed:
     """Join the open ends of walls (see the module's docstring, step 1). Ends are moved (a wall
     is lengthened to where it meets another); door gaps become added segments."""
-    lines: list[_Line] = [
-        [w.x1, w.y1, w.x2, w.y2, w.thickness]
-        for w in walls
-        if math.hypot(w.x2 - w.x1, w.y2 - w.y1) > _EPS
-    ]
+    lines: list[_Line] = [[w.x1, w.y1, w.x2, w.y2, w.thickness] for w in walls if w.length > _EPS]
     added: list[_Line] = []
     if not lines:
         return Healed([], [], [])
@@ -312,21 +305,35 @@ def _move(line: _Line, k: int, point: Sequence[float]) -> None:
     line[2 * k + 1] = float(point[1])
 
 
+_Ray = tuple[tuple[float, float], tuple[float, float]]
+
+
+def _end_pairs(
+    lines: list[_Line], ends: list[tuple[int, int]], distance: float
+) -> Iterator[tuple[int, int, _Ray, _Ray]]:
+    """Each pair of open ends (indexes a < b into `ends`) of two different lines within
+    `distance` of each other, with each end's point and outward direction."""
+    points = shapely.points([_end(lines[i], k) for i, k in ends])
+    tree = shapely.STRtree(points)
+    left, right = tree.query(points, predicate="dwithin", distance=distance)
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
+        if a >= b or ends[a][0] == ends[b][0]:
+            continue
+        (ia, ka), (ib, kb) = ends[a], ends[b]
+        yield a, b, _ray(lines[ia], ka), _ray(lines[ib], kb)
+
+
+def _ray(line: _Line, k: int) -> _Ray:
+    return _end(line, k), _direction(line, k)
+
+
 def _join_corners(
     lines: list[_Line], ends: list[tuple[int, int]], reach: float, snap_m: float
 ) -> list[tuple[int, int]]:
     if len(ends) < 2 or reach <= 0:
         return ends
-    points = shapely.points([_end(lines[i], k) for i, k in ends])
-    tree = shapely.STRtree(points)
-    left, right = tree.query(points, predicate="dwithin", distance=reach * 2)
     candidates = []
-    for a, b in zip(left.tolist(), right.tolist(), strict=True):
-        if a >= b or ends[a][0] == ends[b][0]:
-            continue
-        (ia, ka), (ib, kb) = ends[a], ends[b]
-        pa, da = _end(lines[ia], ka), _direction(lines[ia], ka)
-        pb, db = _end(lines[ib], kb), _direction(lines[ib], kb)
+    for a, b, (pa, da), (pb, db) in _end_pairs(lines, ends, reach * 2):
         denom = da[0] * db[1] - da[1] * db[0]
         if abs(denom) < math.sin(math.radians(20)):
             continue  # (nearly) parallel: a gap, not a corner
@@ -356,16 +363,8 @@ def _close_gaps(
 ) -> list[tuple[int, int]]:
     if len(ends) < 2 or max_gap <= 0:
         return ends
-    points = shapely.points([_end(lines[i], k) for i, k in ends])
-    tree = shapely.STRtree(points)
-    left, right = tree.query(points, predicate="dwithin", distance=max_gap)
     candidates = []
-    for a, b in zip(left.tolist(), right.tolist(), strict=True):
-        if a >= b or ends[a][0] == ends[b][0]:
-            continue
-        (ia, ka), (ib, kb) = ends[a], ends[b]
-        pa, da = _end(lines[ia], ka), _direction(lines[ia], ka)
-        pb, db = _end(lines[ib], kb), _direction(lines[ib], kb)
+    for a, b, (pa, da), (pb, db) in _end_pairs(lines, ends, max_gap):
         wx, wy = pb[0] - pa[0], pb[1] - pa[1]
         gap = math.hypot(wx, wy)
         if gap <= _EPS:
@@ -375,7 +374,7 @@ def _close_gaps(
             continue
         if wx * da[0] + wy * da[1] <= 0:
             continue
-        thickness = max(lines[ia][4], lines[ib][4])
+        thickness = max(lines[ends[a][0]][4], lines[ends[b][0]][4])
         if abs(wx * da[1] - wy * da[0]) > max(lateral, thickness / 2):
             continue
         candidates.append((gap, a, b))
@@ -401,7 +400,7 @@ def find_rooms(
 ) -> RoomsFound:
     options = options or RoomOptions()
     found = RoomsFound()
-    usable = [w for w in walls if math.hypot(w.x2 - w.x1, w.y2 - w.y1) > _EPS]
+    usable = [w for w in walls if w.length > _EPS]
     if not usable:
         found.warnings.append("no closed room: there are no walls")
         return found

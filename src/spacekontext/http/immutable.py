@@ -12,11 +12,14 @@ token), but nothing is read from the database or the object store."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from spacekontext.auth.deps import authenticate
 from spacekontext.documents import etag_matches
 from spacekontext.errors import NotFound
 from spacekontext.services import Services
@@ -53,3 +56,45 @@ async def verify_caller(services: Services, request: Request) -> None:
 
 def not_modified(etag: str, cache_control: str) -> Response:
     return Response(status_code=304, headers={"ETag": etag, "Cache-Control": cache_control})
+
+
+async def serve_by_hash(
+    request: Request,
+    services: Services,
+    digest: str,
+    load: Callable[[str], Awaitable[bytes | str]],
+    *,
+    media_type: str,
+    headers: Callable[[str, str], dict[str, str]],
+    etag_prefix: str = "",
+    what: str | None = None,
+    public: Callable[[], Awaitable[bytes | None]] | None = None,
+) -> Response:
+    """The answer of a URL that names its content by a SHA-256 `digest`.
+
+    A caller who holds the content gets a 304 from the URL alone. Otherwise the content is
+    loaded: `public()` first where it may be anyone's (then no session is needed, and a held
+    copy is answered without one too), else `load(user_id)` for the authenticated caller.
+    `what` names the content ("this block's DXF") where the loaded bytes must hash to the
+    digest; without it, `load` checks the digest itself (a preview is named by its plan's
+    content hash, not by its own bytes). `headers(etag, cache_control)` are the answer's."""
+    etag = strong_etag(etag_prefix, digest)
+    if is_sha256(digest) and client_has(request, etag):
+        if public is not None:
+            # Whoever holds these bytes may keep them: public, or private and seen before.
+            return not_modified(etag, IMMUTABLE_PUBLIC)
+        await verify_caller(services, request)
+        return not_modified(etag, IMMUTABLE_PRIVATE)
+    data: bytes | str | None = await public() if public is not None else None
+    cache_control = IMMUTABLE_PUBLIC
+    if data is None:
+        user = await authenticate(services, request.scope)
+        if not is_sha256(digest):
+            raise no_such_content()
+        data = await load(user.id)
+        cache_control = IMMUTABLE_PRIVATE
+    if isinstance(data, str):
+        data = data.encode()
+    if what is not None and hashlib.sha256(data).hexdigest() != digest:
+        raise NotFound(f"{what} has other content now", code="content_changed")
+    return Response(data, media_type=media_type, headers=headers(etag, cache_control))

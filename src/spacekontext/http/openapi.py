@@ -23,6 +23,7 @@ import copy
 from typing import Any, Literal
 
 from pydantic import BaseModel, create_model
+from starlette.responses import Response
 
 from spacekontext.http.schemas import ApiModel
 
@@ -163,6 +164,17 @@ def raw_body(*media_types: str, description: str = "The file") -> dict[int | str
     """`responses=` of a route that answers bytes (use with `response_class=Response`)."""
     binary = {"schema": {"type": "string", "format": "binary"}}
     return {200: {"description": description, "content": dict.fromkeys(media_types, binary)}}
+
+
+def file_response(
+    media_type: str, description: str, *, errors: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """`response_class=` and `responses=` of a route that answers a file's bytes, for
+    `@router.get(path, summary=..., **file_response(...))`."""
+    return {
+        "response_class": Response,
+        "responses": {**raw_body(media_type, description=description), **also(*errors)},
+    }
 
 
 def also(*statuses: int) -> dict[int | str, Any]:

@@ -6,7 +6,7 @@ import types
 import typing
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -14,6 +14,14 @@ class ApiModel(BaseModel):
     """Outgoing bodies."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+def alias_of(field: str, kind: Any) -> Any:
+    """An outgoing field that repeats `field` under another key (a client's name for the same
+    value), documented as read-only with `kind` as its type: in a class body,
+    `name = alias_of("original_name", str)  # type: ignore[pydantic-field]` (pydantic's mypy
+    plugin knows a computed field only by its decorator)."""
+    return computed_field(return_type=kind)(property(lambda model: getattr(model, field)))
 
 
 class ApiInput(BaseModel):

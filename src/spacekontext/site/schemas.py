@@ -3,9 +3,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import AliasChoices, Field, computed_field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
-from spacekontext.http.schemas import ApiInput, ApiModel
+from spacekontext.http.schemas import ApiInput, ApiModel, alias_of
 
 SQ_FEET_PER_SQ_METER = 10.763910416709722
 
@@ -86,25 +86,10 @@ class SiteAnalysisRead(ApiModel):
     updated_at: dt.datetime
 
     # The web client's names for the same data.
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def sun_path_data(self) -> dict[str, Any] | None:
-        return self.sun_path
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def weather_data(self) -> dict[str, Any] | None:
-        return self.weather
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def topography_data(self) -> dict[str, Any] | None:
-        return self.topography
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def context_data(self) -> dict[str, Any] | None:
-        return self.context
+    sun_path_data = alias_of("sun_path", dict[str, Any] | None)  # type: ignore[pydantic-field]
+    weather_data = alias_of("weather", dict[str, Any] | None)  # type: ignore[pydantic-field]
+    topography_data = alias_of("topography", dict[str, Any] | None)  # type: ignore[pydantic-field]
+    context_data = alias_of("context", dict[str, Any] | None)  # type: ignore[pydantic-field]
 
     @model_validator(mode="after")
     def _client_coordinates(self) -> SiteAnalysisRead:

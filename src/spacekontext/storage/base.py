@@ -56,54 +56,6 @@ class PresignedUpload:
     expires_at: datetime | None = None
 
 
-class ObjectStore(Protocol):
-    backend: str
-
-    async def put_stream(
-        self,
-        key: str,
-        chunks: AsyncIterator[bytes],
-        *,
-        content_type: str,
-        max_bytes: int | None = None,
-    ) -> StoredObject:
-        """Store a stream without holding it whole in memory; raises TooLarge past
-        `max_bytes` (and leaves nothing behind), Unavailable when the store is down."""
-        ...
-
-    async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> StoredObject: ...
-
-    async def get_bytes(self, key: str) -> bytes: ...
-
-    def iter_bytes(self, key: str, *, chunk_size: int = 1024 * 1024) -> AsyncIterator[bytes]: ...
-
-    async def head(self, key: str) -> ObjectInfo | None: ...
-
-    async def delete(self, key: str) -> None:
-        """Idempotent: deleting a missing key is not an error."""
-        ...
-
-    async def move(self, source: str, target: str) -> bool:
-        """Put the object at `source` under `target` and remove it from `source`, unless
-        `target` already holds an object: then nothing changes and the answer is False (an
-        object, once in place, is never replaced this way). NotFound when `source` is empty."""
-        ...
-
-    async def delete_prefix(self, prefix: str) -> int: ...
-
-    def list(self, prefix: str = "") -> AsyncIterator[ObjectInfo]: ...
-
-    async def signed_download_url(
-        self, key: str, *, expires_in_s: int, filename: str | None = None
-    ) -> str: ...
-
-    async def presigned_upload(
-        self, key: str, *, size_bytes: int, content_type: str, expires_in_s: int
-    ) -> PresignedUpload: ...
-
-    async def aclose(self) -> None: ...
-
-
 # --- operation counts -----------------------------------------------------------------------------
 # Every backend counts its interface operations (not the HTTP calls under them: a multipart
 # upload is one `put`) in `spacekontext_storage_operations_total{backend, operation, result}`.
@@ -176,6 +128,78 @@ def counted_iter(
         return run
 
     return wrap
+
+
+class ObjectStore(Protocol):
+    backend: str
+
+    @counted("put")
+    async def put_stream(
+        self,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str,
+        max_bytes: int | None = None,
+    ) -> StoredObject:
+        """Store a stream without holding it whole in memory; raises TooLarge past
+        `max_bytes` (and leaves nothing behind), Unavailable when the store is down.
+
+        Shared by the backends (they subclass this protocol): the limit is checked here, on
+        each chunk before the backend sees it; the backend stores what it is handed."""
+        return await self._put_chunks(
+            key, _within_limit(chunks, max_bytes), content_type=content_type
+        )
+
+    async def _put_chunks(
+        self, key: str, chunks: AsyncIterator[bytes], *, content_type: str
+    ) -> StoredObject:
+        """The backend's write of a stream; an error while it reads `chunks` leaves
+        nothing behind."""
+        ...
+
+    async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> StoredObject: ...
+
+    async def get_bytes(self, key: str) -> bytes: ...
+
+    def iter_bytes(self, key: str, *, chunk_size: int = 1024 * 1024) -> AsyncIterator[bytes]: ...
+
+    async def head(self, key: str) -> ObjectInfo | None: ...
+
+    async def delete(self, key: str) -> None:
+        """Idempotent: deleting a missing key is not an error."""
+        ...
+
+    async def move(self, source: str, target: str) -> bool:
+        """Put the object at `source` under `target` and remove it from `source`, unless
+        `target` already holds an object: then nothing changes and the answer is False (an
+        object, once in place, is never replaced this way). NotFound when `source` is empty."""
+        ...
+
+    async def delete_prefix(self, prefix: str) -> int: ...
+
+    def list(self, prefix: str = "") -> AsyncIterator[ObjectInfo]: ...
+
+    async def signed_download_url(
+        self, key: str, *, expires_in_s: int, filename: str | None = None
+    ) -> str: ...
+
+    async def presigned_upload(
+        self, key: str, *, size_bytes: int, content_type: str, expires_in_s: int
+    ) -> PresignedUpload: ...
+
+    async def aclose(self) -> None: ...
+
+
+async def _within_limit(
+    chunks: AsyncIterator[bytes], max_bytes: int | None
+) -> AsyncIterator[bytes]:
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            raise upload_too_large(max_bytes)
+        yield chunk
 
 
 def require_store(store: ObjectStore | None) -> ObjectStore:

@@ -26,11 +26,11 @@ import anyio.to_thread
 from spacekontext.errors import Invalid, NotFound, Unavailable
 from spacekontext.storage.base import (
     ObjectInfo,
+    ObjectStore,
     PresignedUpload,
     StoredObject,
     counted,
     counted_iter,
-    upload_too_large,
 )
 from spacekontext.storage.signing import UrlSigner
 
@@ -52,7 +52,7 @@ def _check_key(key: str) -> None:
         raise Invalid("invalid object key", code="invalid_key")
 
 
-class LocalObjectStore:
+class LocalObjectStore(ObjectStore):
     backend = "local"
 
     def __init__(self, root: Path, signer: UrlSigner, *, base_url: str) -> None:
@@ -65,14 +65,8 @@ class LocalObjectStore:
         _check_key(key)
         return self.root / key
 
-    @counted("put")
-    async def put_stream(
-        self,
-        key: str,
-        chunks: AsyncIterator[bytes],
-        *,
-        content_type: str,
-        max_bytes: int | None = None,
+    async def _put_chunks(
+        self, key: str, chunks: AsyncIterator[bytes], *, content_type: str
     ) -> StoredObject:
         target = self._path(key)
         tmp = self.root / _TMP_DIR / f"{secrets.token_hex(12)}.part"
@@ -84,8 +78,6 @@ class LocalObjectStore:
                 block = bytearray()
                 async for chunk in chunks:
                     size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise upload_too_large(max_bytes)
                     block += chunk
                     if len(block) >= _BLOCK:
                         await anyio.to_thread.run_sync(_write, fh, digest, bytes(block))

@@ -29,11 +29,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from spacekontext.errors import NotFound, Unavailable
 from spacekontext.storage.base import (
     ObjectInfo,
+    ObjectStore,
     PresignedUpload,
     StoredObject,
     counted,
     counted_iter,
-    upload_too_large,
 )
 
 T = TypeVar("T")
@@ -65,7 +65,7 @@ def _translate(exc: Exception) -> Exception:
     return original
 
 
-class S3ObjectStore:
+class S3ObjectStore(ObjectStore):
     backend = "s3"
 
     def __init__(
@@ -118,14 +118,8 @@ class S3ObjectStore:
         except (NotFound, ClientError):
             await self._call(self._client.create_bucket, Bucket=self.bucket)
 
-    @counted("put")
-    async def put_stream(
-        self,
-        key: str,
-        chunks: AsyncIterator[bytes],
-        *,
-        content_type: str,
-        max_bytes: int | None = None,
+    async def _put_chunks(
+        self, key: str, chunks: AsyncIterator[bytes], *, content_type: str
     ) -> StoredObject:
         digest = hashlib.sha256()
         size = 0
@@ -160,8 +154,6 @@ class S3ObjectStore:
         try:
             async for chunk in chunks:
                 size += len(chunk)
-                if max_bytes is not None and size > max_bytes:
-                    raise upload_too_large(max_bytes)
                 buffer += chunk
                 if len(buffer) >= self.part_size:
                     body = bytes(buffer[: self.part_size])
@@ -170,13 +162,7 @@ class S3ObjectStore:
             if upload_id is None:
                 body = bytes(buffer)
                 digest.update(body)
-                await self._call(
-                    self._client.put_object,
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=body,
-                    ContentType=content_type,
-                )
+                await self._put_object(key, body, content_type)
             else:
                 if buffer:
                     await start_part(bytes(buffer))
@@ -200,6 +186,10 @@ class S3ObjectStore:
             raise
         return StoredObject(key=key, size_bytes=size, sha256=digest.hexdigest())
 
+    async def _put_object(self, key: str, body: bytes, content_type: str) -> None:
+        put = self._client.put_object
+        await self._call(put, Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
     async def _abort(self, key: str, upload_id: str) -> None:
         # Best effort: if the store is down, its lifecycle rule for incomplete multipart
         # uploads (recommended in docs/storage.md) collects the parts.
@@ -210,13 +200,7 @@ class S3ObjectStore:
 
     @counted("put")
     async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> StoredObject:
-        await self._call(
-            self._client.put_object,
-            Bucket=self.bucket,
-            Key=key,
-            Body=data,
-            ContentType=content_type,
-        )
+        await self._put_object(key, data, content_type)
         return StoredObject(key=key, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
 
     @counted("get")

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 
+from spacekontext.cadblocks.service import BlockFilter
 from spacekontext.errors import DomainError, Invalid, NotFound
 from spacekontext.http.responses import JSONBytes
 from spacekontext.projects.service import ProjectOverview
@@ -401,7 +402,7 @@ async def blocks_page(
     everything = await services.cadblocks.list(user.id)
     categories = sorted({block.category for block in everything})
     blocks = (
-        await services.cadblocks.list(user.id, category=category or None, search=q or None)
+        await services.cadblocks.list(user.id, BlockFilter(category or None, search=q or None))
         if category or q
         else everything
     )

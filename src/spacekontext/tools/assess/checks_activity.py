@@ -4,6 +4,7 @@ idle-in-transaction sessions, blocked queries. Also the connection pool and the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -156,24 +157,17 @@ def long_running(ctx: Context) -> list[Finding]:
         for r in _sessions(ctx)
         if r["state"] == "active" and (r["query_s"] or 0) >= limit and not r["blocked_by"]
     ]
-    findings = [
-        Finding(
-            check,
-            QUERIES,
-            Severity.WARNING,
-            f"Query running for {r['query_s']:.0f} s",
-            (f"{_who(r)}: {_short(r['query'] or '')}",),
-            (f"SELECT pg_cancel_backend({r['pid']});",),
-            subject=str(r["pid"]),
-            data={"pid": r["pid"], "seconds": round(r["query_s"], 1)},
-        )
-        for r in rows
-    ]
-    return findings or [
-        Finding(
+    return _per_session(
+        check,
+        rows,
+        "query_s",
+        "Query running for {:.0f} s",
+        lambda r: (f"{_who(r)}: {_short(r['query'] or '')}",),
+        "pg_cancel_backend",
+        ok=Finding(
             check, QUERIES, Severity.OK, "No long-running queries", (f"None over {limit:g} s.",)
-        )
-    ]
+        ),
+    )
 
 
 def idle_in_transaction(ctx: Context) -> list[Finding]:
@@ -184,31 +178,52 @@ def idle_in_transaction(ctx: Context) -> list[Finding]:
         for r in _sessions(ctx)
         if (r["state"] or "").startswith("idle in transaction") and (r["xact_s"] or 0) >= limit
     ]
-    findings = [
-        Finding(
-            check,
-            QUERIES,
-            Severity.WARNING,
-            f"Transaction left open for {r['xact_s']:.0f} s",
-            (
-                f"{_who(r)} is {r['state']}; last statement: {_short(r['query'] or '')}",
-                "It holds its locks and keeps vacuum from removing dead rows.",
-            ),
-            (f"SELECT pg_terminate_backend({r['pid']});",),
-            subject=str(r["pid"]),
-            data={"pid": r["pid"], "seconds": round(r["xact_s"], 1)},
-        )
-        for r in rows
-    ]
-    return findings or [
-        Finding(
+    return _per_session(
+        check,
+        rows,
+        "xact_s",
+        "Transaction left open for {:.0f} s",
+        lambda r: (
+            f"{_who(r)} is {r['state']}; last statement: {_short(r['query'] or '')}",
+            "It holds its locks and keeps vacuum from removing dead rows.",
+        ),
+        "pg_terminate_backend",
+        ok=Finding(
             check,
             QUERIES,
             Severity.OK,
             "No transactions left open",
             (f"No session idle in a transaction for {limit:g} s or more.",),
+        ),
+    )
+
+
+def _per_session(
+    check: str,
+    rows: list[dict[str, Any]],
+    seconds: str,
+    title: str,
+    evidence: Callable[[dict[str, Any]], tuple[str, ...]],
+    backend_function: str,
+    *,
+    ok: Finding,
+) -> list[Finding]:
+    """A warning per session in `rows` (`seconds` the column that measures it, `title` its
+    format, `backend_function` the call that ends it), or `ok` when there is none."""
+    findings = [
+        Finding(
+            check,
+            QUERIES,
+            Severity.WARNING,
+            title.format(r[seconds]),
+            evidence(r),
+            (f"SELECT {backend_function}({r['pid']});",),
+            subject=str(r["pid"]),
+            data={"pid": r["pid"], "seconds": round(r[seconds], 1)},
         )
+        for r in rows
     ]
+    return findings or [ok]
 
 
 def blocked_queries(ctx: Context) -> list[Finding]:

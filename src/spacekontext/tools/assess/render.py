@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from spacekontext.tools.assess.model import CONCERNS, Finding, Report, Severity, worst
@@ -78,11 +79,7 @@ def to_markdown(report: Report) -> str:
             add("")
             add(f"`{finding.check}`" + (f" · `{finding.subject}`" if finding.subject else ""))
             add("")
-            if finding.evidence:
-                add("**Evidence:**")
-                for line in finding.evidence:
-                    add(f"- {line}")
-                add("")
+            lines.extend(_bullets("Evidence", finding.evidence))
             if finding.fix:
                 add("**Fix:**")
                 add("```sql" if _is_sql(finding.fix) else "```")
@@ -101,12 +98,13 @@ def to_markdown(report: Report) -> str:
             f"{_cell(row.breaking_point)} |"
         )
     add("")
-    if report.assumptions:
-        add("**Assumptions:**")
-        for assumption in report.assumptions:
-            add(f"- {assumption}")
-        add("")
+    lines.extend(_bullets("Assumptions", report.assumptions))
     return "\n".join(lines)
+
+
+def _bullets(title: str, items: Sequence[str]) -> list[str]:
+    """A bold title, a bullet per item and a blank line; nothing without items."""
+    return [f"**{title}:**", *(f"- {item}" for item in items), ""] if items else []
 
 
 def _is_sql(fix: tuple[str, ...]) -> bool:

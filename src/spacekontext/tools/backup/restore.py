@@ -51,23 +51,27 @@ class Problem:
         return text
 
 
+@dataclass(kw_only=True)
+class _ObjectsDone:
+    """The backup's objects a restore put back, or its verification found intact, and what
+    either found wrong."""
+
+    objects: int = 0
+    object_bytes: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
 @dataclass
-class RestoreReport:
+class RestoreReport(_ObjectsDone):
     manifest: Manifest
     database_s: float = 0.0
     objects_s: float = 0.0
-    objects: int = 0
-    object_bytes: int = 0
-    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
-class VerifyReport:
+class VerifyReport(_ObjectsDone):
     tables: int = 0
     rows: int = 0
-    objects: int = 0
-    object_bytes: int = 0
-    problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -217,8 +217,9 @@ def find_processes(port: int, backend_pid: int | None) -> dict[str, tuple[psutil
         for conn in connections
         if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid
     }
-    # With several workers the supervisor and every worker hold the listening socket: the root
-    # is the listener whose parent does not (its children are the workers).
+    # With several workers every worker listens (on a socket of its own, or with uvicorn's
+    # supervisor on the one socket that the supervisor holds too): the root is the listener
+    # whose parent does not listen, climbed to the supervisor that started it.
     for pid in sorted(listeners):
         with contextlib.suppress(psutil.Error):
             proc = psutil.Process(pid)

@@ -149,8 +149,13 @@ class Session:
         self._record(Sample(action, started, time.monotonic() - started, status, status in expect))
         return answer
 
-    def _project(self) -> str | None:
-        return self._rng.choice(self._state.projects) if self._state.projects else None
+    async def _project(self) -> str | None:
+        """One of the user's projects; None, and the dashboard visited instead, while none is
+        known (a user's first actions)."""
+        if not self._state.projects:
+            await self.dashboard()
+            return None
+        return self._rng.choice(self._state.projects)
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -161,16 +166,14 @@ class Session:
             self._state.projects = [p["id"] for p in projects if "id" in p]
 
     async def open_project(self) -> None:
-        project = self._project()
+        project = await self._project()
         if project is None:
-            await self.dashboard()
             return
         await self._request("open_project", "GET", f"/api/projects/{project}")
 
     async def list_floorplans(self, project: str | None = None) -> None:
-        project = project or self._project()
+        project = project or await self._project()
         if project is None:
-            await self.dashboard()
             return
         answer = await self._request(
             "list_floorplans", "GET", f"/api/projects/{project}/floorplans"
@@ -226,9 +229,8 @@ class Session:
             self._state.editable.pop(floorplan, None)
 
     async def upload_file(self) -> None:
-        project = self._project()
+        project = await self._project()
         if project is None:
-            await self.dashboard()
             return
         boundary = f"sk{self._rng.getrandbits(64):016x}"
         body = _multipart(
@@ -255,9 +257,8 @@ class Session:
         await self._request("cad_blocks", "GET", f"/api/cad-blocks?{query}")
 
     async def site_analysis(self) -> None:
-        project = self._project()
+        project = await self._project()
         if project is None:
-            await self.dashboard()
             return
         await self._request("site_analysis", "GET", f"/api/site-analysis/{project}")
 

@@ -24,13 +24,13 @@ from typing import Any
 
 import orjson
 
+from spacekontext.ids import id_of
+
 MIN_FLOORPLAN_BYTES = 20 * 1024
 MAX_FLOORPLAN_BYTES = 500 * 1024
 # Log-normal: median ~55 KB, a long tail to the 500 KB cap (about 1 in 60 above 250 KB).
 _SIZE_MEDIAN = 55 * 1024
 _SIZE_SIGMA = 0.75
-
-_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
 def rng_for(seed: int, kind: str, index: int) -> random.Random:
@@ -46,12 +46,7 @@ def short_id(rng: random.Random, prefix: str) -> str:
 def row_id(created_ms: int, rng: random.Random) -> str:
     """The app's id layout (ids.py: 48-bit ms timestamp + 80 random bits, Crockford base32),
     with the randomness from `rng` so that ids are reproducible too."""
-    value = (created_ms << 80) | rng.getrandbits(80)
-    chars = []
-    for _ in range(26):
-        chars.append(_ID_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    return id_of(created_ms, rng.getrandbits(80))
 
 
 def _r(value: float) -> float:

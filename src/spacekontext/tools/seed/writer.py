@@ -185,6 +185,18 @@ def _array(values: Iterable[float | str] | None) -> bytes:
     return ("{" + ",".join(str(v) for v in values) + "}").encode()
 
 
+def _document_tail(encoded: Encoded, created: int, updated: int) -> tuple[bytes, ...]:
+    """The columns every versioned document's row ends with: its size and content hash, the
+    first version, when it was created and last updated."""
+    return (
+        _num(encoded.data_bytes),
+        encoded.content_hash.encode(),
+        b"1",
+        _stamp(created),
+        _stamp(updated),
+    )
+
+
 def _row(*fields: bytes) -> bytes:
     return b"\t".join(fields) + b"\n"
 
@@ -382,11 +394,7 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
                 _num(figures.furniture_count),
                 _num(figures.total_area_m2),
                 _array(figures.bbox),
-                _num(encoded.data_bytes),
-                encoded.content_hash.encode(),
-                b"1",
-                _stamp(created),
-                _stamp(updated),
+                *_document_tail(encoded, created, updated),
             )
         )
         chunk.document_bytes += len(raw)
@@ -414,11 +422,7 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
                 _json(raw),
                 _json(orjson.dumps(docs.model_settings(rng))),
                 _num(count_objects(document)),
-                _num(encoded.data_bytes),
-                encoded.content_hash.encode(),
-                b"1",
-                _stamp(created),
-                _stamp(created),
+                *_document_tail(encoded, created, created),
             )
         )
         chunk.document_bytes += len(raw)
@@ -467,11 +471,7 @@ def _build_project(plan: SeedPlan, project: ProjectRef, chunk: Chunk, with_objec
                 _num(facts.gross_floor_area_m2),
                 _num(facts.height_m),
                 _num(facts.floor_area_ratio(site.site_area_m2)),
-                _num(encoded.data_bytes),
-                encoded.content_hash.encode(),
-                b"1",
-                _stamp(created),
-                _stamp(created),
+                *_document_tail(encoded, created, created),
             )
         )
         chunk.document_bytes += len(raw)

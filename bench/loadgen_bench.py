@@ -16,14 +16,10 @@ import cProfile
 import os
 import pstats
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 from documents_bench import database_url  # type: ignore[import-not-found]
 
 from spacekontext.auth.tokens import DevTokens
@@ -32,11 +28,8 @@ from spacekontext.db.urls import libpq_dsn
 from spacekontext.tools.loadtest.runner import LoadTestConfig, run_loadtest, run_on_fast_loop
 from spacekontext.tools.seed.writer import SeedPlan, run_seed, seed_email
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.e2e.serving import free_port, serving
 
 
 def main() -> None:
@@ -57,40 +50,12 @@ def main() -> None:
             workers=0,
             reset_first=True,
         )
-        port = _free_port()
         env = {**os.environ, "DATABASE_URL": url, "SPACEKONTEXT_HOME": str(home)}
-        env |= {"LOG_LEVEL": "warning", "RATE_LIMIT_ENABLED": "false"}
-        with (home / "serve.log").open("wb") as sink:
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "spacekontext.cli",
-                    "serve",
-                    "--port",
-                    str(port),
-                    "--workers",
-                    str(args.workers),
-                ],
-                env=env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit((home / "serve.log").read_text()[-2000:])
-                time.sleep(0.3)
+        env |= {"LOG_LEVEL": "warning", "RATE_LIMIT_ENABLED": "false", "PORT": str(free_port())}
+        with serving(env, home / "serve.log", "--workers", str(args.workers)) as server:
             tokens = DevTokens.from_data_dir(home)
             config = LoadTestConfig(
-                base_url=base,
+                base_url=server.base,
                 steps=(args.users,),
                 step_s=args.seconds,
                 ramp_s=2.0,
@@ -107,9 +72,6 @@ def main() -> None:
             if profiler:
                 profiler.disable()
             load1 = os.getloadavg()[0]
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     shutil.rmtree(home, ignore_errors=True)
     step = result["steps"][0]
     if profiler:

@@ -178,48 +178,31 @@ async def _api_saves(base: str, tokens: list[str], seconds: float) -> tuple[int,
 def api_level(url: str, clients: int, seconds: float) -> None:
     import asyncio
     import shutil
-    import socket
     import sys
-
-    import httpx
 
     from spacekontext.auth.tokens import DevTokens
     from spacekontext.tools.seed.writer import seed_email
 
+    # The tests' way to start `spacekontext serve` and wait until it is ready.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.e2e.serving import free_port, serving
+
     home = Path(tempfile.mkdtemp(prefix="skwrite-home-"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
     env = {**os.environ, "DATABASE_URL": url, "SPACEKONTEXT_HOME": str(home)}
-    env |= {"LOG_LEVEL": "warning", "RATE_LIMIT_ENABLED": "false"}
-    command = [sys.executable, "-m", "spacekontext.cli", "serve", "--port", str(port)]
-    with (home / "serve.log").open("wb") as sink:
-        server = subprocess.Popen([*command, "--workers", "2"], env=env, stdout=sink, stderr=sink)
-    base = f"http://127.0.0.1:{port}"
+    env |= {"LOG_LEVEL": "warning", "RATE_LIMIT_ENABLED": "false", "PORT": str(free_port())}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit((home / "serve.log").read_text()[-2000:])
-            time.sleep(0.3)
-        tokens = DevTokens.from_data_dir(home)
-        minted = [tokens.mint(seed_email(11, k)) for k in range(clients)]
-        postmaster = _server_processes(libpq_dsn(url))[0]
-        api = psutil.Process(server.pid)
-        api_before = _cpu_s(api)
-        pg_before = _cpu_s(postmaster)
-        load0 = os.getloadavg()[0]
-        done, failed = asyncio.run(_api_saves(base, minted, seconds))
-        api_used, pg_used = _cpu_s(api) - api_before, _cpu_s(postmaster) - pg_before
-        load1 = os.getloadavg()[0]
+        with serving(env, home / "serve.log", "--workers", "2") as server:
+            tokens = DevTokens.from_data_dir(home)
+            minted = [tokens.mint(seed_email(11, k)) for k in range(clients)]
+            postmaster = _server_processes(libpq_dsn(url))[0]
+            api = psutil.Process(server.process.pid)
+            api_before = _cpu_s(api)
+            pg_before = _cpu_s(postmaster)
+            load0 = os.getloadavg()[0]
+            done, failed = asyncio.run(_api_saves(server.base, minted, seconds))
+            api_used, pg_used = _cpu_s(api) - api_before, _cpu_s(postmaster) - pg_before
+            load1 = os.getloadavg()[0]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         shutil.rmtree(home, ignore_errors=True)
     print(f"load average before / after: {load0:.2f} / {load1:.2f}")
     print(

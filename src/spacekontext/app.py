@@ -138,7 +138,18 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             return settings.geometry_max_body_bytes
         return settings.max_json_bytes
 
-    hot = HotRoutes(projects.hot_routes) if settings.hot_routes else None
+    hot = (
+        HotRoutes(
+            (
+                *projects.hot_routes,
+                *floorplans.hot_routes,
+                *models3d.hot_routes,
+                *massings.hot_routes,
+            )
+        )
+        if settings.hot_routes
+        else None
+    )
     app.add_middleware(
         EdgeMiddleware,
         limit_for=body_limit,

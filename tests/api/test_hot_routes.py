@@ -190,16 +190,22 @@ HOT_PATH_COVERS = frozenset({"current_user", "get_services"})
 HOT_PATH_READS = frozenset({"project_id", "limit", "cursor"})
 
 
-def uncovered_by_the_hot_path(route: APIRoute) -> list[str]:
+def uncovered_by_the_hot_path(
+    route: APIRoute,
+    *,
+    covers: frozenset[str] = HOT_PATH_COVERS,
+    reads: frozenset[str] | set[str] = HOT_PATH_READS,
+) -> list[str]:
     """The dependencies (at any depth, with those of the router, the include and the app) and
-    the parameters of a FastAPI route that the hot path does not run or read."""
+    the parameters of a FastAPI route that the hot path does not run (`covers`) or read
+    (`reads`)."""
     missing: list[str] = []
     stack = [route.dependant]
     while stack:
         dependant = stack.pop()
         for dependency in dependant.dependencies:
             name = getattr(dependency.call, "__name__", repr(dependency.call))
-            if name not in HOT_PATH_COVERS:
+            if name not in covers:
                 missing.append(f"dependency {name}")
             stack.append(dependency)
         params = [
@@ -213,7 +219,7 @@ def uncovered_by_the_hot_path(route: APIRoute) -> list[str]:
             names = param.field_info.annotation  # a query model: its fields are the parameters
             fields = getattr(names, "model_fields", None)
             for name in fields if fields else [param.name]:
-                if name not in HOT_PATH_READS:
+                if name not in reads:
                     missing.append(f"parameter {name}")
     return sorted(missing)
 

@@ -13,9 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import WEBHOOK_SECRET
+from tests.e2e.serving import cli, free_port, serving
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -42,7 +40,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.contract)
 
 
-BIN = Path(sys.executable).parent / "spacekontext"
 ISSUER = "https://clerk.contract.test"
 PUBLISHABLE_KEY = "pk_test_Y2xlcmsuY29udHJhY3QudGVzdCQ"
 ADMIN_EMAIL = "admin@contract.test"
@@ -51,12 +48,6 @@ USERS = {
     "user_2contractBob": "bob@contract.test",
     "user_2contractAdmin": ADMIN_EMAIL,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Clerk:
@@ -213,33 +204,12 @@ def served(create_database: Callable[[], str], upstream: HTTPServer) -> Iterator
         "CAD_BLOCKS_STORE_URL": f"{upstream_base}/r2/cad-blocks/",
         "CLERK_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
-    log = home / "serve.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen([str(BIN), "serve"], env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"serve exited: {log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("serve did not become ready")
-            time.sleep(0.2)
-        seeded = subprocess.run(
-            [str(BIN), "library", "seed"], env=env, capture_output=True, text=True, check=False
-        )
-        assert seeded.returncode == 0, seeded.stdout + seeded.stderr
-        yield Served(base, clerk, upstream, home, materials)
+        with serving(env, home / "serve.log"):
+            seeded = cli("library", "seed", env=env)
+            assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+            yield Served(base, clerk, upstream, home, materials)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from spacekontext.app import create_app
 from spacekontext.auth.deps import ServicesDep
-from spacekontext.db.engine import Database, ReadQuery
+from spacekontext.db.engine import Database, Statement
 from spacekontext.db.observe import normalize_statement
 from spacekontext.http.responses import JSONBytes
 from spacekontext.observability.logging import configure_logging
@@ -88,7 +88,7 @@ async def test_the_driver_pool_is_bounded_and_answers_503_within_the_timeout(
         headers = auth("driver-busy@example.com")
         assert (await client.get("/api/projects", headers=headers)).status_code == 200
         slow = asyncio.ensure_future(
-            services.db.fetch(ReadQuery("SELECT pg_sleep(:s)"), {"s": 1.5})
+            services.db.fetch(Statement("SELECT pg_sleep(:s)"), {"s": 1.5})
         )
         await asyncio.sleep(0.3)
         started = time.monotonic()
@@ -128,7 +128,7 @@ async def test_every_connection_carries_name_and_timeouts(home: Path, database_u
                 await session.execute(text("SELECT pg_sleep(1)"))
         # The driver's own pool (the hot reads) carries the same settings.
         rows = await services.db.fetch(
-            ReadQuery(
+            Statement(
                 "SELECT current_setting('application_name') AS a, "
                 "current_setting('statement_timeout') AS s, "
                 "current_setting('idle_in_transaction_session_timeout') AS i"
@@ -137,7 +137,7 @@ async def test_every_connection_carries_name_and_timeouts(home: Path, database_u
         )
         assert tuple(rows[0].values()) == ("sk-settings-test:primary", "150ms", "7s")
         with pytest.raises(asyncpg.QueryCanceledError, match="statement timeout"):
-            await services.db.fetch(ReadQuery("SELECT pg_sleep(1)"), {})
+            await services.db.fetch(Statement("SELECT pg_sleep(1)"), {})
 
 
 async def test_slow_statement_is_logged_with_route_and_request_id(

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from spacekontext.db.engine import ReadQuery
+from spacekontext.db.engine import Statement
 from tests.db import servers
 
 SERVER_POOL = 5
@@ -70,7 +70,7 @@ async def test_timeouts_are_set_per_transaction_and_do_not_leak(
                 await uow.session.execute(text("SELECT pg_sleep(2)"))
         # The hot reads' driver pool: each read in its own transaction with the same settings,
         # and many of them in a row, so that they land on several server connections.
-        settings_query = ReadQuery(
+        settings_query = Statement(
             "SELECT current_setting('statement_timeout') AS s, "
             "current_setting('idle_in_transaction_session_timeout') AS i, "
             "current_setting('application_name') AS a, :n::int AS n"
@@ -83,7 +83,7 @@ async def test_timeouts_are_set_per_transaction_and_do_not_leak(
         }
         assert sorted(r[0]["n"] for r in rows) == list(range(SERVER_POOL * 4))
         with pytest.raises(asyncpg.QueryCanceledError, match="statement timeout"):
-            await services.db.fetch(ReadQuery("SELECT pg_sleep(2)"), {})
+            await services.db.fetch(Statement("SELECT pg_sleep(2)"), {})
     # SET LOCAL ended with each transaction: a plain client of the same server pool sees the
     # server's defaults.
     engine = create_async_engine(

@@ -10,11 +10,8 @@ Used by tests/http/test_fuzz.py (short, in `make test`) and by `make fuzz` (long
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from tests.e2e.serving import cli, environment, free_port, serving
 
 BIN = Path(sys.executable).parent
 WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -45,62 +42,19 @@ class FuzzResult:
     output: str
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def served_api() -> Iterator[tuple[str, str]]:
     """(base URL, bearer token) of a fresh `spacekontext serve` on a free port."""
     home = Path(tempfile.mkdtemp(prefix="sk-fuzz-"))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env |= {
-        "SPACEKONTEXT_HOME": str(home),
-        "PORT": str(port),
-        "LOG_LEVEL": "warning",
-        "RATE_LIMIT_ENABLED": "false",
-        "CLERK_WEBHOOK_SECRET": WEBHOOK_SECRET,
-    }
-    base = f"http://127.0.0.1:{port}"
-    log = (home / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [str(BIN / "spacekontext"), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+    env = environment(
+        home, free_port(), RATE_LIMIT_ENABLED="false", CLERK_WEBHOOK_SECRET=WEBHOOK_SECRET
     )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"serve exited with {proc.returncode}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("serve did not become ready")
-            time.sleep(0.2)
-        token = (
-            subprocess.run(
-                [str(BIN / "spacekontext"), "token", "create", "--email", "fuzz@example.com"],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        yield base, token
+        with serving(env, home / "serve.log") as server:
+            created = cli("token", "create", "--email", "fuzz@example.com", env=env)
+            assert created.returncode == 0, created.stdout + created.stderr
+            yield server.base, created.stdout.strip().splitlines()[-1]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         shutil.rmtree(home, ignore_errors=True)
 
 

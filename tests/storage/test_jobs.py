@@ -66,7 +66,9 @@ async def test_failures_are_retried_with_backoff_then_marked_failed(services: Se
     assert await worker.run_once() == 0
 
     async with services.db.unit_of_work() as uow:
-        await uow.session.execute(text("UPDATE app.jobs SET run_after = now()"))
+        await uow.session.execute(
+            text("UPDATE app.jobs SET run_after = now() WHERE kind LIKE 'test.%'")
+        )
         await uow.commit()
     assert await worker.run_once() == 2
     flaky_job = (await jobs_of(services, "test.flaky"))[0]
@@ -90,7 +92,11 @@ async def test_a_job_whose_worker_died_is_taken_again(services: Services) -> Non
     survivor = JobWorker(services.db, {"test.lease": handler}, name="survivor", lease_s=60)
     assert await survivor.run_once() == 0  # still leased
     async with services.db.unit_of_work() as uow:
-        await uow.session.execute(text("UPDATE app.jobs SET locked_at = now() - interval '2 min'"))
+        await uow.session.execute(
+            text(
+                "UPDATE app.jobs SET locked_at = now() - interval '2 min' WHERE kind LIKE 'test.%'"
+            )
+        )
         await uow.commit()
     assert await survivor.run_once() == 1
     assert done == ["x"]

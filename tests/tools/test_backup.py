@@ -208,6 +208,19 @@ async def observe(
     return seen
 
 
+async def seeded(settings: Settings, home: Path) -> dict[str, object]:
+    """A source system seeded through its API, and what its API then serves (`observe`)."""
+    async with api_of(settings) as api:
+        await seed(api, bearer(home))
+        return await observe(api, bearer(home))
+
+
+async def observed(settings: Settings, home: Path) -> dict[str, object]:
+    """What the API of a system serves (`observe`), to compare with the source's."""
+    async with api_of(settings) as api:
+        return await observe(api, bearer(home))
+
+
 def table_counts(database_url: str) -> dict[str, int]:
     """Counted here independently of the command."""
     with psycopg.connect(libpq_dsn(database_url)) as conn:
@@ -267,9 +280,7 @@ async def test_backup_restores_into_a_fresh_embedded_postgres_and_store(
     upgrade(source_url)
     source_home = short_dir / "src"
     source = system_settings(source_home, source_url)
-    async with api_of(source) as api:
-        await seed(api, bearer(source_home))
-        before = await observe(api, bearer(source_home))
+    before = await seeded(source, source_home)
     source_counts = table_counts(source_url)
     source_objects = directory_hashes(source_home / "objects")
     assert len(source_objects) == 4
@@ -296,9 +307,7 @@ async def test_backup_restores_into_a_fresh_embedded_postgres_and_store(
 
     with attached(target_home, "tests") as target_url:
         assert table_counts(target_url) == source_counts
-        target = system_settings(target_home, target_url)
-        async with api_of(target) as api:
-            after = await observe(api, bearer(target_home))
+        after = await observed(system_settings(target_home, target_url), target_home)
     assert after == before
 
 
@@ -328,9 +337,7 @@ async def test_backup_to_a_bucket_restores_into_a_fresh_bucket(
         s3_access_key_id="testing",
         s3_secret_access_key="testing",
     )
-    async with api_of(source) as api:
-        await seed(api, bearer(source_home))
-        before = await observe(api, bearer(source_home))
+    before = await seeded(source, source_home)
     source_objects = await bucket_hashes(moto, source_bucket)
     assert len(source_objects) == 4
 
@@ -361,8 +368,7 @@ async def test_backup_to_a_bucket_restores_into_a_fresh_bucket(
         restored_settings = source.model_copy(
             update={"home": target_home, "database_url": target_url, "s3_bucket": target_bucket}
         )
-        async with api_of(restored_settings) as api:
-            after = await observe(api, bearer(target_home))
+        after = await observed(restored_settings, target_home)
     assert after == before
 
 
@@ -381,9 +387,7 @@ async def test_a_postgresql_15_backup_restores_into_embedded_postgresql_18(
         upgrade(source_url)
         source_home = short_dir / "src"
         source = system_settings(source_home, source_url)
-        async with api_of(source) as api:
-            await seed(api, bearer(source_home))
-            before = await observe(api, bearer(source_home))
+        before = await seeded(source, source_home)
         source_counts = table_counts(source_url)
         backup_dir = short_dir / "backup"
         done = await System(source, environment(source_home, DATABASE_URL=source_url)).arun(
@@ -402,8 +406,7 @@ async def test_a_postgresql_15_backup_restores_into_embedded_postgresql_18(
     assert "PostgreSQL 18" in restored.stderr and "pg_restore 18." in restored.stderr
     with attached(target_home, "tests") as target_url:
         assert table_counts(target_url) == source_counts
-        async with api_of(system_settings(target_home, target_url)) as api:
-            assert await observe(api, bearer(target_home)) == before
+        assert await observed(system_settings(target_home, target_url), target_home) == before
 
 
 def test_the_client_programs_follow_the_server_version() -> None:

@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
 from typer.testing import CliRunner
@@ -31,6 +27,7 @@ from spacekontext.tools.loadtest.runner import (
 )
 from spacekontext.tools.loadtest.scenario import ACTIONS, available_actions
 from spacekontext.tools.seed.writer import SeedPlan, run_seed, seed_email
+from tests.e2e.serving import free_port, serving
 
 
 @pytest.mark.parametrize(
@@ -134,12 +131,6 @@ def test_cache_hit_ratio_reads_the_lookup_counter_split_by_result() -> None:
     assert window.summary()["cacheHitRatio"] == 0.75
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(
     create_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
@@ -154,39 +145,15 @@ def served(
         workers=0,
     )
     home = tmp_path_factory.mktemp("loadtest-home")
-    port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "SPACEKONTEXT_HOME": str(home),
         "LOG_LEVEL": "warning",
+        "PORT": str(free_port()),
     }
-    log = home / "serve.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "spacekontext.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"server did not start: {process.stderr.read() if process.stderr else ''!r}"
-                )
-            time.sleep(0.2)
-        yield base, url, home
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with serving(env, home / "serve.log") as server:
+        yield server.base, url, home
 
 
 @pytest.mark.e2e

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager, suppress
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+import asyncpg  # type: ignore[import-untyped]  # no stubs shipped
 import orjson
 from sqlalchemy import TextClause, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -207,10 +208,10 @@ def database_busy(retry_after_s: float) -> Unavailable:
 _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
-class ReadQuery:
-    """One read-only statement in plain SQL with `:name` parameters, prepared once at import in
-    both forms: a `text()` clause for sessions, and the driver's `$n` form for `Database.fetch`'s
-    direct path."""
+class Statement:
+    """One statement in plain SQL with `:name` parameters, prepared once at import in both
+    forms: a `text()` clause for sessions, and the driver's `$n` form for the direct path of
+    `Database.fetch` (reads) and `Database.write` (one-statement writes)."""
 
     def __init__(self, sql: str) -> None:
         self.sql = sql
@@ -575,7 +576,12 @@ class Database:
                 await session.close()
 
     async def fetch(
-        self, query: ReadQuery, params: dict[str, Any], *, user_id: str | None = None
+        self,
+        query: Statement,
+        params: dict[str, Any],
+        *,
+        user_id: str | None = None,
+        primary: bool = False,
     ) -> list[Any]:
         """The rows (mappings: `row["column"]`) of one read-only statement.
 
@@ -585,13 +591,13 @@ class Database:
         round trip, no BEGIN. Its timing is accounted like every other statement (histogram,
         Server-Timing, slow-query log). With replicas it goes where `read()` would send it (a
         healthy replica that has replayed the user's last write), and to the primary when that
-        replica fails. In tests (one bound connection), behind PgBouncer or in the naive
-        profile it takes the `read()` path."""
+        replica fails; `primary` asks for the primary's latest state. In tests (one bound
+        connection) and in the naive profile it takes the `read()` path."""
         if self._driver_pool is None:
-            async with self.read(user_id=user_id) as session:
+            async with self.read(user_id=user_id, primary=primary) as session:
                 return list((await session.execute(query.clause, params)).mappings().all())
         args = tuple(params[name] for name in query.names)
-        if self.router.replicas:
+        if self.router.replicas and not primary:
             replica = await self.router.choose(user_id or acting_user.get())
             if replica is not None:
                 try:
@@ -608,8 +614,44 @@ class Database:
             raise_if_outage(exc)
             raise
 
+    async def write(
+        self, statement: Statement, params: dict[str, Any], *, user_id: str | None = None
+    ) -> list[Any]:
+        """The rows (mappings) of one statement on the primary, in a transaction of its own:
+        a write that is whole in one statement (a versioned save with its history row, as CTEs)
+        or a read that must see the primary's latest state.
+
+        Like `fetch`, it goes straight to the driver's pool on the tuned profile: one round
+        trip, no BEGIN/COMMIT of its own (PostgreSQL commits a lone statement itself), none of
+        the ORM session's cost. Behind PgBouncer the pool wraps it in its transaction prefix;
+        in tests (one bound connection) and in the naive profile it runs in a unit of work.
+        Constraint violations become `Conflict`, outages 503 as everywhere; after it the
+        acting user's reads wait for a replica that has replayed it (read-your-writes)."""
+        writer = user_id or acting_user.get()
+        if self._driver_pool is None:
+            async with self.unit_of_work(user_id=writer) as uow:
+                rows = list((await uow.session.execute(statement.clause, params)).mappings())
+                await uow.commit()
+            return rows
+        args = tuple(params[name] for name in statement.names)
+        try:
+            rows = await self._fetch_on(self._driver_pool, statement, args)
+        except PoolTimeout as exc:
+            raise database_busy(self._retry_after_s) from exc
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise Conflict(
+                "the change conflicts with existing data",
+                details={"constraint": getattr(exc, "constraint_name", None)},
+            ) from exc
+        except Exception as exc:
+            raise_if_outage(exc)
+            raise
+        if writer is not None and self.router.replicas:
+            await self.router.record_write(writer)
+        return rows
+
     async def _fetch_on(
-        self, pool: DriverPool, query: ReadQuery, args: tuple[Any, ...]
+        self, pool: DriverPool, query: Statement, args: tuple[Any, ...]
     ) -> list[Any]:
         histogram, slow_counter = self._statement_metrics[pool.role]
         started = time.perf_counter()

@@ -7,11 +7,11 @@ from fastapi import Path
 from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.floorplans.schemas import FloorplanCreate, FloorplanPatch, FloorplanReplace
 from spacekontext.http.conditional import IfMatch
-from spacekontext.http.document_routes import DocumentKind, Prefer, document_router
+from spacekontext.http.document_routes import DocumentKind, Prefer, document_routes
 from spacekontext.http.documents import saved_response, stored_response
 from spacekontext.http.responses import JSONBytes
 
-router = document_router(
+router, hot_routes = document_routes(
     DocumentKind(
         "floorplans",
         "data",

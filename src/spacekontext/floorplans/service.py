@@ -15,6 +15,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Row, String, Text, cast, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +38,7 @@ from spacekontext.errors import NotFound
 from spacekontext.floorplans.geometry import KIND, FloorplanFacts, derive
 from spacekontext.floorplans.models import Floorplan, floorplan_versions
 from spacekontext.floorplans.rooms import RoomOptions, apply_rooms
+from spacekontext.floorplans.saves import CURRENT, SAVE_DOCUMENT, SAVE_NAME, STORED
 from spacekontext.floorplans.schemas import (
     FloorplanCreate,
     FloorplanPatch,
@@ -188,12 +190,13 @@ class FloorplanService(
     async def replace(
         self, user_id: str, floorplan_id: str, body: FloorplanReplace, pre: Precondition
     ) -> SavedDocument[FloorplanSummary]:
-        checked = await self.validate(body.data)
+        wanted = _Change(body.name, body.level, body.data, await self.validate(body.data))
 
         async def change(session: AsyncSession, current: Row[Any]) -> tuple[dict[str, Any], Any]:
-            return self._changes(current, _Change(body.name, body.level, body.data, checked))
+            return self._changes(current, wanted)
 
-        return await self._update(user_id, floorplan_id, pre, change)
+        saved = await self._save_in_one(user_id, floorplan_id, pre, wanted, pre)
+        return saved or await self._update(user_id, floorplan_id, pre, change)
 
     async def patch(
         self, user_id: str, floorplan_id: str, body: FloorplanPatch, pre: Precondition
@@ -209,7 +212,23 @@ class FloorplanService(
                 current, _Change(body.name, body.level, document, await self.validate(document))
             )
 
-        return await self._update(user_id, floorplan_id, pre, change)
+        if "data" not in fields:
+            wanted, condition = _Change(body.name, body.level, None, None), pre
+        else:
+            # The base of the merge, then a save on the condition that it is still the stored
+            # version (saves.py); the client's If-Match is checked against it first.
+            rows = await self._db.fetch(
+                STORED, {"floorplan_id": floorplan_id, "user_id": user_id}, user_id=user_id
+            )
+            if not rows:
+                raise self._not_found()
+            version = rows[0]["version"]
+            pre.check(version, self.kind)
+            document = merge_patch(orjson.loads(rows[0]["data_json"]), body.data)
+            wanted = _Change(body.name, body.level, document, await self.validate(document))
+            condition = Precondition(frozenset({version}))
+        saved = await self._save_in_one(user_id, floorplan_id, pre, wanted, condition)
+        return saved or await self._update(user_id, floorplan_id, pre, change)
 
     async def restore(
         self, user_id: str, floorplan_id: str, version: int, pre: Precondition
@@ -267,6 +286,50 @@ class FloorplanService(
             raise NotFound(f"floorplan version {version} not found", code="version_not_found")
         return row
 
+    async def _save_in_one(
+        self,
+        user_id: str,
+        floorplan_id: str,
+        pre: Precondition,
+        wanted: _Change,
+        condition: Precondition,
+    ) -> SavedDocument[FloorplanSummary] | None:
+        """A save as one statement (saves.py), applied only to a version `condition` accepts.
+        When it applies to nothing, the current row says why: missing (404), a version `pre`
+        (the client's If-Match) does not accept (412), or nothing to change (the current
+        version, unchanged). None when a concurrent save got in between: the caller then saves
+        under the row lock (`_update`), where concurrent saves wait for each other instead of
+        trying again, however many there are."""
+        checked = wanted.checked
+        params: dict[str, Any] = {
+            "floorplan_id": floorplan_id,
+            "user_id": user_id,
+            "versions": None if condition.versions is None else sorted(condition.versions),
+            "name": wanted.name,
+            "level": wanted.level,
+            "history_id": new_id(),
+        }
+        if checked is not None:
+            params |= _fact_values(*checked)
+        saved = await self._db.write(
+            SAVE_NAME if checked is None else SAVE_DOCUMENT, params, user_id=user_id
+        )
+        if saved:
+            return SavedDocument(self._meta(dict(saved[0])), wanted.data, changed=True)
+        rows = await self._db.fetch(
+            CURRENT,
+            {"floorplan_id": floorplan_id, "user_id": user_id},
+            user_id=user_id,
+            primary=True,
+        )
+        if not rows:
+            raise self._not_found()
+        current = dict(rows[0])
+        pre.check(current["version"], self.kind)
+        if _unchanged(current, wanted):
+            return SavedDocument(self._meta(current), wanted.data, changed=False)
+        return None
+
     def _changes(self, current: Row[Any], wanted: _Change) -> tuple[dict[str, Any], Any]:
         """The columns a write changes (None keeps the stored name, level or document)."""
         changes: dict[str, Any] = {}
@@ -319,6 +382,15 @@ class _Change:
     level: int | None
     data: Any
     checked: tuple[FloorplanFacts, Encoded] | None
+
+
+def _unchanged(current: dict[str, Any], wanted: _Change) -> bool:
+    """Whether the stored row already is what the save asks for (the save's own condition)."""
+    return (
+        (wanted.name is None or wanted.name == current["name"])
+        and (wanted.level is None or wanted.level == current["level"])
+        and (wanted.checked is None or wanted.checked[1].content_hash == current["content_hash"])
+    )
 
 
 def _fact_values(facts: FloorplanFacts, encoded: Encoded) -> dict[str, Any]:

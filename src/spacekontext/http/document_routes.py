@@ -14,12 +14,19 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from spacekontext.auth.deps import CurrentUser, ServicesDep
-from spacekontext.documents import Precondition, SavedDocument, StoredDocument
-from spacekontext.http.conditional import IfMatch, IfNoneMatch, not_modified
+from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
+from spacekontext.documents import (
+    Precondition,
+    SavedDocument,
+    StoredDocument,
+    mark_json_body,
+    unmark_json_body,
+)
+from spacekontext.http.conditional import IfMatch, IfNoneMatch, not_modified, precondition_from
 from spacekontext.http.documents import not_modified_response, saved_response, stored_response
+from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.jsonroute import ParsedJSONRoute
 from spacekontext.http.pages import PageCursor, PageLimit
 from spacekontext.http.responses import JSONBytes
@@ -98,6 +105,53 @@ async def _page_by_level(
     level: Level = None, limit: PageLimit = DEFAULT_PAGE, cursor: PageCursor = None
 ) -> dict[str, Any]:
     return {"level": level, "limit": limit, "cursor": cursor}
+
+
+def document_routes(kind: DocumentKind) -> tuple[APIRouter, tuple[HotRoute, ...]]:
+    """The kind's FastAPI router, and the hot routes (http/hot.py) of its saves."""
+    return document_router(kind), document_hot_routes(kind)
+
+
+def document_hot_routes(kind: DocumentKind) -> tuple[HotRoute, ...]:
+    """PUT and PATCH of one document as hot routes: a save spent about as much CPU in
+    FastAPI's route matching and dependency solving as in its own statements
+    (docs/benchmarks.md, "Document saves"). Same steps as the FastAPI route: the body
+    validated by the same model, the same authentication, If-Match and Prefer read as the
+    route's `Header()` parameters read them, the same service call and answer. A body the model
+    refuses is declined, for the FastAPI route to answer with its own 422."""
+    kind = kind.named()
+    item = f"/api/{kind.collection}/{{{kind.id_param}}}"
+
+    def save(operation: str, body_model: type[BaseModel]) -> HotRoute:
+        async def handler(request: HotRequest) -> Response | None:
+            if type(request.body) is not dict:
+                return None
+            try:
+                body = body_model.model_validate(request.body)
+            except ValidationError:
+                return None
+            user = await hot_caller(request)
+            pre = precondition_from(request.optional_header(b"if-match"))
+            service = kind.service(request.services)
+            # As ParsedJSONRoute: the body was parsed by orjson, so it holds no NaN.
+            token = mark_json_body(True)
+            try:
+                result = await getattr(service, operation)(
+                    user.id, request.params[kind.id_param], body, pre
+                )
+            finally:
+                unmark_json_body(token)
+            return saved_response(
+                kind.name,
+                result,
+                version=result.meta.version,
+                data_key=kind.data_key,
+                prefer=request.optional_header(b"prefer"),
+            )
+
+        return HotRoute(item, handler, method="PUT" if operation == "replace" else "PATCH")
+
+    return (save("replace", kind.replace), save("patch", kind.patch))
 
 
 def document_router(kind: DocumentKind) -> APIRouter:

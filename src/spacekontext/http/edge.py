@@ -202,10 +202,21 @@ class EdgeMiddleware:
             if body:
                 try:
                     # Kept for the route (http/jsonroute.py): a large document is parsed once.
-                    scope[PARSED_JSON_BODY] = check_json_body(body)
+                    document = scope[PARSED_JSON_BODY] = check_json_body(body)
                 except Invalid as exc:
                     await domain_error_response(exc)(scope, receive, send)
                     return
+                hot = (
+                    self.hot_routes.match_with_body(scope["method"], scope["path"])
+                    if self.hot_routes
+                    else None
+                )
+                if hot is not None:
+                    route, params = hot
+                    scope["route"] = route
+                    if await route.serve(scope, params, send, body=document):
+                        return
+                    del scope["route"]  # declined: FastAPI's route answers, and names itself
             await self.app(scope, _replay(body, receive), send)
             return
 

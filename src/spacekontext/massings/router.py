@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from spacekontext.http.document_routes import DocumentKind, document_router
+from spacekontext.http.document_routes import DocumentKind, document_routes
 from spacekontext.massings.schemas import MassingCreate, MassingPatch, MassingReplace
 
-router = document_router(
+router, hot_routes = document_routes(
     DocumentKind(
         "massings",
         "massingData",

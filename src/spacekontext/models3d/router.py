@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from spacekontext.http.document_routes import DocumentKind, document_router
+from spacekontext.http.document_routes import DocumentKind, document_routes
 from spacekontext.models3d.schemas import Model3DCreate, Model3DPatch, Model3DReplace
 
-router = document_router(
+router, hot_routes = document_routes(
     DocumentKind(
         "models3d",
         "modelData",

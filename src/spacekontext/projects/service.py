@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.cache.aside import CacheAside, cache_key, owner_generation
-from spacekontext.db.engine import Database, ReadQuery, UnitOfWork
+from spacekontext.db.engine import Database, Statement, UnitOfWork
 from spacekontext.errors import Invalid, NotFound
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
 from spacekontext.massings.figures import refresh_floor_areas
@@ -45,11 +45,11 @@ _READ_COLUMNS = _SUMMARY_COLUMNS
 
 # The list's two statements in plain SQL, parsed once: the hottest read of the API. Both are
 # served by ix_projects_user_id_created_at (user_id, created_at DESC, id DESC).
-_FIRST_PAGE = ReadQuery(
+_FIRST_PAGE = Statement(
     "SELECT id, name, description, created_at, updated_at, user_id, settings FROM app.projects "
     "WHERE user_id = :user_id ORDER BY created_at DESC, id DESC LIMIT :limit"
 )
-_PAGE_AFTER = ReadQuery(
+_PAGE_AFTER = Statement(
     "SELECT id, name, description, created_at, updated_at, user_id, settings FROM app.projects "
     "WHERE user_id = :user_id AND (created_at, id) < (:created_at, :last_id) "
     "ORDER BY created_at DESC, id DESC LIMIT :limit"
@@ -88,7 +88,7 @@ async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: 
 # What a project card shows beside its name: how many documents of each kind it holds and its
 # first floorplan (lowest level, then oldest), whose preview stands for the project. One
 # statement for a page of projects; each count is an index range scan on (project_id, ...).
-_OVERVIEWS = ReadQuery(
+_OVERVIEWS = Statement(
     "SELECT p.id,"
     " (SELECT count(*) FROM app.floorplans f WHERE f.project_id = p.id) AS floorplans,"
     " (SELECT count(*) FROM app.models_3d m WHERE m.project_id = p.id) AS models3d,"

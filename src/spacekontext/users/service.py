@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.auth.tokens import Identity
 from spacekontext.cache.aside import CacheAside, cache_key, owner_generation
-from spacekontext.db.engine import Database, ReadQuery
+from spacekontext.db.engine import Database, Statement
 from spacekontext.errors import Forbidden
 from spacekontext.ids import new_id
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
@@ -83,7 +83,7 @@ async def upsert_user(session: AsyncSession, identity: Identity) -> str:
 
 
 # Every authenticated request's first statement (on a cache miss): parsed once.
-_BY_SUBJECT = ReadQuery("SELECT id, clerk_id, email FROM app.users WHERE clerk_id = :subject")
+_BY_SUBJECT = Statement("SELECT id, clerk_id, email FROM app.users WHERE clerk_id = :subject")
 
 
 # Subjects whose user id is remembered for read-ahead (about 150 bytes each).

@@ -33,7 +33,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database
-from spacekontext.documents import Precondition, SavedDocument, StoredDocument
+from spacekontext.documents import (
+    Encoded,
+    Precondition,
+    SavedDocument,
+    StoredDocument,
+    encode,
+    json_body_is_strict,
+)
 from spacekontext.errors import Invalid, NotFound
 from spacekontext.ids import new_id
 from spacekontext.pagination import DEFAULT_PAGE, check_limit, decode_cursor, encode_cursor
@@ -171,6 +178,11 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
         serving other requests (the GIL is handed back every few ms) instead of stalling all of
         them."""
         return await asyncio.to_thread(self.check, data)
+
+    def encoded(self, data: Any) -> Encoded:
+        """The document's canonical encoding under the kind's size limit (`encode`); the walk
+        for NaN and infinities is skipped for a body orjson parsed (`json_body_is_strict`)."""
+        return encode(data, kind=self.kind, max_bytes=self._max_bytes, finite=json_body_is_strict())
 
     def check(self, data: Any) -> Checked:
         """Size, finite numbers and the kind's own rules (`ValidationFailed`/`TooLarge` on a

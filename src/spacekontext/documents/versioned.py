@@ -17,10 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
-import orjson
 from pydantic import BaseModel
 from sqlalchemy import (
-    JSON,
     Row,
     Select,
     String,
@@ -35,7 +33,6 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import psycopg2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database, Statement
@@ -154,7 +151,7 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
             raise self._not_found()
         row = rows[0]
         return StoredDocument(
-            self._meta(reads.metadata(row)),
+            self._meta(reads.get.values(row)),
             row["data_json"],
             extra_json={key: row[f"{key}_json"] for key in self.table.extra_json},
         )
@@ -165,27 +162,15 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
         """The kind's two reads as plain statements, built once from its table: they go
         straight to the driver (`Database.fetch`: one round trip, no ORM session), as the
         project reads do; every read of an open document or of its version is one of them."""
-        model = cls.table.model
-        # JSON metadata columns (a 3D model's settings) come back as text on both of fetch's
-        # paths and are decoded here, so that the driver's codecs do not decide their type.
-        json_keys = frozenset(
-            column.key for column in cls.table.columns if isinstance(column.type, JSON)
-        )
-        columns = [
-            cast(column, Text).label(column.key) if column.key in json_keys else column
-            for column in cls.table.columns
-        ]
         extra = [
             cast(column, Text).label(f"{key}_json") for key, column in cls.table.extra_json.items()
         ]
         user, document = bindparam("user_id", type_=String), bindparam("document_id", type_=String)
-        get = cls._owned_by(
-            user, document, *columns, cast(cls.table.document, Text).label("data_json"), *extra
-        )
+        document_text = cast(cls.table.document, Text).label("data_json")
+        get = cls._owned_by(user, document, *cls.table.columns, document_text, *extra)
         return _Reads(
-            get=_plain(get),
-            version=_plain(cls._owned_by(user, document, model.version)),
-            json_keys=json_keys,
+            get=Statement.of(get),
+            version=Statement.of(cls._owned_by(user, document, cls.table.model.version)),
         )
 
     async def delete(self, user_id: str, document_id: str, pre: Precondition) -> None:
@@ -322,22 +307,3 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
 class _Reads:
     get: Statement
     version: Statement
-    json_keys: frozenset[str]
-
-    def metadata(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """A row's metadata columns, JSON ones decoded."""
-        values = dict(row)
-        for key in self.json_keys:
-            if values[key] is not None:
-                values[key] = orjson.loads(values[key])
-        return values
-
-
-# Compiled with named parameters (`:user_id`), the form `Statement` takes, and without casts
-# after them (psycopg 3's dialect would add `::VARCHAR`, which `text()` does not read as a
-# parameter); the driver infers every parameter's type from the statement.
-_NAMED = psycopg2.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
-
-
-def _plain(query: Select[Any]) -> Statement:
-    return Statement(str(query.compile(dialect=_NAMED)))

@@ -13,14 +13,15 @@ import math
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs shipped
 import orjson
-from sqlalchemy import TextClause, event, text
+from sqlalchemy import JSON, Select, Text, TextClause, cast, event, text
+from sqlalchemy.dialects.postgresql import psycopg2
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -211,11 +212,16 @@ _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 class Statement:
     """One statement in plain SQL with `:name` parameters, prepared once at import in both
     forms: a `text()` clause for sessions, and the driver's `$n` form for the direct path of
-    `Database.fetch` (reads) and `Database.write` (one-statement writes)."""
+    `Database.fetch` (reads) and `Database.write` (one-statement writes).
 
-    def __init__(self, sql: str) -> None:
+    `Statement.of(select)` builds one from a query written with SQLAlchemy (parameters as
+    `bindparam`s): its JSON columns are selected as text, and `values(row)` decodes them, so
+    that rows read the same on both paths (the driver alone has no JSON codec)."""
+
+    def __init__(self, sql: str, *, json_keys: frozenset[str] = frozenset()) -> None:
         self.sql = sql
         self.clause: TextClause = text(sql)
+        self.json_keys = json_keys
         names: list[str] = []
 
         def number(match: re.Match[str]) -> str:
@@ -225,6 +231,34 @@ class Statement:
 
         self.native = _NAMED.sub(number, sql)
         self.names = tuple(names)
+
+    @classmethod
+    def of(cls, query: Select[Any]) -> Statement:
+        json_keys = frozenset(
+            str(column.key) for column in query.selected_columns if isinstance(column.type, JSON)
+        )
+        if json_keys:
+            query = query.with_only_columns(
+                *(
+                    cast(column, Text).label(column.key) if column.key in json_keys else column
+                    for column in query.selected_columns
+                )
+            )
+        return cls(str(query.compile(dialect=_PLAIN_SQL)), json_keys=json_keys)
+
+    def values(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A row of this statement as a dict, its JSON columns decoded."""
+        values = dict(row)
+        for key in self.json_keys:
+            if values[key] is not None:
+                values[key] = orjson.loads(values[key])
+        return values
+
+
+# SQLAlchemy queries compiled with named parameters (`:user_id`), the form `Statement` takes,
+# and without casts after them (psycopg 3's dialect would add `::VARCHAR`, which `text()` does
+# not read as a parameter); the driver infers every parameter's type from the statement.
+_PLAIN_SQL = psycopg2.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
 
 
 class UnitOfWork:

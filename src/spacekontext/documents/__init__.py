@@ -170,6 +170,15 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def json_object_field(value: Any, name: str, *, nullable: bool = True) -> dict[str, Any] | None:
+    """A JSON value saved beside a document (a 3D model's settings, a massing's analysis):
+    an object, or None where the field is `nullable`; anything else is refused, naming the
+    field."""
+    if not isinstance(value, dict) and (value is not None or not nullable):
+        raise document_invalid(name, [Problem(f"/{name}", "must be a JSON object")])
+    return value
+
+
 def require_object(document: Any, kind: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise document_invalid(kind, [Problem("/", "the document must be a JSON object")])

@@ -12,6 +12,7 @@ service."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
@@ -20,7 +21,9 @@ from pydantic import BaseModel
 from sqlalchemy import (
     Row,
     Select,
+    String,
     Text,
+    bindparam,
     cast,
     delete,
     func,
@@ -32,8 +35,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spacekontext.db.engine import Database
-from spacekontext.documents import Precondition, SavedDocument, StoredDocument
+from spacekontext.db.engine import Database, Statement
+from spacekontext.documents import (
+    Encoded,
+    Precondition,
+    SavedDocument,
+    StoredDocument,
+    encode,
+    json_body_is_strict,
+)
 from spacekontext.errors import Invalid, NotFound
 from spacekontext.ids import new_id
 from spacekontext.pagination import DEFAULT_PAGE, check_limit, decode_cursor, encode_cursor
@@ -125,34 +135,42 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
 
     async def current_version(self, user_id: str, document_id: str) -> int:
         """The version alone (for If-None-Match), without touching the document."""
-        async with self._db.read(user_id=user_id) as session:
-            version = await session.scalar(
-                self._owned_by(user_id, document_id, self.table.model.version)
-            )
-        if version is None:
+        rows = await self._db.fetch(
+            self._reads().version, {"user_id": user_id, "document_id": document_id}
+        )
+        if not rows:
             raise self._not_found()
-        return int(version)
+        return int(rows[0]["version"])
 
     async def get(self, user_id: str, document_id: str) -> StoredDocument[Read]:
-        # JSON columns come back as text and go into the answer as they are.
-        extra = [
-            cast(column, Text).label(f"{key}_json") for key, column in self.table.extra_json.items()
-        ]
-        query = self._owned_by(
-            user_id,
-            document_id,
-            *self.table.columns,
-            cast(self.table.document, Text).label("data_json"),
-            *extra,
-        )
-        async with self._db.read(user_id=user_id) as session:
-            row = (await session.execute(query)).first()
-        if row is None:
+        """The document's metadata and its JSON text, which goes into the answer as it is
+        (no parse and re-encode of a large document on the read path)."""
+        reads = self._reads()
+        rows = await self._db.fetch(reads.get, {"user_id": user_id, "document_id": document_id})
+        if not rows:
             raise self._not_found()
+        row = rows[0]
         return StoredDocument(
-            self._meta(row),
-            row.data_json,
-            extra_json={key: getattr(row, f"{key}_json") for key in self.table.extra_json},
+            self._meta(reads.get.values(row)),
+            row["data_json"],
+            extra_json={key: row[f"{key}_json"] for key in self.table.extra_json},
+        )
+
+    @classmethod
+    @functools.cache
+    def _reads(cls) -> _Reads:
+        """The kind's two reads as plain statements, built once from its table: they go
+        straight to the driver (`Database.fetch`: one round trip, no ORM session), as the
+        project reads do; every read of an open document or of its version is one of them."""
+        extra = [
+            cast(column, Text).label(f"{key}_json") for key, column in cls.table.extra_json.items()
+        ]
+        user, document = bindparam("user_id", type_=String), bindparam("document_id", type_=String)
+        document_text = cast(cls.table.document, Text).label("data_json")
+        get = cls._owned_by(user, document, *cls.table.columns, document_text, *extra)
+        return _Reads(
+            get=Statement.of(get),
+            version=Statement.of(cls._owned_by(user, document, cls.table.model.version)),
         )
 
     async def delete(self, user_id: str, document_id: str, pre: Precondition) -> None:
@@ -171,6 +189,11 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
         serving other requests (the GIL is handed back every few ms) instead of stalling all of
         them."""
         return await asyncio.to_thread(self.check, data)
+
+    def encoded(self, data: Any) -> Encoded:
+        """The document's canonical encoding under the kind's size limit (`encode`); the walk
+        for NaN and infinities is skipped for a body orjson parsed (`json_body_is_strict`)."""
+        return encode(data, kind=self.kind, max_bytes=self._max_bytes, finite=json_body_is_strict())
 
     def check(self, data: Any) -> Checked:
         """Size, finite numbers and the kind's own rules (`ValidationFailed`/`TooLarge` on a
@@ -269,11 +292,18 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
     def _not_found(self) -> NotFound:
         return NotFound(f"{self.kind} not found")
 
-    def _owned_by(self, user_id: str, document_id: str, *columns: Any) -> Select[Any]:
+    @classmethod
+    def _owned_by(cls, user_id: Any, document_id: Any, *columns: Any) -> Select[Any]:
         # Someone else's document is indistinguishable from a missing one.
         return (
             select(*columns)
-            .select_from(self.table.model)
-            .join(Project, Project.id == self.table.model.project_id)
-            .where(self.table.model.id == document_id, Project.user_id == user_id)
+            .select_from(cls.table.model)
+            .join(Project, Project.id == cls.table.model.project_id)
+            .where(cls.table.model.id == document_id, Project.user_id == user_id)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    get: Statement
+    version: Statement

@@ -30,7 +30,7 @@ from spacekontext.files.models import StoredFile
 from spacekontext.floorplans.models import Floorplan, floorplan_versions
 from spacekontext.floorplans.rooms import DERIVED_KEY
 from spacekontext.floorplans.schemas import FloorplanCreate, FloorplanSummary
-from spacekontext.floorplans.service import FloorplanService
+from spacekontext.floorplans.service import FloorplanService, history_entry
 from spacekontext.ids import new_id
 from spacekontext.jobs.models import Job
 from spacekontext.jobs.service import enqueue
@@ -157,19 +157,16 @@ class FloorplanDxfService:
             found: tuple[str | None, str] = (row.data_json if svg is None else None, row.name)
             if row.content_hash != content_hash:
                 # Not the current content: one of the plan's saved versions, or nothing.
-                version = (
-                    await session.execute(
-                        select(cast(floorplan_versions.c.data, Text), floorplan_versions.c.name)
-                        .where(
-                            floorplan_versions.c.floorplan_id == floorplan_id,
-                            floorplan_versions.c.content_hash == content_hash,
-                        )
-                        .limit(1)
-                    )
-                ).first()
+                version = await history_entry(
+                    session,
+                    floorplan_id,
+                    floorplan_versions.c.content_hash == content_hash,
+                    cast(floorplan_versions.c.data, Text).label("data_json"),
+                    floorplan_versions.c.name,
+                )
                 if version is None:
                     raise NotFound("this floorplan has no content with this hash")
-                found = (version[0], version[1])
+                found = (version.data_json, version.name)
         if svg is not None:
             self._previews.move_to_end(content_hash)
             return svg

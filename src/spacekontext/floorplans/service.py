@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, String, Text, cast, insert, literal, select, tuple_
+from sqlalchemy import ColumnElement, Row, String, Text, cast, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spacekontext.db.engine import Database
@@ -272,16 +272,13 @@ class FloorplanService(
         data_column = (
             floorplan_versions.c.data if with_data else cast(floorplan_versions.c.data, Text)
         )
-        row = (
-            await session.execute(
-                select(*_VERSION_COLUMNS, data_column.label("data" if with_data else "data_json"))
-                .where(
-                    floorplan_versions.c.floorplan_id == floorplan_id,
-                    floorplan_versions.c.version == version,
-                )
-                .limit(1)
-            )
-        ).first()
+        row = await history_entry(
+            session,
+            floorplan_id,
+            floorplan_versions.c.version == version,
+            *_VERSION_COLUMNS,
+            data_column.label("data" if with_data else "data_json"),
+        )
         if row is None:
             raise NotFound(f"floorplan version {version} not found", code="version_not_found")
         return row
@@ -356,6 +353,15 @@ class FloorplanService(
                 ["id", *_HISTORY_COPY, "created_by_user_id"], source
             )
         )
+
+
+async def history_entry(
+    session: AsyncSession, floorplan_id: str, which: ColumnElement[bool], *columns: Any
+) -> Row[Any] | None:
+    """The `columns` of one entry of a floorplan's history, the one `which` picks (by version
+    number, or by content hash for a content-addressed preview)."""
+    query = select(*columns).where(floorplan_versions.c.floorplan_id == floorplan_id, which)
+    return (await session.execute(query.limit(1))).first()
 
 
 def check_floorplan(

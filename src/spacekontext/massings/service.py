@@ -13,11 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spacekontext.documents import (
     Encoded,
     Precondition,
-    Problem,
     SavedDocument,
-    document_invalid,
-    encode,
-    json_body_is_strict,
+    json_object_field,
     merge_patch,
 )
 from spacekontext.documents.versioned import (
@@ -54,9 +51,7 @@ SUMMARY_COLUMNS = (
 
 
 def _analysis(value: Any) -> dict[str, Any] | None:
-    if value is not None and not isinstance(value, dict):
-        raise document_invalid("analysis", [Problem("/analysis", "must be a JSON object")])
-    return value
+    return json_object_field(value, "analysis")
 
 
 class MassingService(
@@ -117,7 +112,7 @@ class MassingService(
     # --- internals ------------------------------------------------------------------------------
 
     def check(self, data: Any) -> tuple[MassingShape, Encoded]:
-        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes, finite=json_body_is_strict())
+        encoded = self.encoded(data)
         return shape(data), encoded
 
     async def _write(

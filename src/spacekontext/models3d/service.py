@@ -13,11 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spacekontext.documents import (
     Encoded,
     Precondition,
-    Problem,
     SavedDocument,
-    document_invalid,
-    encode,
-    json_body_is_strict,
+    json_object_field,
     merge_patch,
 )
 from spacekontext.documents.versioned import (
@@ -53,9 +50,9 @@ READ_COLUMNS = (*SUMMARY_COLUMNS, Model3D.settings)
 
 
 def _settings(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise document_invalid("settings", [Problem("/settings", "must be a JSON object")])
-    return value
+    settings = json_object_field(value, "settings", nullable=False)
+    assert settings is not None
+    return settings
 
 
 class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple[int, Encoded]]):
@@ -117,7 +114,7 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
     # --- internals ------------------------------------------------------------------------------
 
     def check(self, data: Any) -> tuple[int, Encoded]:
-        encoded = encode(data, kind=KIND, max_bytes=self._max_bytes, finite=json_body_is_strict())
+        encoded = self.encoded(data)
         return count_objects(data), encoded
 
     async def _write(

@@ -6,10 +6,10 @@ import asyncio
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from spacekontext.db.engine import Database
+from spacekontext.db.engine import Database, Statement
 from spacekontext.errors import Invalid, NotFound
 from spacekontext.ids import new_id
 from spacekontext.massings.figures import refresh_floor_area_ratios
@@ -40,6 +40,15 @@ READ_COLUMNS = (
     SiteAnalysis.updated_at,
 )
 _PASSTHROUGH = ("weather", "topography", "context", "analysis_results")
+# A project's site analysis, owner-checked: one statement on the driver (`Database.fetch`).
+_READ = Statement.of(
+    select(*READ_COLUMNS)
+    .join(Project, Project.id == SiteAnalysis.project_id)
+    .where(
+        SiteAnalysis.project_id == bindparam("project_id", type_=String),
+        Project.user_id == bindparam("user_id", type_=String),
+    )
+)
 
 
 def _object_or_none(value: Any, name: str) -> dict[str, Any] | None:
@@ -132,17 +141,10 @@ class SiteService:
         day: date | None,
         interval_minutes: int | None = None,
     ) -> SiteAnalysisRead:
-        async with self._db.read(user_id=user_id) as session:
-            row = (
-                await session.execute(
-                    select(*READ_COLUMNS)
-                    .join(Project, Project.id == SiteAnalysis.project_id)
-                    .where(SiteAnalysis.project_id == project_id, Project.user_id == user_id)
-                )
-            ).first()
-        if row is None:
+        rows = await self._db.fetch(_READ, {"project_id": project_id, "user_id": user_id})
+        if not rows:
             raise NotFound("site analysis not found")
-        site = SiteAnalysisRead.model_validate(row)
+        site = SiteAnalysisRead.model_validate(_READ.values(rows[0]))
         if day is not None or interval_minutes is not None:
             # Another date or interval than the stored ones: computed for this answer only.
             zone = site.timezone

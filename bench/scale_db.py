@@ -178,6 +178,13 @@ def main() -> None:
         help="measure only the configurations whose label contains this text (repeatable; the "
         "bare routes run for the worker counts measured)",
     )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        help="leave out the configurations, bare routes included, whose label contains this "
+        "text (repeatable)",
+    )
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="skbench-"))
@@ -270,6 +277,7 @@ def main() -> None:
                                  f"worker{'s' if workers > 1 else ''}{sockets}")  # fmt: skip
                         jobs.append((label, command, bare_env, f"{base}/bare/fixed",
                                      f"{base}/bare/{route}", None))  # fmt: skip
+            jobs = [job for job in jobs if not any(text in job[0] for text in args.skip)]
             # Rounds interleave the configurations, so that a slow spell of the machine does
             # not land on one of them only; each figure is the median of its rounds.
             rounds: dict[str, list[dict[str, float]]] = {}

@@ -4,7 +4,7 @@ ones serving when `HOT_ROUTES` is on."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,30 +16,13 @@ from spacekontext.app import create_app
 from spacekontext.http.hot import HotRoute
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
+from tests.api.conftest import app_client
 
 Auth = Callable[[str], dict[str, str]]
 ANN = "ann.hot@example.com"
 BOB = "bob.hot@example.com"
 # Headers that differ per request by design.
 VOLATILE = {"x-request-id", "server-timing", "date"}
-
-
-def _client(settings: Settings, services: Services) -> httpx.AsyncClient:
-    app = create_app(settings, services=services)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-
-@pytest.fixture
-async def pair(
-    settings: Settings, services: Services
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    """(hot routes on, hot routes off), over the same rolled-back transaction and cache."""
-    async with (
-        _client(settings.model_copy(update={"hot_routes": True}), services) as hot,
-        _client(settings.model_copy(update={"hot_routes": False}), services) as plain,
-    ):
-        yield hot, plain
 
 
 def _comparable(response: httpx.Response) -> tuple[int, bytes, dict[str, str]]:
@@ -119,7 +102,7 @@ async def test_hot_routes_share_the_rate_limits(
     )
     built = build_services(limited, services.db)
     try:
-        async with _client(limited, built) as hot:
+        async with app_client(limited, built) as hot:
             statuses = [
                 (await hot.get("/api/projects", headers=auth(ANN))).status_code for _ in range(3)
             ]
@@ -132,12 +115,25 @@ async def test_hot_routes_share_the_rate_limits(
     assert refused.json()["code"] == "rate_limited"
 
 
-async def _call(app: Any, path: str, query: bytes, headers: dict[str, str]) -> dict[str, Any]:
+async def _call(
+    app: Any,
+    path: str,
+    query: bytes,
+    headers: dict[str, str],
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+    status: int = 200,
+) -> dict[str, Any]:
+    """One request straight into the app; the scope it leaves (which names the route that
+    served it). A body is sent as JSON."""
+    if body:
+        headers = headers | {"content-type": "application/json", "content-length": str(len(body))}
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
@@ -148,16 +144,21 @@ async def _call(app: Any, path: str, query: bytes, headers: dict[str, str]) -> d
         "server": ("testserver", 80),
     }
     started: dict[str, Any] = {}
+    sent = False
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             started.update(message)
 
     await app(scope, receive, send)
-    assert started["status"] == 200
+    assert started["status"] == status
     return scope
 
 
@@ -168,7 +169,7 @@ async def test_the_switch_decides_who_serves_and_metrics_name_the_template(
     configured = settings.model_copy(update={"hot_routes": hot_routes})
     app = create_app(configured, services=services)
     ann = auth(ANN)
-    async with _client(configured, services) as client:
+    async with app_client(configured, services) as client:
         created = await client.post("/api/projects", json={"name": "Counted"}, headers=ann)
     project_id = created.json()["project"]["id"]
     labels = {"route": "/api/projects/{project_id}", "method": "GET", "status": "200"}
@@ -232,7 +233,7 @@ async def test_the_fastapi_twins_of_hot_routes_need_nothing_the_hot_path_skips(
     (so dependencies added where the router is included, or app-wide, count too)."""
     configured = settings.model_copy(update={"hot_routes": False})
     ann = auth(ANN)
-    async with _client(configured, services) as client:
+    async with app_client(configured, services) as client:
         created = await client.post("/api/projects", json={"name": "Twin"}, headers=ann)
     app = create_app(configured, services=services)
     scope = await _call(app, path.format(project_id=created.json()["project"]["id"]), b"", ann)

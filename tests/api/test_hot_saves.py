@@ -8,7 +8,7 @@ answers are compared with the documents' own ids and timestamps taken out."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -21,7 +21,13 @@ from spacekontext.app import create_app
 from spacekontext.http.hot import HotRoute
 from spacekontext.services import Services
 from spacekontext.settings import Settings
-from tests.api.test_hot_routes import HOT_PATH_COVERS, HOT_PATH_READS, uncovered_by_the_hot_path
+from tests.api.conftest import app_client
+from tests.api.test_hot_routes import (
+    HOT_PATH_COVERS,
+    HOT_PATH_READS,
+    _call,
+    uncovered_by_the_hot_path,
+)
 from tests.documents.conftest import square_room
 
 Auth = Callable[[str], dict[str, str]]
@@ -49,23 +55,6 @@ KINDS = [
         "massing",
     ),
 ]  # fmt: skip
-
-
-def _client(settings: Settings, services: Services) -> httpx.AsyncClient:
-    app = create_app(settings, services=services)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-
-@pytest.fixture
-async def pair(
-    settings: Settings, services: Services
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    async with (
-        _client(settings.model_copy(update={"hot_routes": True}), services) as hot,
-        _client(settings.model_copy(update={"hot_routes": False}), services) as plain,
-    ):
-        yield hot, plain
 
 
 def _comparable(response: httpx.Response, own_id: str) -> tuple[int, Any, dict[str, str]]:
@@ -145,60 +134,24 @@ async def test_the_switch_decides_who_serves_a_save(
 ) -> None:
     configured = settings.model_copy(update={"hot_routes": hot_routes})
     ann = auth(ANN)
-    async with _client(configured, services) as client:
+    async with app_client(configured, services) as client:
         project = await client.post("/api/projects", json={"name": "switch"}, headers=ann)
         pid = project.json()["project"]["id"]
         fid = await _create(client, pid, KINDS[0], ann)
     app = create_app(configured, services=services)
     labels = {"route": "/api/floorplans/{floorplan_id}", "method": "PATCH", "status": "200"}
     before = REGISTRY.get_sample_value("spacekontext_http_requests_total", labels) or 0.0
-    scope = await _send(app, "PATCH", f"/api/floorplans/{fid}", b'{"name": "served"}', ann)
+    scope = await _call(
+        app, f"/api/floorplans/{fid}", b"", ann, method="PATCH", body=b'{"name": "served"}'
+    )
     assert isinstance(scope["route"], HotRoute if hot_routes else APIRoute)
     assert scope["route"].path == "/api/floorplans/{floorplan_id}"
     assert REGISTRY.get_sample_value("spacekontext_http_requests_total", labels) == before + 1
     # A declined body is served by FastAPI, whatever the switch says.
-    declined = await _send(app, "PATCH", f"/api/floorplans/{fid}", b'{"name": 5}', ann, status=422)
+    declined = await _call(
+        app, f"/api/floorplans/{fid}", b"", ann, method="PATCH", body=b'{"name": 5}', status=422
+    )
     assert isinstance(declined["route"], APIRoute)
-
-
-async def _send(
-    app: Any, method: str, path: str, body: bytes, headers: dict[str, str], *, status: int = 200
-) -> dict[str, Any]:
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            *((k.lower().encode(), v.encode()) for k, v in headers.items()),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-    }
-    started: dict[str, Any] = {}
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            started.update(message)
-
-    await app(scope, receive, send)
-    assert started["status"] == status
-    return scope
 
 
 # What the hot saves do in place of their twins' dependencies and parameters: `hot_caller` for
@@ -218,12 +171,12 @@ async def test_the_fastapi_twins_of_hot_saves_need_nothing_the_hot_path_skips(
     (dependencies added where the router is included, or app-wide, count too)."""
     configured = settings.model_copy(update={"hot_routes": False})
     ann = auth(ANN)
-    async with _client(configured, services) as client:
+    async with app_client(configured, services) as client:
         project = await client.post("/api/projects", json={"name": "twin"}, headers=ann)
         own = await _create(client, project.json()["project"]["id"], kind, ann)
     app = create_app(configured, services=services)
     body = orjson.dumps({kind[1]: kind[2]})
-    scope = await _send(app, method, f"/api/{kind[0]}/{own}", body, ann)
+    scope = await _call(app, f"/api/{kind[0]}/{own}", b"", ann, method=method, body=body)
     twin = scope["route"]
     assert isinstance(twin, APIRoute)
     body_fields = {

@@ -1,5 +1,7 @@
 """The yardsticks measured in the same run as the app: a bare FastAPI route running the
-project-list query through an asyncpg pool, and a bare route returning a fixed 1 KB JSON body.
+project-list query through an asyncpg pool, the same route after reading the caller's user row
+by token subject (the app's second statement when nothing is cached), and a bare route
+returning a fixed 1 KB JSON body.
 
     BENCH_DSN=postgresql://… uvicorn bench.bare_app:app --workers 2
 """
@@ -22,6 +24,7 @@ QUERY = (
     "SELECT id, name, description, created_at, updated_at FROM app.projects "
     "WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 21"
 )
+USER_QUERY = "SELECT id, clerk_id, email FROM app.users WHERE clerk_id = $1"
 
 
 @asynccontextmanager
@@ -39,6 +42,22 @@ async def bare_projects() -> Response:
     user_id = f"u{random.randrange(USERS):025d}"
     async with app.state.pool.acquire() as conn:
         rows = await conn.fetch(QUERY, user_id)
+    return _listing(rows)
+
+
+@app.get("/bare/user-then-projects")
+async def bare_user_then_projects() -> Response:
+    """As the app reads when nothing is cached: the user row of the token's subject, then the
+    list, each statement on a connection of its own from the pool."""
+    subject = f"dev|bench-{random.randrange(USERS)}@example.com"
+    async with app.state.pool.acquire() as conn:
+        user = await conn.fetchrow(USER_QUERY, subject)
+    async with app.state.pool.acquire() as conn:
+        rows = await conn.fetch(QUERY, user["id"])
+    return _listing(rows)
+
+
+def _listing(rows: list[asyncpg.Record]) -> Response:
     body = orjson.dumps(
         {
             "success": True,

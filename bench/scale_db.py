@@ -272,7 +272,7 @@ def main() -> None:
                               str(workers)]
                     )  # fmt: skip
                     base = f"http://127.0.0.1:{port}"
-                    for route in ("projects", "fixed"):
+                    for route in ("projects", "user-then-projects", "fixed"):
                         label = (f"bare FastAPI {route}, {workers} "
                                  f"worker{'s' if workers > 1 else ''}{sockets}")  # fmt: skip
                         jobs.append((label, command, bare_env, f"{base}/bare/fixed",

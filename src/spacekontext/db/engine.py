@@ -326,7 +326,12 @@ class UnitOfWork:
 
 
 def _conflict_from(exc: IntegrityError) -> Conflict:
-    constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    return _conflict(getattr(exc.orig, "__cause__", None))
+
+
+def _conflict(driver_error: BaseException | None) -> Conflict:
+    """The one answer to a constraint violation, naming the constraint the driver reported."""
+    constraint = getattr(driver_error, "constraint_name", None)
     return Conflict("the change conflicts with existing data", details={"constraint": constraint})
 
 
@@ -640,13 +645,7 @@ class Database:
                     if not replica_failed(exc):
                         raise
                     self.router.mark_failed(replica, exc)
-        try:
-            return await self._fetch_on(self._driver_pool, query, args)
-        except PoolTimeout as exc:
-            raise database_busy(self._retry_after_s) from exc
-        except Exception as exc:
-            raise_if_outage(exc)
-            raise
+        return await self._on_primary(self._driver_pool, query, args)
 
     async def write(
         self, statement: Statement, params: dict[str, Any], *, user_id: str | None = None
@@ -668,21 +667,25 @@ class Database:
                 await uow.commit()
             return rows
         args = tuple(params[name] for name in statement.names)
-        try:
-            rows = await self._fetch_on(self._driver_pool, statement, args)
-        except PoolTimeout as exc:
-            raise database_busy(self._retry_after_s) from exc
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise Conflict(
-                "the change conflicts with existing data",
-                details={"constraint": getattr(exc, "constraint_name", None)},
-            ) from exc
-        except Exception as exc:
-            raise_if_outage(exc)
-            raise
+        rows = await self._on_primary(self._driver_pool, statement, args)
         if writer is not None and self.router.replicas:
             await self.router.record_write(writer)
         return rows
+
+    async def _on_primary(
+        self, pool: DriverPool, statement: Statement, args: tuple[Any, ...]
+    ) -> list[Any]:
+        """A statement on the primary's driver pool, its failures translated as everywhere: a
+        saturated pool 503 `database_busy`, a constraint violation 409, an outage 503."""
+        try:
+            return await self._fetch_on(pool, statement, args)
+        except PoolTimeout as exc:
+            raise database_busy(self._retry_after_s) from exc
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise _conflict(exc) from exc
+        except Exception as exc:
+            raise_if_outage(exc)
+            raise
 
     async def _fetch_on(
         self, pool: DriverPool, query: Statement, args: tuple[Any, ...]

@@ -159,9 +159,9 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
     @classmethod
     @functools.cache
     def _reads(cls) -> _Reads:
-        """The kind's two reads as plain statements, built once from its table: they go
+        """The kind's reads as plain statements, built once from its table: they go
         straight to the driver (`Database.fetch`: one round trip, no ORM session), as the
-        project reads do; every read of an open document or of its version is one of them."""
+        project reads do: the document with its metadata, the metadata alone, the version alone."""
         extra = [
             cast(column, Text).label(f"{key}_json") for key, column in cls.table.extra_json.items()
         ]
@@ -170,6 +170,7 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
         get = cls._owned_by(user, document, *cls.table.columns, document_text, *extra)
         return _Reads(
             get=Statement.of(get),
+            metadata=Statement.of(cls._owned_by(user, document, *cls.table.columns)),
             version=Statement.of(cls._owned_by(user, document, cls.table.model.version)),
         )
 
@@ -306,4 +307,5 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
 @dataclass(frozen=True, slots=True)
 class _Reads:
     get: Statement
+    metadata: Statement
     version: Statement

@@ -75,17 +75,3 @@ def _save(document: bool) -> Statement:
 
 SAVE_DOCUMENT = _save(document=True)
 SAVE_NAME = _save(document=False)
-
-# The current row, owner-checked: why a save updated nothing.
-CURRENT = Statement(f"""
-    SELECT {", ".join("f." + column for column in _SUMMARY.split(", "))}
-    FROM app.floorplans AS f
-    WHERE f.id = :floorplan_id AND {_OWNED}
-    """)  # noqa: S608 - every piece is a constant of this module
-
-# The stored document and its version: the base of a merge patch.
-STORED = Statement(f"""
-    SELECT f.version, CAST(f.data AS text) AS data_json
-    FROM app.floorplans AS f
-    WHERE f.id = :floorplan_id AND {_OWNED}
-    """)  # noqa: S608 - every piece is a constant of this module

@@ -38,7 +38,7 @@ from spacekontext.errors import NotFound
 from spacekontext.floorplans.geometry import KIND, FloorplanFacts, derive
 from spacekontext.floorplans.models import Floorplan, floorplan_versions
 from spacekontext.floorplans.rooms import RoomOptions, apply_rooms
-from spacekontext.floorplans.saves import CURRENT, SAVE_DOCUMENT, SAVE_NAME, STORED
+from spacekontext.floorplans.saves import SAVE_DOCUMENT, SAVE_NAME
 from spacekontext.floorplans.schemas import (
     FloorplanCreate,
     FloorplanPatch,
@@ -218,7 +218,7 @@ class FloorplanService(
             # The base of the merge, then a save on the condition that it is still the stored
             # version (saves.py); the client's If-Match is checked against it first.
             rows = await self._db.fetch(
-                STORED, {"floorplan_id": floorplan_id, "user_id": user_id}, user_id=user_id
+                self._reads().get, {"document_id": floorplan_id, "user_id": user_id}
             )
             if not rows:
                 raise self._not_found()
@@ -314,20 +314,19 @@ class FloorplanService(
         if saved:
             return SavedDocument(self._meta(dict(saved[0])), wanted.data, changed=True)
         rows = await self._db.fetch(
-            CURRENT,
-            {"floorplan_id": floorplan_id, "user_id": user_id},
-            user_id=user_id,
+            self._reads().metadata,
+            {"document_id": floorplan_id, "user_id": user_id},
             primary=True,
         )
         if not rows:
             raise self._not_found()
-        current = dict(rows[0])
-        pre.check(current["version"], self.kind)
-        if _unchanged(current, wanted):
-            return SavedDocument(self._meta(current), wanted.data, changed=False)
+        current = self._meta(dict(rows[0]))
+        pre.check(current.version, self.kind)
+        if not self._changes(current, wanted)[0]:
+            return SavedDocument(current, wanted.data, changed=False)
         return None
 
-    def _changes(self, current: Row[Any], wanted: _Change) -> tuple[dict[str, Any], Any]:
+    def _changes(self, current: Any, wanted: _Change) -> tuple[dict[str, Any], Any]:
         """The columns a write changes (None keeps the stored name, level or document)."""
         changes: dict[str, Any] = {}
         if wanted.name is not None and wanted.name != current.name:
@@ -388,15 +387,6 @@ class _Change:
     level: int | None
     data: Any
     checked: tuple[FloorplanFacts, Encoded] | None
-
-
-def _unchanged(current: dict[str, Any], wanted: _Change) -> bool:
-    """Whether the stored row already is what the save asks for (the save's own condition)."""
-    return (
-        (wanted.name is None or wanted.name == current["name"])
-        and (wanted.level is None or wanted.level == current["level"])
-        and (wanted.checked is None or wanted.checked[1].content_hash == current["content_hash"])
-    )
 
 
 def _fact_values(facts: FloorplanFacts, encoded: Encoded) -> dict[str, Any]:

@@ -96,6 +96,24 @@ class DocumentKind:
             route_names=self.route_names or (name, self.collection),
         )
 
+    @property
+    def item_path(self) -> str:
+        """One document's path template: "/api/floorplans/{floorplan_id}" (named kinds)."""
+        return f"/api/{self.collection}/{{{self.id_param}}}"
+
+    def saved(
+        self, result: SavedDocument[Any], prefer: str | None, status_code: int = 200
+    ) -> JSONBytes:
+        """The answer to a save of this kind, by the FastAPI routes and the hot ones alike."""
+        return saved_response(
+            self.name,
+            result,
+            version=result.meta.version,
+            data_key=self.data_key,
+            prefer=prefer,
+            status_code=status_code,
+        )
+
 
 async def _page(limit: PageLimit = DEFAULT_PAGE, cursor: PageCursor = None) -> dict[str, Any]:
     return {"limit": limit, "cursor": cursor}
@@ -120,7 +138,6 @@ def document_hot_routes(kind: DocumentKind) -> tuple[HotRoute, ...]:
     route's `Header()` parameters read them, the same service call and answer. A body the model
     refuses is declined, for the FastAPI route to answer with its own 422."""
     kind = kind.named()
-    item = f"/api/{kind.collection}/{{{kind.id_param}}}"
 
     def save(operation: str, body_model: type[BaseModel]) -> HotRoute:
         async def handler(request: HotRequest) -> Response | None:
@@ -141,15 +158,11 @@ def document_hot_routes(kind: DocumentKind) -> tuple[HotRoute, ...]:
                 )
             finally:
                 unmark_json_body(token)
-            return saved_response(
-                kind.name,
-                result,
-                version=result.meta.version,
-                data_key=kind.data_key,
-                prefer=request.optional_header(b"prefer"),
-            )
+            return kind.saved(result, request.optional_header(b"prefer"))
 
-        return HotRoute(item, handler, method="PUT" if operation == "replace" else "PATCH")
+        return HotRoute(
+            kind.item_path, handler, method="PUT" if operation == "replace" else "PATCH"
+        )
 
     return (save("replace", kind.replace), save("patch", kind.patch))
 
@@ -159,20 +172,11 @@ def document_router(kind: DocumentKind) -> APIRouter:
     # Bodies as the edge layer parsed them (http/jsonroute.py): a document is parsed once.
     router = APIRouter(tags=[kind.collection], route_class=ParsedJSONRoute)
     collection = f"/api/projects/{{project_id}}/{kind.collection}"
-    item = f"/api/{kind.collection}/{{{kind.id_param}}}"
-    one, several = kind.route_names or (kind.collection.removesuffix("s"), kind.collection)
+    item = kind.item_path
+    assert kind.route_names is not None  # filled in by named()
+    one, several = kind.route_names
     DocumentId = Annotated[str, Path(alias=kind.id_param)]  # noqa: N806 (a type alias)
     Create = kind.create  # noqa: N806
-
-    def saved(result: SavedDocument[Any], prefer: str | None, status_code: int = 200) -> JSONBytes:
-        return saved_response(
-            kind.name,
-            result,
-            version=result.meta.version,
-            data_key=kind.data_key,
-            prefer=prefer,
-            status_code=status_code,
-        )
 
     async def list_documents(
         project_id: str,
@@ -199,7 +203,7 @@ def document_router(kind: DocumentKind) -> APIRouter:
         prefer: Prefer = None,
     ) -> JSONBytes:
         result = await kind.service(services).create(user.id, project_id, body)
-        return saved(result, prefer, status_code=201)
+        return kind.saved(result, prefer, status_code=201)
 
     async def get(
         document_id: DocumentId,
@@ -230,7 +234,7 @@ def document_router(kind: DocumentKind) -> APIRouter:
         ) -> JSONBytes:
             service = kind.service(services)
             result = await getattr(service, operation)(user.id, document_id, body, pre)
-            return saved(result, prefer)
+            return kind.saved(result, prefer)
 
         return write
 

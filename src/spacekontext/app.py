@@ -86,6 +86,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         app.state.services = built
         app.state.compat = build_compat(settings, built)
         await built.db.start()
+        built.start()
         # Everything loaded so far (the app, SQLAlchemy's metadata, numpy, pvlib, ezdxf…) lives
         # as long as the process: about 280,000 tracked objects, which every full collection
         # of the garbage collector would walk again — a pause of about 140 ms on this machine,

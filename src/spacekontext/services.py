@@ -21,6 +21,7 @@ from spacekontext.cache.redis import RedisCache, redis_client
 from spacekontext.cache.resp import RespClient
 from spacekontext.cadblocks.service import CadBlockService
 from spacekontext.db.engine import Database
+from spacekontext.db.urls import libpq_dsn
 from spacekontext.dxf.service import FloorplanDxfService
 from spacekontext.files.service import FileService
 from spacekontext.floorplans.service import FloorplanService
@@ -35,7 +36,8 @@ from spacekontext.settings import Settings
 from spacekontext.site.service import SiteService
 from spacekontext.storage.base import ObjectStore
 from spacekontext.storage.factory import build_object_store
-from spacekontext.users.service import UserService
+from spacekontext.users.directory import UserDirectory
+from spacekontext.users.service import CurrentUserInfo, UserService
 from spacekontext.webhooks.service import ClerkWebhookService
 
 
@@ -64,7 +66,14 @@ class Services:
     read_ahead: ReadAhead | None = None
     clerk: ClerkBackend | None = None
 
+    def start(self) -> None:
+        """Background work of the process's own (in the lifespan, once the database is up)."""
+        if self.users.directory is not None:
+            self.users.directory.start()
+
     async def aclose(self) -> None:
+        if self.users.directory is not None:
+            await self.users.directory.aclose()
         await self.verifier.aclose()
         if self.clerk is not None:
             await self.clerk.aclose()
@@ -114,6 +123,14 @@ def build_worker(
     )
 
 
+def build_user_directory(settings: Settings) -> UserDirectory[CurrentUserInfo] | None:
+    """The process's own copy of user rows, where it can listen for their changes."""
+    url = settings.listen_url
+    if url is None:
+        return None
+    return UserDirectory(libpq_dsn(url), ttl_s=settings.user_directory_ttl_s)
+
+
 def build_services(
     settings: Settings, db: Database, *, store: ObjectStore | None = None
 ) -> Services:
@@ -159,7 +176,7 @@ def build_services(
         db=db,
         verifier=build_verifier(settings),
         sessions=build_session_policy(settings),
-        users=UserService(db, cache, clerk),
+        users=UserService(db, cache, clerk, directory=build_user_directory(settings)),
         projects=ProjectService(
             db,
             responses,

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_read_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     database_pooler: Literal["none", "pgbouncer"] = "none"
+    # The primary itself, past the pooler: for the one session per process that listens for
+    # changes to user rows (users/directory.py). Unset, DATABASE_URL serves when it is the
+    # primary itself (DATABASE_POOLER=none); behind PgBouncer the directory is then off.
+    database_direct_url: str | None = None
+    # Serve callers' user rows from the process's own copy while it hears their changes
+    # (users/directory.py): one connection per process more, one statement per request less.
+    user_directory: bool = True
+    user_directory_ttl_s: float = Field(default=300.0, gt=0, le=86_400)
     db_pool_size: int = Field(default=10, ge=1, le=500)
     db_max_overflow: int = Field(default=5, ge=0, le=500)
     # The driver's own pool for the hottest one-statement reads (db/driverpool.py), per process
@@ -232,6 +240,17 @@ class Settings(BaseSettings):
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         return [_origin_of_setting(origin) for origin in value]
+
+    @property
+    def listen_url(self) -> str | None:
+        """Where a process listens for notifications: the primary, never through PgBouncer in
+        transaction mode (it would lose the session between transactions); None when there
+        is no such URL or the tuned profile's user directory is off."""
+        if not self.user_directory or self.profile != "tuned":
+            return None
+        if self.database_direct_url:
+            return self.database_direct_url
+        return self.database_url if self.database_pooler == "none" else None
 
     @property
     def server_timing_enabled(self) -> bool:

@@ -38,7 +38,7 @@ async def authenticate(
     if services.read_ahead is not None:
         guess = services.users.remembered_id(identity.subject)
         if guess is not None:
-            keys = services.users.cache_keys(identity.subject)
+            keys = services.users.read_ahead_keys(identity.subject)
             keys += services.db.router.read_ahead_keys(guess)
             if read_ahead is not None:
                 keys += read_ahead(guess)

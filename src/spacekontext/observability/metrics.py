@@ -98,6 +98,18 @@ DB_READ_ROUTING = Counter(
     ["target", "reason"],
 )
 
+USER_DIRECTORY_LOOKUPS = Counter(
+    "spacekontext_user_directory_lookups_total",
+    "Lookups of a caller's user row in the process's own copy (users/directory.py): hit or miss "
+    "(misses read the database). Not counted while the copy is off (its listener not listening).",
+    ["result"],
+)
+USER_DIRECTORY_LISTENING = Gauge(
+    "spacekontext_user_directory_listening",
+    "1 while the process listens for user-row changes and serves user rows from its own copy.",
+    multiprocess_mode="min",
+)
+
 # --- storage (counted by the backends: storage/base.py `counted`) --------------------------------
 # The cache's series (lookups, coalesced misses, errors) are defined next to the code that
 # counts them, in cache/metrics.py; they are in the same default registry, so /metrics has them.

@@ -22,6 +22,7 @@ from spacekontext.ids import new_id
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, enqueue
 from spacekontext.settings import Settings
 from spacekontext.storage.keys import user_prefix
+from spacekontext.users.directory import UserDirectory
 from spacekontext.users.models import User
 
 
@@ -107,16 +108,32 @@ class UserService:
         db: Database,
         cache: CacheAside | None = None,
         profiles: ProfileSource | None = None,
+        directory: UserDirectory[CurrentUserInfo] | None = None,
     ) -> None:
         """`profiles`: where a user seen for the first time gets the e-mail and names that a
-        session token does not carry (Clerk's Backend API when configured)."""
+        session token does not carry (Clerk's Backend API when configured). `directory`: this
+        process's own copy of the rows, kept in step by the database's notifications
+        (users/directory.py); consulted before the cache while it is serving."""
         self._db = db
         self._cache = cache or CacheAside(None)
         self._profiles = profiles
+        self.directory = directory
         self._ids: dict[str, str] = {}
 
     async def resolve(self, identity: Identity) -> CurrentUserInfo:
         """The user row for a verified token subject, inserted on first sight."""
+        directory = self.directory
+        if directory is not None and directory.serving:
+            user = directory.get(identity.subject)
+            if user is None:
+                # Taken before the read: a change heard meanwhile keeps the row out.
+                epoch = directory.epoch
+                # From the primary: a replica could still hold the row a notification
+                # already announced as changed.
+                user = await self._resolve(identity, primary=True)
+                directory.keep(identity.subject, user, epoch)
+            self._remember(identity.subject, user.id)
+            return user
 
         async def load() -> bytes:
             return orjson.dumps(asdict(await self._resolve(identity)))
@@ -132,6 +149,12 @@ class UserService:
         """The generation and the key of a subject's cached user record."""
         return [subject_generation(subject), cache_key("user:subject", subject)]
 
+    def read_ahead_keys(self, subject: str) -> list[str]:
+        """The cache keys `resolve` will read for `subject`: none while the directory serves."""
+        if self.directory is not None and self.directory.serving:
+            return []
+        return self.cache_keys(subject)
+
     def remembered_id(self, subject: str) -> str | None:
         """The user id this process last resolved for `subject`: a guess, good for reading
         ahead (cache/readahead.py), never for deciding anything (the user may have been
@@ -144,8 +167,8 @@ class UserService:
                 self._ids.pop(next(iter(self._ids)))  # the oldest: a plain bound, not an LRU
             self._ids[subject] = user_id
 
-    async def _resolve(self, identity: Identity) -> CurrentUserInfo:
-        rows = await self._db.fetch(_BY_SUBJECT, {"subject": identity.subject})
+    async def _resolve(self, identity: Identity, *, primary: bool = False) -> CurrentUserInfo:
+        rows = await self._db.fetch(_BY_SUBJECT, {"subject": identity.subject}, primary=primary)
         if rows:
             return CurrentUserInfo(rows[0]["id"], rows[0]["clerk_id"], rows[0]["email"])
         if self._profiles is not None:

@@ -221,7 +221,8 @@ def main() -> None:
                 "DB_MAX_OVERFLOW": "0",
             }
             direct = {"DATABASE_URL": primary_url}
-            # Nothing cached: the user lookup and the list are two queries per request.
+            # No cache: the list is a query per request, and the caller's user row comes from
+            # the process's own copy (users/directory.py), kept while it hears the row's changes.
             off = direct | {"CACHE_ENABLED": "false"}
             # The list from PostgreSQL every time; the user record (and the rate-limit bucket)
             # from Redis, in one round trip: the like-for-like comparison with the bare route.
@@ -231,6 +232,9 @@ def main() -> None:
             configs: list[tuple[str, int, dict[str, str], list[str]]] = [
                 ("app, cache off, direct, 1 worker", 1, off, []),
                 ("app, cache off, direct, 2 workers", 2, off, []),
+                # Before the user directory: the user lookup and the list, two queries.
+                ("app, cache off, direct, 2 workers, user directory off", 2,
+                 off | {"USER_DIRECTORY": "false"}, []),
                 # Every worker accepting from one socket, as before per-worker sockets (item 3
                 # of issue 17): the comparison in the same run.
                 ("app, cache off, direct, 2 workers, shared socket", 2, off, ["--shared-socket"]),

@@ -1,7 +1,9 @@
 """Users: created on first sight from token claims, kept in step by Clerk webhooks.
 
-Every authenticated request needs the user row of its token subject, so that lookup is cached
-under the subject's generation, which the webhooks bump when they change or delete the user."""
+Every authenticated request needs the user row of its token subject. Each process keeps the rows
+it has read while it hears their changes from the database (users/directory.py); otherwise the
+lookup is cached under the subject's generation, which the webhooks bump when they change or
+delete the user."""
 
 from __future__ import annotations
 

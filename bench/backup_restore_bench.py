@@ -28,6 +28,7 @@ from spacekontext.settings import Settings
 from spacekontext.storage.factory import build_object_store
 from spacekontext.tools.backup.create import create_backup
 from spacekontext.tools.backup.location import BackupLocation
+from spacekontext.tools.backup.options import RunOptions
 from spacekontext.tools.backup.restore import restore_backup, verify_restore
 
 BIN = Path(sys.executable).parent / "spacekontext"
@@ -85,7 +86,7 @@ async def restore(url: str, home: Path, source: Path, jobs: int) -> dict[str, fl
     store = build_object_store(settings)
     location = BackupLocation.parse(str(source), settings, must_exist=True)
     try:
-        report = await restore_backup(location, url, store, jobs=jobs)
+        report = await restore_backup(location, url, store, RunOptions(jobs=jobs))
         started = time.perf_counter()
         checked = await verify_restore(report.manifest, url, store)
         verify_s = time.perf_counter() - started

@@ -1,35 +1,74 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 
 import ezdxf
 import ezdxf.bbox
 import pytest
 
-from spacekontext.cadblocks.library import block_drawing, block_dxf, block_svg, library
+from spacekontext.cadblocks.library import (
+    COLUMNS,
+    FAMILIES,
+    block_drawing,
+    block_dxf,
+    block_svg,
+    catalogue_text,
+    library,
+    read_catalogue,
+)
 from spacekontext.dxf import read_dxf
 from tests.unit.dxf_samples import to_bytes
 
 SPECS = library()
 BY_SLUG = {spec.slug: spec for spec in SPECS}
+CATEGORIES = {"doors", "windows", "kitchen", "bath", "furniture", "stairs", "appliances"}
 
 
 def test_at_least_sixty_blocks_in_every_category() -> None:
     assert len(SPECS) >= 60
     assert len(BY_SLUG) == len(SPECS)  # slugs are unique
     counts = Counter(spec.category for spec in SPECS)
-    assert set(counts) == {
-        "doors",
-        "windows",
-        "kitchen",
-        "bath",
-        "furniture",
-        "stairs",
-        "appliances",
-    }
+    assert set(counts) == CATEGORIES
     assert min(counts.values()) >= 5
     assert sorted(SPECS, key=lambda s: (s.category, s.subcategory, s.name)) == SPECS
+
+
+def test_every_catalogue_row_reads_and_every_family_draws_a_block() -> None:
+    entries = list(read_catalogue(catalogue_text()))
+    assert {family for family, _ in entries} == set(FAMILIES)
+    # The catalogue holds every block but the stairs (drawn from riser and going in code).
+    assert sorted(spec.slug for _, spec in entries) == sorted(
+        spec.slug for spec in SPECS if spec.category != "stairs"
+    )
+
+
+ROW = "sink-x\tSink\tkitchen\tsinks\tsink\t0.8\t0.6\t0.9\t"
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        (ROW + "sink 0.8 0.6 1\textra", "line 3: 10 columns, not 9"),
+        ("sink-x\tSink\tkitchen", "line 3: 3 columns, not 9"),
+        (ROW + "basin2 0.8 0.6", "line 3: unknown drawing family 'basin2'"),
+        (ROW, "line 3: unknown drawing family ''"),
+        (ROW + "sink 0.8 0.6", "line 3: missing a required argument: 'bowls'"),
+        (ROW + "sink 0.8 0.6 1 1", "line 3: too many positional arguments"),
+        (ROW + "sink 0.8 0.6 1.5", "line 3: invalid literal for int"),
+        (ROW.replace("0.9", "tall") + "sink 0.8 0.6 1", "line 3: could not convert"),
+    ],
+)
+def test_a_bad_catalogue_row_fails_naming_its_line(row: str, error: str) -> None:
+    text = "\t".join(COLUMNS) + "\n# a comment\n" + row + "\n"
+    with pytest.raises(ValueError, match=re.escape(f"catalogue.tsv {error}")):
+        list(read_catalogue(text))
+
+
+def test_a_catalogue_without_its_header_fails() -> None:
+    with pytest.raises(ValueError, match="the first row must name the columns"):
+        list(read_catalogue(ROW + "sink 0.8 0.6 1"))
 
 
 @pytest.mark.parametrize("slug", sorted(BY_SLUG))

@@ -6,15 +6,17 @@ Conventions, the same the DXF reader relies on when such a block is inserted int
   y = 0 (a door swings into +y); width is the clear opening;
 - everything else: the footprint is centred on the base point, its front (where one stands or
   sits) towards -y.
-Families are parametrised (one function draws every width of a single door), so adding a size
-is one line."""
+Families are parametrised (one function draws every width of a single door); the blocks
+themselves, but for the stairs, are rows of catalogue.tsv, so adding a size is one row."""
 
 from __future__ import annotations
 
+import inspect
 import io
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import resources
 
 from ezdxf import units
 from ezdxf.document import Drawing
@@ -127,69 +129,6 @@ def _bifold_door(width: float) -> Draw:
     return draw
 
 
-def _doors() -> Iterator[BlockSpec]:
-    for mm in (700, 800, 900, 1000):
-        yield BlockSpec(
-            f"door-single-{mm}",
-            f"Single swing door {mm}",
-            "doors",
-            "swing",
-            ("door", "hinged", "interior"),
-            mm / 1000,
-            mm / 1000,
-            2.1,
-            _single_door(mm / 1000),
-        )
-    for mm in (1200, 1500, 1800):
-        yield BlockSpec(
-            f"door-double-{mm}",
-            f"Double swing door {mm}",
-            "doors",
-            "swing",
-            ("door", "double", "french", "entrance"),
-            mm / 1000,
-            mm / 2000,
-            2.1,
-            _double_door(mm / 1000),
-        )
-    for mm, panels in ((900, 2), (1800, 2), (2400, 3)):
-        yield BlockSpec(
-            f"door-sliding-{mm}",
-            f"Sliding door {mm}",
-            "doors",
-            "sliding",
-            ("door", "slider", "patio"),
-            mm / 1000,
-            0.1,
-            2.1,
-            _sliding_door(mm / 1000, panels),
-        )
-    for mm in (800, 900):
-        yield BlockSpec(
-            f"door-pocket-{mm}",
-            f"Pocket door {mm}",
-            "doors",
-            "sliding",
-            ("door", "pocket", "cavity"),
-            mm / 1000,
-            0.1,
-            2.1,
-            _pocket_door(mm / 1000),
-        )
-    for mm in (900, 1200):
-        yield BlockSpec(
-            f"door-bifold-{mm}",
-            f"Bifold door {mm}",
-            "doors",
-            "folding",
-            ("door", "folding", "closet", "wardrobe"),
-            mm / 1000,
-            mm / 4000,
-            2.1,
-            _bifold_door(mm / 1000),
-        )
-
-
 # --- windows -------------------------------------------------------------------------------
 
 WALL_DEPTH = 0.2
@@ -232,44 +171,6 @@ def _bay_window(width: float) -> Draw:
         )
 
     return draw
-
-
-def _windows() -> Iterator[BlockSpec]:
-    rows: list[tuple[str, str, str, int, int, str, tuple[str, ...]]] = [
-        ("window-casement-600", "Casement window 600", "casement", 600, 0, "casement", ()),
-        ("window-casement-900", "Casement window 900", "casement", 900, 0, "casement", ()),
-        ("window-casement-1200", "Casement window 1200", "casement", 1200, 0, "casement", ()),
-        ("window-double-1500", "Double casement window 1500", "casement", 1500, 1, "casement", ()),
-        ("window-double-1800", "Double casement window 1800", "casement", 1800, 1, "casement", ()),
-        ("window-sliding-1200", "Sliding window 1200", "sliding", 1200, 1, "sliding", ()),
-        ("window-sliding-2400", "Sliding window 2400", "sliding", 2400, 1, "sliding", ()),
-        ("window-fixed-900", "Fixed window 900", "fixed", 900, 0, "fixed", ("picture",)),
-        ("window-fixed-1500", "Fixed window 1500", "fixed", 1500, 2, "fixed", ("picture",)),
-        ("window-awning-900", "Awning window 900", "awning", 900, 0, "awning", ("top-hung",)),
-    ]
-    for slug, name, sub, mm, mullions, sash, extra in rows:
-        yield BlockSpec(
-            slug,
-            name,
-            "windows",
-            sub,
-            ("window", "glazing", sash, *extra),
-            mm / 1000,
-            WALL_DEPTH,
-            1.2,
-            _window(mm / 1000, mullions, sash),
-        )
-    yield BlockSpec(
-        "window-bay-2400",
-        "Bay window 2400",
-        "windows",
-        "bay",
-        ("window", "glazing", "bay", "oriel"),
-        2.4,
-        0.6,
-        1.4,
-        _bay_window(2.4),
-    )
 
 
 # --- kitchen, bath, furniture, appliances: footprints -------------------------------------
@@ -408,7 +309,7 @@ def _shower(width: float, depth: float) -> Draw:
     return draw
 
 
-def _appliance(width: float, depth: float, mark: str) -> Draw:
+def _appliance(width: float, depth: float, mark: str = "") -> Draw:
     def draw(pen: Pen) -> None:
         pen.box(width, depth)
         if mark == "drum":
@@ -433,545 +334,6 @@ def _round(diameter: float) -> Draw:
         pen.circle((0, 0), diameter / 2 - 0.05)
 
     return draw
-
-
-def _footprints() -> Iterator[BlockSpec]:
-    rows: list[tuple[str, str, str, str, tuple[str, ...], float, float, float, Draw]] = [
-        # kitchen
-        (
-            "kitchen-sink-single",
-            "Single bowl sink",
-            "kitchen",
-            "sinks",
-            ("sink",),
-            0.8,
-            0.6,
-            0.9,
-            _sink(0.8, 0.6, 1),
-        ),
-        (
-            "kitchen-sink-double",
-            "Double bowl sink",
-            "kitchen",
-            "sinks",
-            ("sink",),
-            1.2,
-            0.6,
-            0.9,
-            _sink(1.2, 0.6, 2),
-        ),
-        (
-            "kitchen-cooktop-4",
-            "Cooktop 4 burners",
-            "kitchen",
-            "cooking",
-            ("hob", "stove"),
-            0.6,
-            0.52,
-            0.9,
-            _cooktop(0.6, 4),
-        ),
-        (
-            "kitchen-cooktop-5",
-            "Cooktop 5 burners",
-            "kitchen",
-            "cooking",
-            ("hob", "stove"),
-            0.9,
-            0.52,
-            0.9,
-            _cooktop(0.9, 5),
-        ),
-        (
-            "kitchen-base-cabinet-600",
-            "Base cabinet 600",
-            "kitchen",
-            "cabinets",
-            ("cupboard",),
-            0.6,
-            0.6,
-            0.9,
-            _cabinet(0.6, 0.6),
-        ),
-        (
-            "kitchen-base-cabinet-900",
-            "Base cabinet 900",
-            "kitchen",
-            "cabinets",
-            ("cupboard",),
-            0.9,
-            0.6,
-            0.9,
-            _cabinet(0.9, 0.6, 2),
-        ),
-        (
-            "kitchen-counter-3000",
-            "Counter run 3000",
-            "kitchen",
-            "cabinets",
-            ("worktop", "countertop"),
-            3.0,
-            0.6,
-            0.9,
-            _cabinet(3.0, 0.6, 5),
-        ),
-        (
-            "kitchen-island-2400",
-            "Kitchen island 2400",
-            "kitchen",
-            "islands",
-            ("island", "worktop"),
-            2.4,
-            1.0,
-            0.9,
-            _cabinet(2.4, 1.0, 4),
-        ),
-        (
-            "kitchen-table-4",
-            "Kitchen table for 4",
-            "kitchen",
-            "tables",
-            ("table", "dining"),
-            1.2,
-            0.8,
-            0.75,
-            _table(1.2, 0.8, 4),
-        ),
-        # bath
-        (
-            "bath-wc-floor",
-            "Toilet, floor standing",
-            "bath",
-            "toilets",
-            ("wc", "toilet", "lavatory"),
-            0.38,
-            0.7,
-            0.8,
-            _toilet(0.38, 0.7),
-        ),
-        (
-            "bath-wc-wall-hung",
-            "Toilet, wall hung",
-            "bath",
-            "toilets",
-            ("wc", "toilet", "lavatory"),
-            0.36,
-            0.54,
-            0.4,
-            _toilet(0.36, 0.54),
-        ),
-        (
-            "bath-bidet",
-            "Bidet",
-            "bath",
-            "toilets",
-            ("bidet",),
-            0.36,
-            0.56,
-            0.4,
-            _toilet(0.36, 0.56),
-        ),
-        (
-            "bath-urinal",
-            "Urinal",
-            "bath",
-            "toilets",
-            ("urinal",),
-            0.36,
-            0.35,
-            0.6,
-            _basin(0.36, 0.35),
-        ),
-        (
-            "bath-basin-600",
-            "Wash basin 600",
-            "bath",
-            "basins",
-            ("sink", "lavatory", "vanity"),
-            0.6,
-            0.46,
-            0.85,
-            _basin(0.6, 0.46),
-        ),
-        (
-            "bath-basin-double-1200",
-            "Double vanity 1200",
-            "bath",
-            "basins",
-            ("sink", "vanity"),
-            1.2,
-            0.5,
-            0.85,
-            _basin(1.2, 0.5, 2),
-        ),
-        (
-            "bath-bathtub-1700",
-            "Bathtub 1700",
-            "bath",
-            "bathtubs",
-            ("tub", "bath"),
-            1.7,
-            0.75,
-            0.55,
-            _bathtub(1.7, 0.75),
-        ),
-        (
-            "bath-bathtub-1800",
-            "Bathtub 1800",
-            "bath",
-            "bathtubs",
-            ("tub", "bath"),
-            1.8,
-            0.8,
-            0.55,
-            _bathtub(1.8, 0.8),
-        ),
-        (
-            "bath-corner-tub-1400",
-            "Corner bathtub 1400",
-            "bath",
-            "bathtubs",
-            ("tub", "corner"),
-            1.4,
-            1.4,
-            0.55,
-            _corner_tub(1.4),
-        ),
-        (
-            "bath-shower-800",
-            "Shower tray 800",
-            "bath",
-            "showers",
-            ("shower",),
-            0.8,
-            0.8,
-            0.05,
-            _shower(0.8, 0.8),
-        ),
-        (
-            "bath-shower-900",
-            "Shower tray 900",
-            "bath",
-            "showers",
-            ("shower",),
-            0.9,
-            0.9,
-            0.05,
-            _shower(0.9, 0.9),
-        ),
-        (
-            "bath-shower-1200",
-            "Walk-in shower 1200",
-            "bath",
-            "showers",
-            ("shower", "walk-in"),
-            1.2,
-            0.9,
-            0.05,
-            _shower(1.2, 0.9),
-        ),
-        # furniture
-        (
-            "bed-single",
-            "Single bed 900",
-            "furniture",
-            "beds",
-            ("bed", "bedroom"),
-            0.9,
-            2.0,
-            0.5,
-            _bed(0.9, 2.0),
-        ),
-        (
-            "bed-double",
-            "Double bed 1400",
-            "furniture",
-            "beds",
-            ("bed", "bedroom"),
-            1.4,
-            2.0,
-            0.5,
-            _bed(1.4, 2.0),
-        ),
-        (
-            "bed-queen",
-            "Queen bed 1600",
-            "furniture",
-            "beds",
-            ("bed", "bedroom"),
-            1.6,
-            2.0,
-            0.5,
-            _bed(1.6, 2.0),
-        ),
-        (
-            "bed-king",
-            "King bed 1800",
-            "furniture",
-            "beds",
-            ("bed", "bedroom"),
-            1.8,
-            2.0,
-            0.5,
-            _bed(1.8, 2.0),
-        ),
-        (
-            "nightstand",
-            "Nightstand",
-            "furniture",
-            "storage",
-            ("bedside", "table"),
-            0.45,
-            0.4,
-            0.55,
-            _cabinet(0.45, 0.4),
-        ),
-        (
-            "wardrobe-1200",
-            "Wardrobe 1200",
-            "furniture",
-            "storage",
-            ("closet", "cupboard"),
-            1.2,
-            0.6,
-            2.2,
-            _cabinet(1.2, 0.6, 2),
-        ),
-        (
-            "bookshelf-900",
-            "Bookshelf 900",
-            "furniture",
-            "storage",
-            ("shelf", "books"),
-            0.9,
-            0.35,
-            2.0,
-            _cabinet(0.9, 0.35),
-        ),
-        (
-            "tv-unit-1800",
-            "TV unit 1800",
-            "furniture",
-            "storage",
-            ("media", "sideboard"),
-            1.8,
-            0.45,
-            0.5,
-            _cabinet(1.8, 0.45, 3),
-        ),
-        (
-            "sofa-2-seat",
-            "Sofa two-seat",
-            "furniture",
-            "seating",
-            ("couch", "settee", "living"),
-            1.6,
-            0.9,
-            0.85,
-            _sofa(1.6, 0.9, 2),
-        ),
-        (
-            "sofa-3-seat",
-            "Sofa three-seat",
-            "furniture",
-            "seating",
-            ("couch", "settee", "living"),
-            2.2,
-            0.9,
-            0.85,
-            _sofa(2.2, 0.9, 3),
-        ),
-        (
-            "armchair",
-            "Armchair",
-            "furniture",
-            "seating",
-            ("chair", "lounge"),
-            0.85,
-            0.85,
-            0.85,
-            _sofa(0.85, 0.85, 1),
-        ),
-        (
-            "office-chair",
-            "Office chair",
-            "furniture",
-            "seating",
-            ("chair", "desk"),
-            0.6,
-            0.6,
-            1.0,
-            _round(0.6),
-        ),
-        (
-            "coffee-table",
-            "Coffee table",
-            "furniture",
-            "tables",
-            ("table", "living"),
-            1.2,
-            0.6,
-            0.45,
-            _cabinet(1.2, 0.6),
-        ),
-        (
-            "dining-table-6",
-            "Dining table for 6",
-            "furniture",
-            "tables",
-            ("table", "dining"),
-            1.8,
-            0.9,
-            0.75,
-            _table(1.8, 0.9, 6),
-        ),
-        (
-            "dining-table-8",
-            "Dining table for 8",
-            "furniture",
-            "tables",
-            ("table", "dining"),
-            2.4,
-            1.0,
-            0.75,
-            _table(2.4, 1.0, 8),
-        ),
-        (
-            "round-table-4",
-            "Round table for 4",
-            "furniture",
-            "tables",
-            ("table", "dining", "round"),
-            1.2,
-            1.2,
-            0.75,
-            _round_table(1.2, 4),
-        ),
-        (
-            "desk-1400",
-            "Desk 1400",
-            "furniture",
-            "office",
-            ("desk", "workstation"),
-            1.4,
-            0.7,
-            0.75,
-            _cabinet(1.4, 0.7),
-        ),
-        # appliances
-        (
-            "fridge-600",
-            "Refrigerator 600",
-            "appliances",
-            "cooling",
-            ("fridge", "refrigerator"),
-            0.6,
-            0.65,
-            1.85,
-            _appliance(0.6, 0.65, ""),
-        ),
-        (
-            "fridge-freezer-700",
-            "Fridge freezer 700",
-            "appliances",
-            "cooling",
-            ("fridge", "refrigerator", "freezer"),
-            0.7,
-            0.7,
-            2.0,
-            _appliance(0.7, 0.7, ""),
-        ),
-        (
-            "fridge-american-900",
-            "American fridge 900",
-            "appliances",
-            "cooling",
-            ("fridge", "refrigerator", "side-by-side"),
-            0.9,
-            0.75,
-            1.8,
-            _appliance(0.9, 0.75, "double"),
-        ),
-        (
-            "dishwasher-600",
-            "Dishwasher 600",
-            "appliances",
-            "kitchen",
-            ("dishwasher",),
-            0.6,
-            0.6,
-            0.85,
-            _appliance(0.6, 0.6, "cross"),
-        ),
-        (
-            "oven-600",
-            "Built-in oven 600",
-            "appliances",
-            "kitchen",
-            ("oven",),
-            0.6,
-            0.6,
-            0.6,
-            _appliance(0.6, 0.6, ""),
-        ),
-        (
-            "microwave",
-            "Microwave",
-            "appliances",
-            "kitchen",
-            ("microwave",),
-            0.5,
-            0.4,
-            0.3,
-            _appliance(0.5, 0.4, ""),
-        ),
-        (
-            "range-hood-900",
-            "Range hood 900",
-            "appliances",
-            "kitchen",
-            ("hood", "extractor"),
-            0.9,
-            0.5,
-            0.5,
-            _appliance(0.9, 0.5, "hood"),
-        ),
-        (
-            "washing-machine",
-            "Washing machine",
-            "appliances",
-            "laundry",
-            ("washer", "laundry"),
-            0.6,
-            0.6,
-            0.85,
-            _appliance(0.6, 0.6, "drum"),
-        ),
-        (
-            "tumble-dryer",
-            "Tumble dryer",
-            "appliances",
-            "laundry",
-            ("dryer", "laundry"),
-            0.6,
-            0.6,
-            0.85,
-            _appliance(0.6, 0.6, "drum"),
-        ),
-        (
-            "water-heater",
-            "Water heater",
-            "appliances",
-            "utilities",
-            ("boiler", "cylinder"),
-            0.55,
-            0.55,
-            1.5,
-            _round(0.55),
-        ),
-    ]
-    for slug, name, category, sub, tags, width, depth, height, draw in rows:
-        yield BlockSpec(slug, name, category, sub, tags, width, depth, height, draw)
 
 
 # --- stairs --------------------------------------------------------------------------------
@@ -1103,9 +465,101 @@ def _stairs() -> Iterator[BlockSpec]:
         )
 
 
+# --- the catalogue -------------------------------------------------------------------------
+
+CATALOGUE = "catalogue.tsv"
+COLUMNS = (
+    "slug",
+    "name",
+    "category",
+    "subcategory",
+    "tags",
+    "width_m",
+    "depth_m",
+    "height_m",
+    "drawing",
+)
+# The drawing families a catalogue row may name, with the arguments their functions declare.
+FAMILIES: dict[str, Callable[..., Draw]] = {
+    "single_door": _single_door,
+    "double_door": _double_door,
+    "sliding_door": _sliding_door,
+    "pocket_door": _pocket_door,
+    "bifold_door": _bifold_door,
+    "window": _window,
+    "bay_window": _bay_window,
+    "sink": _sink,
+    "cooktop": _cooktop,
+    "cabinet": _cabinet,
+    "table": _table,
+    "round_table": _round_table,
+    "bed": _bed,
+    "sofa": _sofa,
+    "toilet": _toilet,
+    "basin": _basin,
+    "bathtub": _bathtub,
+    "corner_tub": _corner_tub,
+    "shower": _shower,
+    "appliance": _appliance,
+    "round": _round,
+}
+
+
+def catalogue_text() -> str:
+    return resources.files("spacekontext.cadblocks").joinpath(CATALOGUE).read_text(encoding="utf-8")
+
+
+def read_catalogue(text: str) -> Iterator[tuple[str, BlockSpec]]:
+    """Each block of a catalogue (the format is described at the top of catalogue.tsv) with the
+    name of its drawing family. A row that does not read (a column too many or too few, an
+    unknown family, arguments the family does not take or of the wrong type) raises ValueError
+    naming its line: a bad catalogue fails the first library() call, not a later drawing."""
+    rows = (
+        (number, line)
+        for number, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.startswith("#")
+    )
+    header = next(rows, (0, ""))[1]
+    if tuple(header.split("\t")) != COLUMNS:
+        raise ValueError(f"{CATALOGUE}: the first row must name the columns {COLUMNS}")
+    for number, line in rows:
+        try:
+            entry = _read_row(line)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{CATALOGUE} line {number}: {exc}") from exc
+        yield entry
+
+
+def _read_row(line: str) -> tuple[str, BlockSpec]:
+    cells = line.split("\t")
+    if len(cells) != len(COLUMNS):
+        raise ValueError(f"{len(cells)} columns, not {len(COLUMNS)}")
+    slug, name, category, subcategory, tags, width, depth, height, drawing = cells
+    family, *args = drawing.split() or [""]
+    make = FAMILIES.get(family)
+    if make is None:
+        raise ValueError(f"unknown drawing family {family!r}")
+    signature = inspect.signature(make, eval_str=True)
+    # bind() refuses a wrong number of arguments; each is then read as its parameter's type.
+    bound = signature.bind(*args).arguments
+    typed = [signature.parameters[key].annotation(value) for key, value in bound.items()]
+    spec = BlockSpec(
+        slug,
+        name,
+        category,
+        subcategory,
+        tuple(tags.split(",")) if tags else (),
+        float(width),
+        float(depth),
+        float(height),
+        make(*typed),
+    )
+    return family, spec
+
+
 def library() -> list[BlockSpec]:
     """Every block, in a stable order (category, subcategory, name)."""
-    specs = [*_doors(), *_windows(), *_footprints(), *_stairs()]
+    specs = [*(spec for _, spec in read_catalogue(catalogue_text())), *_stairs()]
     return sorted(specs, key=lambda s: (s.category, s.subcategory, s.name))
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -10,7 +9,7 @@ from spacekontext.auth.deps import CurrentUser, ServicesDep, authenticate
 from spacekontext.cadblocks.schemas import CadBlockUpload
 from spacekontext.cadblocks.service import BlockFilter
 from spacekontext.errors import Invalid, ValidationFailed
-from spacekontext.http.immutable import client_has, not_modified, serve_by_hash, strong_etag
+from spacekontext.http.immutable import ContentKind, serve_by_hash
 from spacekontext.http.openapi import also, file_response
 from spacekontext.http.responses import JSONBytes, success_json
 from spacekontext.services import Services
@@ -38,16 +37,35 @@ async def list_blocks(
     )
 
 
+def _dxf(slug: str) -> ContentKind:
+    """A block's DXF, downloaded as <slug>.dxf."""
+
+    def headers(etag: str, cache_control: str) -> dict[str, str]:
+        return {
+            "Content-Disposition": f'attachment; filename="{slug}.dxf"',
+            "Cache-Control": cache_control,
+            "ETag": etag,
+        }
+
+    return ContentKind("image/vnd.dxf", headers, what="this block's DXF")
+
+
+def _svg_headers(etag: str, cache_control: str) -> dict[str, str]:
+    return {
+        "Cache-Control": cache_control,
+        "Content-Security-Policy": "default-src 'none'",
+        "ETag": etag,
+    }
+
+
+THUMBNAIL = ContentKind("image/svg+xml", _svg_headers, what="this block's thumbnail")
+
+
 @router.get("/{slug}/dxf", summary="A block as a DXF file", **DXF_FILE)
 async def block_dxf(
     slug: str, request: Request, user: CurrentUser, services: ServicesDep
 ) -> Response:
-    data = await services.cadblocks.dxf(user.id, slug)
-    # The strong ETag is the SHA-256 of the bytes: also the address of the immutable copy.
-    etag = strong_etag("", hashlib.sha256(data).hexdigest())
-    if client_has(request, etag):
-        return not_modified(etag, CACHE)
-    return Response(data, media_type="image/vnd.dxf", headers=_dxf_headers(slug, etag, CACHE))
+    return _dxf(slug).answer(request, await services.cadblocks.dxf(user.id, slug), CACHE)
 
 
 @router.get(
@@ -59,22 +77,8 @@ async def block_dxf_by_hash(
     slug: str, sha256: str, request: Request, services: ServicesDep
 ) -> Response:
     return await serve_by_hash(
-        request,
-        services,
-        sha256,
-        lambda user_id: services.cadblocks.dxf(user_id, slug),
-        media_type="image/vnd.dxf",
-        headers=lambda etag, cache_control: _dxf_headers(slug, etag, cache_control),
-        what="this block's DXF",
+        request, services, _dxf(slug), sha256, lambda user_id: services.cadblocks.dxf(user_id, slug)
     )
-
-
-def _dxf_headers(slug: str, etag: str, cache_control: str) -> dict[str, str]:
-    return {
-        "Content-Disposition": f'attachment; filename="{slug}.dxf"',
-        "Cache-Control": cache_control,
-        "ETag": etag,
-    }
 
 
 async def _thumbnail(slug: str, request: Request, services: Services) -> tuple[bytes, bool]:
@@ -95,11 +99,7 @@ async def _thumbnail(slug: str, request: Request, services: Services) -> tuple[b
 )
 async def block_thumbnail(slug: str, request: Request, services: ServicesDep) -> Response:
     data, public = await _thumbnail(slug, request, services)
-    cache = "public, max-age=86400" if public else CACHE
-    etag = strong_etag("", hashlib.sha256(data).hexdigest())
-    if client_has(request, etag):
-        return not_modified(etag, cache)
-    return Response(data, media_type="image/svg+xml", headers=_svg_headers(etag, cache))
+    return THUMBNAIL.answer(request, data, "public, max-age=86400" if public else CACHE)
 
 
 @router.get(
@@ -115,21 +115,11 @@ async def block_thumbnail_by_hash(
     return await serve_by_hash(
         request,
         services,
+        THUMBNAIL,
         sha256,
         lambda user_id: services.cadblocks.thumbnail(user_id, slug),
-        media_type="image/svg+xml",
-        headers=_svg_headers,
-        what="this block's thumbnail",
         public=lambda: services.cadblocks.public_thumbnail(slug),
     )
-
-
-def _svg_headers(etag: str, cache_control: str) -> dict[str, str]:
-    return {
-        "Cache-Control": cache_control,
-        "Content-Security-Policy": "default-src 'none'",
-        "ETag": etag,
-    }
 
 
 @router.post(

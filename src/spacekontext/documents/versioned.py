@@ -15,7 +15,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel
 from sqlalchemy import (
@@ -85,19 +85,31 @@ class DocumentTable:
     # document, so a lock does not read a large JSON value it does not need.
     columns: tuple[Any, ...]
     document: Any
-    # What a list shows of each row (no JSON blobs).
-    summary_columns: tuple[Any, ...]
+    # What a list shows of each row (no JSON blobs); empty: the same as `columns`, where a
+    # read shows no more than a list row.
+    summary_columns: tuple[Any, ...] = ()
     # Further JSON columns a read shows beside the document, by response key.
     extra_json: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.summary_columns:
+            object.__setattr__(self, "summary_columns", self.columns)
 
 
 class VersionedDocumentService(Generic[Read, Summary, Checked]):
     table: ClassVar[DocumentTable]
-    # Not ClassVars (those cannot be generic); subclasses set them at class level all the same.
-    read_schema: type[Read]
-    summary_schema: type[Summary]
     # The kind's name in messages ("3D model"): "3D model not found", "the 3D model was changed…".
     kind: ClassVar[str]
+    # What a read and a list row are validated as: the subclass's type arguments, read once by
+    # `__init_subclass__` (not ClassVars: those cannot be generic).
+    read_schema: type[Read]
+    summary_schema: type[Summary]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is VersionedDocumentService:
+                cls.read_schema, cls.summary_schema, _checked = get_args(base)
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db

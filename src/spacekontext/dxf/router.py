@@ -8,7 +8,7 @@ from pydantic import Field, ValidationError
 from spacekontext.auth.deps import CurrentUser, ServicesDep
 from spacekontext.dxf.service import Imported, ImportJob, import_options
 from spacekontext.errors import Invalid, ValidationFailed
-from spacekontext.http.immutable import serve_by_hash
+from spacekontext.http.immutable import ContentKind, serve_by_hash
 from spacekontext.http.openapi import file_response
 from spacekontext.http.responses import JSONBytes
 from spacekontext.http.schemas import ApiInput
@@ -19,6 +19,18 @@ router = APIRouter(tags=["dxf"])
 UNIT_CODES = {1, 2, 4, 5, 6}
 DXF_FILE = file_response("image/vnd.dxf", "DXF")
 SVG_FILE = file_response("image/svg+xml", "SVG")
+
+
+def _preview_headers(etag: str, cache_control: str) -> dict[str, str]:
+    return {
+        "ETag": etag,
+        "Cache-Control": cache_control,
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    }
+
+
+# A plan's preview: its entity tags are its content hash, prefixed.
+PREVIEW = ContentKind("image/svg+xml", _preview_headers, etag_prefix="svg-")
 
 
 @router.get("/api/floorplans/{floorplan_id}/export.dxf", summary="The floorplan as DXF", **DXF_FILE)
@@ -62,20 +74,10 @@ async def preview_by_hash(
     return await serve_by_hash(
         request,
         services,
+        PREVIEW,
         content_hash,
         lambda user_id: services.dxf.preview_by_hash(user_id, floorplan_id, content_hash),
-        media_type="image/svg+xml",
-        headers=_preview_headers,
-        etag_prefix="svg-",
     )
-
-
-def _preview_headers(etag: str, cache_control: str) -> dict[str, str]:
-    return {
-        "ETag": etag,
-        "Cache-Control": cache_control,
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-    }
 
 
 def _field(form: object, key: str) -> str | None:

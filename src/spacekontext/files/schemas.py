@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, computed_field, field_validator
+from pydantic import AliasChoices, Field, computed_field, field_validator
 
 from spacekontext.http.schemas import ApiInput, ApiModel, alias_of
 
@@ -29,7 +29,8 @@ class FileRead(ApiModel):
     status: str
     file_type: str
     category: str
-    metadata: dict[str, Any]
+    # Read from a StoredFile's `metadata_` (a declarative model's `metadata` is its tables).
+    metadata: dict[str, Any] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
     created_at: datetime
     updated_at: datetime
     source: Literal["upload"] = "upload"

@@ -69,25 +69,6 @@ class UploadedFile:
     url: str
 
 
-def to_read(row: StoredFile) -> FileRead:
-    return FileRead(
-        id=row.id,
-        user_id=row.user_id,
-        project_id=row.project_id,
-        original_name=row.original_name,
-        safe_name=row.safe_name,
-        mime_type=row.mime_type,
-        size_bytes=row.size_bytes,
-        sha256=row.sha256,
-        status=row.status,
-        file_type=row.file_type,
-        category=row.category,
-        metadata=row.metadata_,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
 def check_upload_name(filename: str) -> FileKind:
     """Refuse a hostile name (400) or a kind not accepted (415) before any byte is stored."""
     kind = kind_for_name(safe_name(filename))
@@ -157,7 +138,7 @@ class FileService:
         row = await self._record_stored(
             file_id, user_id, project_id, category, form.filename, kind, stored, metadata
         )
-        return UploadedFile(to_read(row), await self._download_url(row))
+        return UploadedFile(FileRead.model_validate(row), await self._download_url(row))
 
     async def save_bytes(
         self,
@@ -183,7 +164,7 @@ class FileService:
         row = await self._record_stored(
             file_id, user_id, project_id, category, filename, kind, stored, metadata
         )
-        return to_read(row)
+        return FileRead.model_validate(row)
 
     @staticmethod
     def _new_key(user_id: str, project_id: str | None, category: str, name: str) -> tuple[str, str]:
@@ -246,7 +227,7 @@ class FileService:
                 .order_by(StoredFile.created_at.desc())
                 .limit(1)
             )
-        return to_read(row) if row is not None else None
+        return FileRead.model_validate(row) if row is not None else None
 
     async def _flush_file(self, uow: UnitOfWork) -> None:
         # The unit of work translates integrity errors (db/engine.py); here only what a file's
@@ -321,7 +302,9 @@ class FileService:
         async with self._db.read(user_id=user_id) as session:
             row = await self._owned(session, user_id, file_id)
         if row.status == "ready":
-            return UploadedFile(to_read(row), await self._download_url(row))  # idempotent
+            return UploadedFile(
+                FileRead.model_validate(row), await self._download_url(row)
+            )  # idempotent
         if row.status != "pending":
             raise Conflict("this upload has failed; start a new one", code="upload_failed")
         # The uploaded object leaves the URL's reach first, then is checked where it stays: a
@@ -370,7 +353,7 @@ class FileService:
             await uow.commit()
         async with self._db.read(user_id=user_id) as session:
             row = await self._owned(session, user_id, file_id)
-        return UploadedFile(to_read(row), await self._download_url(row))
+        return UploadedFile(FileRead.model_validate(row), await self._download_url(row))
 
     async def _head_bytes(self, key: str) -> bytes:
         head = bytearray()
@@ -398,7 +381,7 @@ class FileService:
         async with self._db.read(user_id=user_id) as session:
             row = await self._owned(session, user_id, file_id)
         url = await self._download_url(row) if row.status == "ready" else None
-        return to_read(row), url
+        return FileRead.model_validate(row), url
 
     async def list(
         self,
@@ -432,7 +415,10 @@ class FileService:
                 )
             ).all()
         return FilePage(
-            files=[to_read(row) for row in rows], total=total, limit=limit, offset=offset
+            files=[FileRead.model_validate(row) for row in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
         )
 
     async def content(
@@ -448,7 +434,7 @@ class FileService:
         info = await self._store.head(row.storage_key)
         if info is None:
             raise NotFound("File not found on disk", code="object_missing")
-        return to_read(row), info, self._store.iter_bytes(row.storage_key)
+        return FileRead.model_validate(row), info, self._store.iter_bytes(row.storage_key)
 
     # --- a project's files: uploads and files registered by URL ------------------------------
 
@@ -490,7 +476,7 @@ class FileService:
                 for stored in await session.scalars(
                     select(StoredFile).where(StoredFile.id.in_(upload_ids))
                 ):
-                    by_id[stored.id] = to_read(stored)
+                    by_id[stored.id] = FileRead.model_validate(stored)
             if link_ids:
                 for link in await session.scalars(
                     select(ProjectFile).where(ProjectFile.id.in_(link_ids))

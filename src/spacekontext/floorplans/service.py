@@ -25,7 +25,6 @@ from spacekontext.documents import (
     Precondition,
     SavedDocument,
     StoredDocument,
-    encode,
     json_body_is_strict,
     merge_patch,
 )
@@ -35,7 +34,8 @@ from spacekontext.documents.versioned import (
     patched_fields,
 )
 from spacekontext.errors import NotFound
-from spacekontext.floorplans.geometry import KIND, FloorplanFacts, derive
+from spacekontext.floorplans.checks import check_floorplan, fact_values
+from spacekontext.floorplans.geometry import KIND, FloorplanFacts
 from spacekontext.floorplans.models import Floorplan, floorplan_versions
 from spacekontext.floorplans.rooms import RoomOptions, apply_rooms
 from spacekontext.floorplans.saves import SAVE_DOCUMENT, SAVE_NAME
@@ -102,14 +102,7 @@ _HISTORY_COPY = (
 class FloorplanService(
     VersionedDocumentService[FloorplanSummary, FloorplanSummary, tuple[FloorplanFacts, Encoded]]
 ):
-    table = DocumentTable(
-        Floorplan,
-        columns=SUMMARY_COLUMNS,
-        document=Floorplan.data,
-        summary_columns=SUMMARY_COLUMNS,
-    )
-    summary_schema = FloorplanSummary
-    read_schema = FloorplanSummary
+    table = DocumentTable(Floorplan, columns=SUMMARY_COLUMNS, document=Floorplan.data)
     kind = KIND
 
     def __init__(self, db: Database, settings: Settings) -> None:
@@ -182,8 +175,8 @@ class FloorplanService(
         checked = await self.validate(body.data)
 
         async def columns(session: AsyncSession) -> dict[str, Any]:
-            # The document itself goes in as its canonical text (`_fact_values`).
-            return {"name": body.name, "level": body.level} | _fact_values(*checked)
+            # The document itself goes in as its canonical text (`fact_values`).
+            return {"name": body.name, "level": body.level} | fact_values(*checked)
 
         return await self._create(user_id, project_id, body.data, columns)
 
@@ -307,7 +300,7 @@ class FloorplanService(
             "history_id": new_id(),
         }
         if checked is not None:
-            params |= _fact_values(*checked)
+            params |= fact_values(*checked)
         saved = await self._db.write(
             SAVE_NAME if checked is None else SAVE_DOCUMENT, params, user_id=user_id
         )
@@ -335,7 +328,7 @@ class FloorplanService(
             changes["level"] = wanted.level
         checked = wanted.checked
         if checked is not None and checked[1].content_hash != current.content_hash:
-            changes |= _fact_values(*checked)
+            changes |= fact_values(*checked)
         return changes, wanted.data
 
     async def _after_save(self, session: AsyncSession, document_id: str, user_id: str) -> None:
@@ -363,22 +356,6 @@ async def history_entry(
     return (await session.execute(query.limit(1))).first()
 
 
-def check_floorplan(
-    data: Any, rooms: RoomOptions, max_bytes: int, *, finite: bool
-) -> tuple[FloorplanFacts, Encoded]:
-    """What a save stores of a floorplan document besides its name: the figures and the
-    encoding (canonical text, size, hash). The one derivation, for the service's saves and for
-    `spacekontext seed` alike. `finite`: the document is known to hold no NaN or infinity."""
-    # Rooms from walls, the one place on the save path: a document with walls and no zones of
-    # the editor's own gets its rooms (floorplans/rooms.py), in place, before it is measured
-    # and encoded, so the stored document, its hash and its figures agree.
-    derived_rooms = apply_rooms(data, rooms)
-    # Computed rooms are walked for NaN/Infinity like any document built in Python; a body the
-    # edge layer checked (and stored jsonb) cannot hold them.
-    encoded = encode(data, kind=KIND, max_bytes=max_bytes, finite=finite and not derived_rooms)
-    return derive(data), encoded
-
-
 @dataclass(frozen=True, slots=True)
 class _Change:
     """What a write asks for: None keeps the stored name, level or document."""
@@ -387,18 +364,3 @@ class _Change:
     level: int | None
     data: Any
     checked: tuple[FloorplanFacts, Encoded] | None
-
-
-def _fact_values(facts: FloorplanFacts, encoded: Encoded) -> dict[str, Any]:
-    return {
-        # The canonical text, encoded once by `encode`: the same jsonb value as the document.
-        "data": encoded.text,
-        "wall_count": facts.wall_count,
-        "opening_count": facts.opening_count,
-        "room_count": facts.room_count,
-        "furniture_count": facts.furniture_count,
-        "total_area_m2": facts.total_area_m2,
-        "bbox": facts.bbox,
-        "data_bytes": encoded.data_bytes,
-        "content_hash": encoded.content_hash,
-    }

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -58,27 +59,46 @@ def not_modified(etag: str, cache_control: str) -> Response:
     return Response(status_code=304, headers={"ETag": etag, "Cache-Control": cache_control})
 
 
+@dataclass(frozen=True, slots=True)
+class ContentKind:
+    """What the answers of one kind of content (a block's DXF, a plan's preview) share: the
+    media type, the answer's headers (`headers(etag, cache_control)`) and the prefix of its
+    entity tags. `what` names the content ("this block's DXF") where the digest in its URL is
+    the SHA-256 of its bytes, checked once they are loaded; without it the digest names
+    something else (a preview is named by its plan's content hash) and the loader checks it."""
+
+    media_type: str
+    headers: Callable[[str, str], dict[str, str]]
+    etag_prefix: str = ""
+    what: str | None = None
+
+    def response(self, data: bytes | str, etag: str, cache_control: str) -> Response:
+        return Response(data, media_type=self.media_type, headers=self.headers(etag, cache_control))
+
+    def answer(self, request: Request, data: bytes, cache_control: str) -> Response:
+        """`data` under a strong ETag, the SHA-256 of the bytes (also the digest that names
+        them at their immutable URL); 304 where the client already holds them."""
+        etag = strong_etag(self.etag_prefix, hashlib.sha256(data).hexdigest())
+        if client_has(request, etag):
+            return not_modified(etag, cache_control)
+        return self.response(data, etag, cache_control)
+
+
 async def serve_by_hash(
     request: Request,
     services: Services,
+    kind: ContentKind,
     digest: str,
     load: Callable[[str], Awaitable[bytes | str]],
     *,
-    media_type: str,
-    headers: Callable[[str, str], dict[str, str]],
-    etag_prefix: str = "",
-    what: str | None = None,
     public: Callable[[], Awaitable[bytes | None]] | None = None,
 ) -> Response:
-    """The answer of a URL that names its content by a SHA-256 `digest`.
+    """The answer of a URL that names its content of this `kind` by a SHA-256 `digest`.
 
     A caller who holds the content gets a 304 from the URL alone. Otherwise the content is
     loaded: `public()` first where it may be anyone's (then no session is needed, and a held
-    copy is answered without one too), else `load(user_id)` for the authenticated caller.
-    `what` names the content ("this block's DXF") where the loaded bytes must hash to the
-    digest; without it, `load` checks the digest itself (a preview is named by its plan's
-    content hash, not by its own bytes). `headers(etag, cache_control)` are the answer's."""
-    etag = strong_etag(etag_prefix, digest)
+    copy is answered without one too), else `load(user_id)` for the authenticated caller."""
+    etag = strong_etag(kind.etag_prefix, digest)
     if is_sha256(digest) and client_has(request, etag):
         if public is not None:
             # Whoever holds these bytes may keep them: public, or private and seen before.
@@ -95,6 +115,6 @@ async def serve_by_hash(
         cache_control = IMMUTABLE_PRIVATE
     if isinstance(data, str):
         data = data.encode()
-    if what is not None and hashlib.sha256(data).hexdigest() != digest:
-        raise NotFound(f"{what} has other content now", code="content_changed")
-    return Response(data, media_type=media_type, headers=headers(etag, cache_control))
+    if kind.what is not None and hashlib.sha256(data).hexdigest() != digest:
+        raise NotFound(f"{kind.what} has other content now", code="content_changed")
+    return kind.response(data, etag, cache_control)

@@ -61,11 +61,8 @@ class MassingService(
         Massing,
         columns=SUMMARY_COLUMNS,
         document=Massing.massing_data,
-        summary_columns=SUMMARY_COLUMNS,
         extra_json={"analysis": Massing.analysis},
     )
-    summary_schema = MassingSummary
-    read_schema = MassingSummary
     kind = KIND
 
     async def create(

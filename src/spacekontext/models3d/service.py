@@ -62,8 +62,6 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
         document=Model3D.model_data,
         summary_columns=SUMMARY_COLUMNS,
     )
-    summary_schema = Model3DSummary
-    read_schema = Model3DRead
     kind = KIND
 
     async def create(

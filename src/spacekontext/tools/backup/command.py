@@ -9,7 +9,6 @@ pg_dump/pg_restore)."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Coroutine
 from typing import Any
 
@@ -24,6 +23,7 @@ from spacekontext.tools.backup.create import LocationNotEmpty, create_backup
 from spacekontext.tools.backup.database import DatabaseToolFailed
 from spacekontext.tools.backup.location import BackupLocation
 from spacekontext.tools.backup.manifest import NotABackup
+from spacekontext.tools.backup.options import RunOptions
 from spacekontext.tools.backup.pgclient import NoMatchingClient
 from spacekontext.tools.backup.restore import (
     CorruptBackup,
@@ -57,8 +57,7 @@ def run_backup(console: Console, settings: Settings, database_url: str, target: 
                 database_url,
                 store,
                 location,
-                pg_bin_dir=settings.pg_bin_dir,
-                progress=console.print,
+                RunOptions.from_settings(settings, console.print),
             )
         finally:
             await store.aclose()
@@ -79,21 +78,15 @@ def run_restore(
     async def run() -> int:
         location = BackupLocation.parse(source, settings, must_exist=True)
         store: ObjectStore = build_object_store(settings)
+        options = RunOptions.from_settings(settings, console.print)
         try:
-            report = await restore_backup(
-                location,
-                database_url,
-                store,
-                pg_bin_dir=settings.pg_bin_dir,
-                jobs=max(1, min(4, os.cpu_count() or 1)),
-                progress=console.print,
-            )
+            report = await restore_backup(location, database_url, store, options)
             if report.problems:
                 console.print(f"[red]{len(report.problems)} objects were not restored:[/red]")
                 _print_problems(console, report.problems)
             if not verify:
                 return 1 if report.problems else 0
-            checked = await verify_restore(report.manifest, database_url, store)
+            checked = await verify_restore(report.manifest, database_url, store, options)
         finally:
             await store.aclose()
             await location.aclose()

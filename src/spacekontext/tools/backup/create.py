@@ -10,10 +10,8 @@ reconcile` reports and repairs after a restore (docs/backups.md)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 import anyio.to_thread
 
@@ -33,6 +31,7 @@ from spacekontext.tools.backup.objects import (
     file_size_and_sha256,
     for_each,
 )
+from spacekontext.tools.backup.options import RunOptions
 from spacekontext.tools.backup.pgclient import client_for
 
 
@@ -51,10 +50,7 @@ async def create_backup(
     database_url: str,
     store: ObjectStore,
     location: BackupLocation,
-    *,
-    pg_bin_dir: Path | None = None,
-    concurrency: int = 8,
-    progress: Callable[[str], None] = lambda _: None,
+    options: RunOptions = RunOptions(),
 ) -> Manifest:
     if not await location.is_empty():
         raise LocationNotEmpty(f"{location.description} is not empty: a backup needs its own")
@@ -86,15 +82,17 @@ async def create_backup(
 
     async with database.exported_snapshot(database_url) as (conn, snapshot):
         server = await database.server_version(conn)
-        client = client_for(server.major, configured=pg_bin_dir)
-        progress(f"PostgreSQL {server.text}: pg_dump {client.version} from {client.bin_dir}")
+        client = client_for(server.major, configured=options.pg_bin_dir)
+        options.progress(
+            f"PostgreSQL {server.text}: pg_dump {client.version} from {client.bin_dir}"
+        )
         with staging_file(location, DUMP_NAME) as dump_path:
             dumping = asyncio.create_task(database.dump(client, database_url, snapshot, dump_path))
             try:
                 tables = await database.table_counts(conn)
                 revision = await database.alembic_revision(conn)
-                await for_each(store.list(""), copy, concurrency=concurrency)
-                progress(f"objects: {copied.objects} ({copied.bytes} bytes)")
+                await for_each(store.list(""), copy, concurrency=options.concurrency)
+                options.progress(f"objects: {copied.objects} ({copied.bytes} bytes)")
                 await dumping
             finally:
                 if not dumping.done():
@@ -102,7 +100,9 @@ async def create_backup(
             size, sha256 = await anyio.to_thread.run_sync(file_size_and_sha256, dump_path)
             if location.directory is None:
                 await location.upload_file(DUMP_NAME, dump_path)
-        progress(f"database: {sum(tables.values())} rows in {len(tables)} tables, {size} bytes")
+        options.progress(
+            f"database: {sum(tables.values())} rows in {len(tables)} tables, {size} bytes"
+        )
 
     manifest = Manifest(
         created_at=datetime.now(UTC),

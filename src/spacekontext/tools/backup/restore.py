@@ -8,9 +8,8 @@ where the API would serve it)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import anyio.to_thread
 
@@ -26,6 +25,7 @@ from spacekontext.tools.backup.objects import (
     for_each,
     sha256_of,
 )
+from spacekontext.tools.backup.options import RunOptions
 from spacekontext.tools.backup.pgclient import client_for
 
 
@@ -105,11 +105,7 @@ async def restore_backup(
     location: BackupLocation,
     database_url: str,
     store: ObjectStore,
-    *,
-    pg_bin_dir: Path | None = None,
-    jobs: int = 2,
-    concurrency: int = 8,
-    progress: Callable[[str], None] = lambda _: None,
+    options: RunOptions = RunOptions(),
 ) -> RestoreReport:
     manifest = await location.read_manifest()
     await check_targets_empty(database_url, store)
@@ -121,9 +117,9 @@ async def restore_backup(
     finally:
         await conn.close()
     client = client_for(
-        server.major, at_least=manifest.database.client_major, configured=pg_bin_dir
+        server.major, at_least=manifest.database.client_major, configured=options.pg_bin_dir
     )
-    progress(f"PostgreSQL {server.text}: pg_restore {client.version} from {client.bin_dir}")
+    options.progress(f"PostgreSQL {server.text}: pg_restore {client.version} from {client.bin_dir}")
 
     started = time.perf_counter()
     async with location.file(DUMP_NAME) as archive:
@@ -133,9 +129,9 @@ async def restore_backup(
                 f"{DUMP_NAME} does not match the manifest (sha256 {sha256}, "
                 f"expected {manifest.database.sha256}): nothing was restored"
             )
-        await database.restore(client, database_url, archive, jobs=jobs)
+        await database.restore(client, database_url, archive, jobs=options.jobs)
     report.database_s = time.perf_counter() - started
-    progress(f"database restored in {report.database_s:.1f} s")
+    options.progress(f"database restored in {report.database_s:.1f} s")
 
     started = time.perf_counter()
     done = Counter()
@@ -160,10 +156,12 @@ async def restore_backup(
             return
         done.add(stored.size_bytes)
 
-    await for_each(_entries(manifest), put, concurrency=concurrency)
+    await for_each(_entries(manifest), put, concurrency=options.concurrency)
     report.objects, report.object_bytes = done.objects, done.bytes
     report.objects_s = time.perf_counter() - started
-    progress(f"objects restored: {done.objects} ({done.bytes} bytes) in {report.objects_s:.1f} s")
+    options.progress(
+        f"objects restored: {done.objects} ({done.bytes} bytes) in {report.objects_s:.1f} s"
+    )
     return report
 
 
@@ -171,8 +169,7 @@ async def verify_restore(
     manifest: Manifest,
     database_url: str,
     store: ObjectStore,
-    *,
-    concurrency: int = 8,
+    options: RunOptions = RunOptions(),
 ) -> VerifyReport:
     """Compare a system with a backup's manifest: every table's row count, every object's
     size and sha256 (read back from the store), and no object the backup does not have."""
@@ -208,7 +205,7 @@ async def verify_restore(
         report.objects += 1
         report.object_bytes += size
 
-    await for_each(_entries(manifest), check, concurrency=concurrency)
+    await for_each(_entries(manifest), check, concurrency=options.concurrency)
     known = {entry.key for entry in manifest.objects}
     async for info in store.list(""):
         if info.key not in known:

@@ -24,8 +24,8 @@ import orjson
 import psycopg
 
 from spacekontext.documents import Encoded, encode
+from spacekontext.floorplans.checks import check_floorplan
 from spacekontext.floorplans.rooms import RoomOptions
-from spacekontext.floorplans.service import check_floorplan
 from spacekontext.massings.geometry import KIND as MASSING
 from spacekontext.massings.geometry import derive as derive_massing
 from spacekontext.models3d.objects import KIND as MODEL_3D

@@ -45,7 +45,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("infrastructure", ("db.*", "cache.*", "storage.*", "auth.*", "jobs.*", "ratelimit.*")),
-    ("ground", ("observability.*", "errors", "settings", "ids")),
+    ("ground", ("observability.*", "errors", "settings", "ids", "tasks")),
 )
 
 

@@ -4,7 +4,6 @@ routers and middleware, and the lifespan opens the engine, clients and backgroun
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,6 +33,7 @@ from spacekontext.settings import Settings
 from spacekontext.site import router as site
 from spacekontext.storage import router as storage
 from spacekontext.storage.base import upload_body_limit
+from spacekontext.tasks import stop_task
 from spacekontext.tools import health
 from spacekontext.tools.assess import router as assess
 from spacekontext.tools.profiles import profile_settings
@@ -101,10 +101,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         try:
             yield
         finally:
-            if worker is not None:
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
+            await stop_task(worker)
             await app.state.compat.aclose()
             await built.aclose()
             await built.db.dispose()

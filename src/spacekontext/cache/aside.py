@@ -19,7 +19,6 @@ remembered and replaced before this process uses the cache again. See docs/cachi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import hashlib
 import re
@@ -33,6 +32,7 @@ from spacekontext.cache.metrics import (
     CACHE_LOOKUPS,
     ThrottledWarning,
 )
+from spacekontext.tasks import stop_task
 
 Loader = Callable[[], Awaitable[bytes]]
 
@@ -158,10 +158,7 @@ class CacheAside:
                 self._failed("bump", exc)
 
     async def aclose(self) -> None:
-        if self._owed_retry is not None:
-            self._owed_retry.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._owed_retry
+        await stop_task(self._owed_retry)
         if self.cache is not None:
             await self.cache.aclose()
 

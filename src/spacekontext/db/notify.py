@@ -17,50 +17,38 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs shipped
+
+from spacekontext.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class ChannelListener:
-    def __init__(
-        self,
-        dsn: str,
-        channel: str,
-        *,
-        on_message: Callable[[str], None],
-        on_listening: Callable[[], None],
-        on_lost: Callable[[], None],
-        application_name: str = "spacekontext:listen",
-        ping_interval_s: float = 5.0,
-        timeout_s: float = 2.0,
-        max_retry_s: float = 10.0,
-    ) -> None:
-        """`ping_interval_s`: how often the idle connection is checked with a `SELECT 1`
-        answered within `timeout_s` (a server that hangs closes nothing, yet sends nothing)."""
-        self._dsn = dsn
-        self._channel = channel
-        self._on_message = on_message
-        self._on_listening = on_listening
-        self._on_lost = on_lost
-        self._application_name = application_name
-        self._ping_interval_s = ping_interval_s
-        self._timeout_s = timeout_s
-        self._max_retry_s = max_retry_s
-        self._task: asyncio.Task[None] | None = None
-        self.listening = False
+    dsn: str
+    channel: str
+    on_message: Callable[[str], None]
+    on_listening: Callable[[], None]
+    on_lost: Callable[[], None]
+    application_name: str = "spacekontext:listen"
+    # How often the idle connection is checked with a `SELECT 1` answered within `timeout_s`
+    # (a server that hangs closes nothing, yet sends nothing).
+    ping_interval_s: float = 5.0
+    timeout_s: float = 2.0
+    max_retry_s: float = 10.0
+    listening: bool = field(default=False, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"listen-{self._channel}")
+            self._task = asyncio.create_task(self._run(), name=f"listen-{self.channel}")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         pause = 0.1
@@ -71,34 +59,34 @@ class ChannelListener:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # connection refused, reset, timed out, …
-                log.warning("listening on %s failed: %s", self._channel, exc)
+                log.warning("listening on %s failed: %s", self.channel, exc)
             await asyncio.sleep(pause)
-            pause = min(pause * 2, self._max_retry_s)
+            pause = min(pause * 2, self.max_retry_s)
 
     async def _listen_once(self) -> None:
         connection = await asyncpg.connect(
-            self._dsn,
-            timeout=self._timeout_s,
-            server_settings={"application_name": self._application_name},
+            self.dsn,
+            timeout=self.timeout_s,
+            server_settings={"application_name": self.application_name},
         )
         closed = asyncio.Event()
         try:
             connection.add_termination_listener(lambda _connection: closed.set())
-            await connection.add_listener(self._channel, self._deliver)
+            await connection.add_listener(self.channel, self._deliver)
             self.listening = True
-            self._on_listening()
+            self.on_listening()
             while not closed.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(closed.wait(), self._ping_interval_s)
+                    await asyncio.wait_for(closed.wait(), self.ping_interval_s)
                 if not closed.is_set():
-                    await connection.fetchval("SELECT 1", timeout=self._timeout_s)
+                    await connection.fetchval("SELECT 1", timeout=self.timeout_s)
         finally:
             if self.listening:
                 self.listening = False
-                self._on_lost()
+                self.on_lost()
             connection.terminate()
 
     def _deliver(
         self, _connection: asyncpg.Connection, _pid: int, _channel: str, payload: str
     ) -> None:
-        self._on_message(payload)
+        self.on_message(payload)

@@ -27,7 +27,6 @@ docs/database.md."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import math
@@ -40,6 +39,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spacekontext.observability import metrics
+from spacekontext.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -224,11 +224,8 @@ class ReadRouter:
         self._task = asyncio.create_task(self._watch(), name="replica-watcher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _watch(self) -> None:
         while True:

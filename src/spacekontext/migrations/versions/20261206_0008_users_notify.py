@@ -4,12 +4,7 @@ Every process may keep the user rows it has read (token subject → id and e-mai
 while it listens on this channel: a row that is updated or deleted, by whatever path (a webhook,
 first sight's upsert, an operator's SQL, a restore), sends its subject once the transaction
 commits, and every listening process drops its copy. A TRUNCATE sends an empty payload: drop
-everything.
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-06 18:30:00
-"""
+everything. (Revision 0008, after 0007.)"""
 
 from alembic import op
 

@@ -17,6 +17,8 @@ import aiohttp
 import psutil
 import psycopg
 
+from spacekontext.tasks import stop_task
+
 _ACTIVITY = """
 SELECT count(*) AS total,
        count(*) FILTER (WHERE state = 'active') AS active
@@ -272,10 +274,7 @@ class Monitor:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
         if self._conn:
             await self._conn.close()
 

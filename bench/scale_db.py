@@ -219,6 +219,9 @@ def main() -> None:
                 "RATE_LIMIT_READ_BURST": "1000000",
                 "DB_POOL_SIZE": str(args.pool),
                 "DB_MAX_OVERFLOW": "0",
+                # The list and the user lookup run on the driver's own pool (db/driverpool.py):
+                # the same size as the bare route's asyncpg pool, like for like.
+                "DB_READ_POOL_SIZE": str(args.pool),
             }
             direct = {"DATABASE_URL": primary_url}
             # No cache: the list is a query per request, and the caller's user row comes from

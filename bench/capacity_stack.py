@@ -14,7 +14,8 @@ Everything runs on loopback on free ports and is torn down at the end (or on Ctr
   - `naive`: `serve --profile naive`, one process, straight to the primary;
   - `tuned-1`: `serve`, one process, straight to the primary, in-process cache;
   - `stack`: `serve --workers 2`, DATABASE_URL through PgBouncer (transaction mode, server
-    pool `--primary-pool`), DATABASE_POOLER=pgbouncer, DATABASE_READ_URLS to the replica
+    pool `--primary-pool`; the app's client pools 25 + 10 and 20 for the hot reads),
+    DATABASE_POOLER=pgbouncer, DATABASE_READ_URLS to the replica
     (through its own PgBouncer with `--replica-pool` server connections; 0 = direct) and
     REDIS_URL to a private redis-server;
 - a sampler (1 s) beside the load test: connections on the primary and on the replica, PgBouncer
@@ -450,6 +451,14 @@ def configuration(
             "DATABASE_POOLER": "pgbouncer",
             "DATABASE_READ_URLS": read_url,
             "REDIS_URL": redis_url,
+            # Behind PgBouncer a client connection is cheap and the server connections are
+            # what is bounded (`--primary-pool`, `--replica-pool`): the app's own pools are
+            # sized so that requests queue in PgBouncer, which hands a server connection to
+            # each transaction, not in the app, which holds one for a whole unit of work
+            # (docs/database.md). The 20 server connections are unchanged.
+            "DB_POOL_SIZE": "25",
+            "DB_MAX_OVERFLOW": "10",
+            "DB_READ_POOL_SIZE": "20",
         }
         described["what"] = (
             f"2 workers, PgBouncer (transaction mode, {args.primary_pool} server connections) "

@@ -37,6 +37,10 @@ CHANNEL = "app_users"
 # Kept rows per process (about 300 bytes each).
 MAX_ROWS = 100_000
 
+# Every authenticated request counts one: the labelled children are looked up once.
+_HIT = metrics.USER_DIRECTORY_LOOKUPS.labels("hit")
+_MISS = metrics.USER_DIRECTORY_LOOKUPS.labels("miss")
+
 Row = TypeVar("Row")
 
 
@@ -82,14 +86,14 @@ class UserDirectory(Generic[Row]):
             return None
         kept = self._rows.get(subject)
         if kept is None:
-            metrics.USER_DIRECTORY_LOOKUPS.labels("miss").inc()
+            _MISS.inc()
             return None
         row, expires = kept
         if self._clock() >= expires:
             del self._rows[subject]
-            metrics.USER_DIRECTORY_LOOKUPS.labels("miss").inc()
+            _MISS.inc()
             return None
-        metrics.USER_DIRECTORY_LOOKUPS.labels("hit").inc()
+        _HIT.inc()
         return row
 
     def keep(self, subject: str, row: Row, epoch: int) -> None:

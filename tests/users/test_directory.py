@@ -159,7 +159,7 @@ async def test_a_kept_row_expires() -> None:
     directory: UserDirectory[str] = UserDirectory(
         "postgresql://127.0.0.1:1/none", ttl_s=10.0, clock=lambda: now[0]
     )
-    directory._start_serving()  # as its listener does once it listens
+    directory._listener.listening = True  # as its listener is once it listens
     directory.keep("user_x", "row", directory.epoch)
     assert directory.get("user_x") == "row"
     now[0] = 10.0

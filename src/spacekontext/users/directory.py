@@ -3,8 +3,7 @@
 Every authenticated request needs its caller's row (id and e-mail) before anything else. With
 Redis that row comes with the rate-limit bucket in one round trip; without it, and with several
 workers (whose in-process caches could not see each other's writes), it was a second statement
-per request: the one that kept the p99 of an uncached list at twice a one-statement route's
-(docs/benchmarks.md, "Where the gap is: the second statement").
+per request: a third of an uncached list's throughput (docs/benchmarks.md, "The tail closed").
 
 Here the rows are kept in process, and coherence comes from PostgreSQL: a trigger announces
 every UPDATE or DELETE of a user row (whatever made it: webhook, upsert, operator, restore) on
@@ -59,7 +58,6 @@ class UserDirectory(Generic[Row]):
         self._max_rows = max_rows
         self._clock = clock
         self._rows: dict[str, tuple[Row, float]] = {}
-        self._listening = False
         self.epoch = 0
         self._listener = ChannelListener(
             dsn,
@@ -79,10 +77,12 @@ class UserDirectory(Generic[Row]):
 
     @property
     def serving(self) -> bool:
-        return self._listening
+        """Rows are served while the listener listens, and only then."""
+        listening: bool = self._listener.listening
+        return listening
 
     def get(self, subject: str) -> Row | None:
-        if not self._listening:
+        if not self.serving:
             return None
         kept = self._rows.get(subject)
         if kept is None:
@@ -99,7 +99,7 @@ class UserDirectory(Generic[Row]):
     def keep(self, subject: str, row: Row, epoch: int) -> None:
         """Keep `row`, read from the database after `epoch` was taken, unless something was
         heard (or the listener stopped or started) since."""
-        if not self._listening or epoch != self.epoch:
+        if not self.serving or epoch != self.epoch:
             return
         if subject not in self._rows and len(self._rows) >= self._max_rows:
             self._rows.pop(next(iter(self._rows)))  # the oldest kept: a plain bound
@@ -113,12 +113,12 @@ class UserDirectory(Generic[Row]):
         else:
             self._rows.clear()
 
+    # The listener calls these right after it starts or stops listening (`serving` follows it):
+    # whatever was kept before may have missed a change.
     def _start_serving(self) -> None:
         self.forget("")
-        self._listening = True
         metrics.USER_DIRECTORY_LISTENING.set(1)
 
     def _stop_serving(self) -> None:
-        self._listening = False
         self.forget("")
         metrics.USER_DIRECTORY_LISTENING.set(0)

@@ -124,8 +124,8 @@ class UserService:
 
     async def resolve(self, identity: Identity) -> CurrentUserInfo:
         """The user row for a verified token subject, inserted on first sight."""
-        directory = self.directory
-        if directory is not None and directory.serving:
+        directory = self._serving_directory()
+        if directory is not None:
             user = directory.get(identity.subject)
             if user is None:
                 # Taken before the read: a change heard meanwhile keeps the row out.
@@ -153,9 +153,11 @@ class UserService:
 
     def read_ahead_keys(self, subject: str) -> list[str]:
         """The cache keys `resolve` will read for `subject`: none while the directory serves."""
-        if self.directory is not None and self.directory.serving:
-            return []
-        return self.cache_keys(subject)
+        return [] if self._serving_directory() is not None else self.cache_keys(subject)
+
+    def _serving_directory(self) -> UserDirectory[CurrentUserInfo] | None:
+        directory = self.directory
+        return directory if directory is not None and directory.serving else None
 
     def remembered_id(self, subject: str) -> str | None:
         """The user id this process last resolved for `subject`: a guess, good for reading

@@ -14,9 +14,8 @@ from spacekontext.floorplans.rooms import RoomOptions, apply_rooms
 def check_floorplan(
     data: Any, rooms: RoomOptions, max_bytes: int, *, finite: bool
 ) -> tuple[FloorplanFacts, Encoded]:
-    """What a save stores of a floorplan document besides its name: the figures and the
-    encoding (canonical text, size, hash). The one derivation, for the service's saves and for
-    `spacekontext seed` alike. `finite`: the document is known to hold no NaN or infinity."""
+    """The figures and the encoding (canonical text, size, hash) of `data`. `finite`: the
+    document is known to hold no NaN or infinity."""
     # Rooms from walls, the one place on the save path: a document with walls and no zones of
     # the editor's own gets its rooms (floorplans/rooms.py), in place, before it is measured
     # and encoded, so the stored document, its hash and its figures agree.

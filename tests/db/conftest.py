@@ -29,7 +29,8 @@ from tests.db import servers
 @pytest.fixture(scope="session")
 def pg15() -> Iterator[servers.Cluster]:
     require(servers.available(), "PostgreSQL 15 server binaries and pgbouncer (apt)")
-    with servers.primary_cluster() as cluster:
+    # pg_stat_statements: what the server really ran, for the tests that count statements.
+    with servers.primary_cluster(shared_preload_libraries="'pg_stat_statements'") as cluster:
         yield cluster
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import asyncpg
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -95,6 +96,48 @@ async def test_timeouts_are_set_per_transaction_and_do_not_leak(
             assert await conn.scalar(text("SELECT current_setting('statement_timeout')")) == "0"
             await conn.commit()
     await engine.dispose()
+
+
+def _server_statements(cluster: servers.Cluster, database: str, like: str) -> int:
+    """How many times the server ran statements like `like` in `database`
+    (pg_stat_statements)."""
+    with psycopg.connect(cluster.url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        row = conn.execute(
+            "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s"
+            " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = %s AND s.query LIKE %s",
+            (database, like),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def test_no_encoding_round_trip_per_transaction(
+    bouncer: servers.Bouncer,
+    pg15: servers.Cluster,
+    pg15_database: str,
+    make_app: Callable[..., Any],
+    auth: Callable[[str], dict[str, str]],
+) -> None:
+    # PgBouncer re-sends every startup parameter whose value differs from the server
+    # connection's on each transaction it hands out. The driver's default encoding name
+    # differs in spelling only, which used to cost two `SET client_encoding` per transaction
+    # on the server side. The app's connections (ORM pool and driver pool) must cost none.
+    before = _server_statements(pg15, pg15_database, "SET client_encoding%")
+    async with make_app(database_url=bouncer.url(pg15_database), database_pooler="pgbouncer") as (
+        client,
+        services,
+    ):
+        headers = auth("encoding@example.com")
+        created = await client.post("/api/projects", json={"name": "E"}, headers=headers)
+        assert created.status_code == 201
+        for _ in range(SERVER_POOL * 3):
+            assert (await client.get("/api/projects", headers=headers)).status_code == 200
+            async with services.db.read() as session:
+                assert await session.scalar(text("SELECT 1")) == 1
+            await services.db.fetch(Statement("SELECT 1 AS one"), {})
+    transactions = _server_statements(pg15, pg15_database, "SELECT set_config(%")
+    assert transactions >= SERVER_POOL * 3 * 2  # the reads above did run through PgBouncer
+    assert _server_statements(pg15, pg15_database, "SET client_encoding%") == before
 
 
 async def test_200_concurrent_clients_through_pgbouncer_without_errors(

@@ -296,6 +296,9 @@ def summarize_profile(raw: Path, limit: int = 15) -> dict[str, Any]:
     functions that hold most samples."""
     leaves: Counter[str] = Counter()
     own: Counter[str] = Counter()
+    # Inclusive: a project function counted once per sample it is anywhere on the stack of,
+    # so a route handler's figure is all the CPU spent serving that route.
+    inclusive: Counter[str] = Counter()
     total = 0
     if not raw.exists():
         return {"error": "no profile written"}
@@ -313,11 +316,18 @@ def summarize_profile(raw: Path, limit: int = 15) -> dict[str, Any]:
         mine = [f for f in frames if "spacekontext" in f and "/site-packages/" not in f]
         if mine:
             own[_short(mine[-1])] += count
+            for name in {_short(f) for f in mine}:
+                inclusive[name] += count
 
-    def share(counter: Counter[str]) -> list[list[Any]]:
-        return [[name, round(100 * n / total, 1)] for name, n in counter.most_common(limit)]
+    def share(counter: Counter[str], top: int = limit) -> list[list[Any]]:
+        return [[name, round(100 * n / total, 1)] for name, n in counter.most_common(top)]
 
-    return {"samples": total, "leafPercent": share(leaves), "ownCodePercent": share(own)}
+    return {
+        "samples": total,
+        "leafPercent": share(leaves),
+        "ownCodePercent": share(own),
+        "inclusivePercent": share(inclusive, 2 * limit),
+    }
 
 
 def _short(frame: str) -> str:
@@ -395,6 +405,10 @@ def run_loadtest(
     json_path = out / f"{label}.json"
     result = json.loads(json_path.read_text()) if json_path.exists() else None
     profile = {str(users): summarize_profile(raw) for users, (_p, raw) in sorted(profilers.items())}
+    if args.keep_profiles:
+        for _p, raw in profilers.values():
+            if raw.exists():
+                shutil.copy(raw, out / raw.name)
     return result, profile
 
 
@@ -606,6 +620,9 @@ def main() -> None:
         "--profile-seconds", type=float, default=10, help="py-spy in every step (0: off)"
     )
     parser.add_argument("--profile-rate", type=int, default=25, help="py-spy samples/s")
+    parser.add_argument(
+        "--keep-profiles", action="store_true", help="py-spy's raw stacks beside the results"
+    )
     parser.add_argument("--continue-after-break", action="store_true")
     parser.add_argument("--max-minutes", type=float, default=60, help="whole run, hard limit")
     parser.add_argument("--out", type=Path, default=Path("capacity-results"))

@@ -197,9 +197,13 @@ def pgbouncer(
     try:
         deadline = time.monotonic() + 10
         while True:
+            # Both: the daemon writes its pid file only once it runs, and a port that answers
+            # may (rarely) be another program's that took it between free_port() and here.
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
+                    if pid_file.exists() and pid_file.read_text().strip():
+                        break
+                    raise OSError("no pid file yet")
             except OSError:
                 if time.monotonic() > deadline:
                     log = (base / "pgbouncer.log").read_text(errors="replace")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -15,8 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from spacekontext.db.engine import Statement
+from spacekontext.db.engine import Statement, create_engine_for
 from tests.db import servers
+from tests.db.conftest import scale_settings
 
 SERVER_POOL = 5
 CLIENTS = 200
@@ -138,6 +140,39 @@ async def test_no_encoding_round_trip_per_transaction(
     transactions = _server_statements(pg15, pg15_database, "SELECT set_config(%")
     assert transactions >= SERVER_POOL * 3 * 2  # the reads above did run through PgBouncer
     assert _server_statements(pg15, pg15_database, "SET client_encoding%") == before
+
+
+async def test_timeouts_ride_on_the_begin_of_each_orm_transaction(
+    bouncer: servers.Bouncer, pg15_database: str, home: Path
+) -> None:
+    # Each ORM transaction behind PgBouncer is BEGIN (with the SET LOCAL of the timeouts in
+    # the same message), its statements, COMMIT: PgBouncer counts three queries for a
+    # one-statement transaction. Sent as a statement of its own, the SET LOCAL made four.
+    settings = scale_settings(
+        home,
+        database_url=bouncer.url(pg15_database),
+        database_pooler="pgbouncer",
+        db_statement_timeout_ms=2345,
+    )
+    engine = create_engine_for(settings.database_url, settings)
+
+    def queries() -> int:
+        stats = [s for s in bouncer.show("STATS") if s["database"] == pg15_database]
+        return int(str(stats[0]["total_query_count"])) if stats else 0
+
+    try:
+        async with engine.connect() as conn:  # connected (and its types read) beforehand
+            await conn.execute(text("SELECT 1"))
+            await conn.commit()
+        before = queries()
+        for _ in range(10):
+            async with engine.connect() as conn:
+                timeout = await conn.scalar(text("SELECT current_setting('statement_timeout')"))
+                assert timeout == "2345ms"
+                await conn.commit()
+        assert queries() - before == 3 * 10
+    finally:
+        await engine.dispose()
 
 
 async def test_200_concurrent_clients_through_pgbouncer_without_errors(

@@ -9,6 +9,7 @@ session notices it (db/outage.py). Nothing here knows about HTTP."""
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -61,7 +62,8 @@ def connect_args_for(settings: Settings, *, role: str = "primary") -> dict[str, 
         # prepares every statement as the *unnamed* statement inside the transaction (verified
         # against PgBouncer 1.18 in tests/db/test_pgbouncer.py). PgBouncer also refuses startup
         # parameters it does not track ("unsupported startup parameter: statement_timeout"),
-        # so the timeouts are set per transaction instead (`_set_timeouts_per_transaction`).
+        # so the timeouts are set per transaction instead, by the BEGIN itself
+        # (`_begin_with_timeouts`).
         args["statement_cache_size"] = 0
         args["prepared_statement_cache_size"] = 0
         # asyncpg announces its encoding as `'utf-8'` (quotes included); the server reports
@@ -71,6 +73,7 @@ def connect_args_for(settings: Settings, *, role: str = "primary") -> dict[str, 
         # side of every read). Naming the encoding as the server spells it (the later startup
         # parameter wins) makes the two agree.
         server_settings["client_encoding"] = "UTF8"
+        args["connection_class"] = _begin_with_timeouts(_local_timeouts_sql(settings))
     else:
         server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
         server_settings["idle_in_transaction_session_timeout"] = str(
@@ -131,8 +134,6 @@ def create_engine_for(
         json_deserializer=orjson.loads,
         connect_args=connect_args_for(settings, role=role),
     )
-    if settings.database_pooler == "pgbouncer":
-        _set_timeouts_per_transaction(engine, settings)
     instrument(engine, role=role, slow_query_ms=settings.slow_query_ms)
     _track_pool(engine, pool or role, settings.db_pool_size)
     return engine
@@ -151,12 +152,31 @@ def _local_timeouts_sql(settings: Settings) -> str:
     )
 
 
-def _set_timeouts_per_transaction(engine: AsyncEngine, settings: Settings) -> None:
-    statement = _local_timeouts_sql(settings)
+@functools.cache
+def _begin_with_timeouts(statement: str) -> type[asyncpg.Connection]:
+    """The driver's connection class for the ORM's connections behind PgBouncer: the `BEGIN`
+    that opens each transaction carries `statement` (the SET LOCAL of the timeouts) in the
+    same simple-protocol message, one round trip. Sent as a statement of its own, as it was
+    before, the ORM prepared and executed it (two more round trips through PgBouncer per
+    transaction; the driver's statement cache is off there).
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql(statement)
+    Only the driver's own transaction start is extended (`Transaction.start` sends exactly
+    `BEGIN…;`, with no arguments); savepoints and every other statement pass unchanged. One
+    class per distinct statement, so that the pool's connections share it."""
+
+    class TimeoutsInBegin(asyncpg.Connection):  # type: ignore[misc]  # untyped base
+        async def execute(
+            self,
+            query: str,
+            *args: Any,
+            timeout: float | None = None,  # noqa: ASYNC109 - the driver's own signature
+        ) -> str:
+            if not args and query.startswith("BEGIN") and query.endswith(";"):
+                query = f"{query} {statement}"
+            result: str = await super().execute(query, *args, timeout=timeout)
+            return result
+
+    return TimeoutsInBegin
 
 
 def _track_pool(engine: AsyncEngine, name: str, size: int) -> None:

@@ -83,7 +83,10 @@ async def ensure_monthly_partitions(
         low, high = _bound(month), _bound(add_months(month, 1))
         partition = f'"{table.schema}"."{name}"'
         await conn.execute(
-            text(f"CREATE TABLE {partition} (LIKE {table.qualified} INCLUDING DEFAULTS)")
+            text(
+                f"CREATE TABLE {partition} "
+                f"(LIKE {table.qualified} INCLUDING DEFAULTS INCLUDING COMPRESSION)"
+            )
         )
         await conn.execute(
             text(

@@ -143,6 +143,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
                 *floorplans.hot_routes,
                 *models3d.hot_routes,
                 *massings.hot_routes,
+                *site.hot_routes,
             )
         )
         if settings.hot_routes

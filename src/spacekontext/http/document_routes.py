@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
@@ -28,14 +29,21 @@ from spacekontext.http.conditional import IfMatch, IfNoneMatch, not_modified, pr
 from spacekontext.http.documents import not_modified_response, saved_response, stored_response
 from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.jsonroute import ParsedJSONRoute
-from spacekontext.http.pages import PageCursor, PageLimit
+from spacekontext.http.pages import (
+    LEVEL_MAX,
+    LEVEL_MIN,
+    LevelPageQuery,
+    PageCursor,
+    PageLimit,
+    PageQuery,
+)
 from spacekontext.http.responses import JSONBytes
 from spacekontext.pagination import DEFAULT_PAGE
 from spacekontext.services import Services
 
 Prefer = Annotated[str | None, Header()]
 # The floorplans' level filter (and their `level` field's range).
-Level = Annotated[int | None, Query(ge=-100, le=1000)]
+Level = Annotated[int | None, Query(ge=LEVEL_MIN, le=LEVEL_MAX)]
 
 
 class DocumentService(Protocol):
@@ -101,6 +109,11 @@ class DocumentKind:
         """One document's path template: "/api/floorplans/{floorplan_id}" (named kinds)."""
         return f"/api/{self.collection}/{{{self.id_param}}}"
 
+    @property
+    def collection_path(self) -> str:
+        """A project's list of this kind: "/api/projects/{project_id}/floorplans"."""
+        return f"/api/projects/{{project_id}}/{self.collection}"
+
     def saved(
         self, result: SavedDocument[Any], prefer: str | None, status_code: int = 200
     ) -> JSONBytes:
@@ -125,19 +138,77 @@ async def _page_by_level(
     return {"level": level, "limit": limit, "cursor": cursor}
 
 
+async def _read_document(
+    kind: DocumentKind,
+    services: Services,
+    user_id: str,
+    document_id: str,
+    if_none_match: str | None,
+) -> Response:
+    """One document with its ETag, or 304 when `If-None-Match` names its version (then only
+    the version is read): the FastAPI route and the hot one alike."""
+    service = kind.service(services)
+    if if_none_match is not None:
+        version = await service.current_version(user_id, document_id)
+        if not_modified(if_none_match, version):
+            return not_modified_response(version)
+    stored = await service.get(user_id, document_id)
+    return stored_response(kind.name, stored, data_key=kind.data_key, version=stored.meta.version)
+
+
+async def _list_page(
+    kind: DocumentKind, services: Services, user_id: str, project_id: str, page: dict[str, Any]
+) -> JSONBytes:
+    rows, next_cursor = await kind.service(services).list_in_project(user_id, project_id, **page)
+    return JSONBytes(
+        {
+            "success": True,
+            kind.collection: [row.model_dump(mode="json", by_alias=True) for row in rows],
+            "nextCursor": next_cursor,
+        }
+    )
+
+
 def document_routes(kind: DocumentKind) -> tuple[APIRouter, tuple[HotRoute, ...]]:
-    """The kind's FastAPI router, and the hot routes (http/hot.py) of its saves."""
+    """The kind's FastAPI router, and its hot routes (http/hot.py)."""
     return document_router(kind), document_hot_routes(kind)
 
 
 def document_hot_routes(kind: DocumentKind) -> tuple[HotRoute, ...]:
-    """PUT and PATCH of one document as hot routes: a save spent about as much CPU in
-    FastAPI's route matching and dependency solving as in its own statements
-    (docs/benchmarks.md, "Document saves"). Same steps as the FastAPI route: the body
-    validated by the same model, the same authentication, If-Match and Prefer read as the
-    route's `Header()` parameters read them, the same service call and answer. A body the model
-    refuses is declined, for the FastAPI route to answer with its own 422."""
+    """The reads (one document, a project's list) and the saves (PUT and PATCH) as hot
+    routes: a save spent about as much CPU in FastAPI's route matching and dependency solving
+    as in its own statements (docs/benchmarks.md, "Document saves"), and a read more than in
+    its statement. Same steps as the FastAPI routes: the same authentication, If-Match,
+    If-None-Match and Prefer read as the routes' `Header()` parameters read them, the query
+    validated with the same bounds (a bad one reported after authentication, as FastAPI does:
+    401 before 422), the body by the same model, the same service call and answer. A body the
+    model refuses is declined, for the FastAPI route to answer with its own 422."""
     kind = kind.named()
+    page_query: type[PageQuery | LevelPageQuery] = LevelPageQuery if kind.by_level else PageQuery
+
+    async def read(request: HotRequest) -> Response:
+        user = await hot_caller(request)
+        return await _read_document(
+            kind,
+            request.services,
+            user.id,
+            request.params[kind.id_param],
+            request.optional_header(b"if-none-match"),
+        )
+
+    async def list_page(request: HotRequest) -> Response:
+        try:
+            query: PageQuery | LevelPageQuery | None = request.query(page_query)
+            invalid = None
+        except RequestValidationError as exc:
+            query, invalid = None, exc
+        user = await hot_caller(request)
+        if query is None:
+            assert invalid is not None
+            raise invalid
+        return await _list_page(
+            kind, request.services, user.id, request.params["project_id"], query.model_dump()
+        )
 
     def save(operation: str, body_model: type[BaseModel]) -> HotRoute:
         async def handler(request: HotRequest) -> Response | None:
@@ -164,14 +235,19 @@ def document_hot_routes(kind: DocumentKind) -> tuple[HotRoute, ...]:
             kind.item_path, handler, method="PUT" if operation == "replace" else "PATCH"
         )
 
-    return (save("replace", kind.replace), save("patch", kind.patch))
+    return (
+        HotRoute(kind.item_path, read),
+        HotRoute(kind.collection_path, list_page),
+        save("replace", kind.replace),
+        save("patch", kind.patch),
+    )
 
 
 def document_router(kind: DocumentKind) -> APIRouter:
     kind = kind.named()
     # Bodies as the edge layer parsed them (http/jsonroute.py): a document is parsed once.
     router = APIRouter(tags=[kind.collection], route_class=ParsedJSONRoute)
-    collection = f"/api/projects/{{project_id}}/{kind.collection}"
+    collection = kind.collection_path
     item = kind.item_path
     assert kind.route_names is not None  # filled in by named()
     one, several = kind.route_names
@@ -184,16 +260,7 @@ def document_router(kind: DocumentKind) -> APIRouter:
         services: ServicesDep,
         page: Annotated[dict[str, Any], Depends(_page_by_level if kind.by_level else _page)],
     ) -> JSONBytes:
-        rows, next_cursor = await kind.service(services).list_in_project(
-            user.id, project_id, **page
-        )
-        return JSONBytes(
-            {
-                "success": True,
-                kind.collection: [row.model_dump(mode="json", by_alias=True) for row in rows],
-                "nextCursor": next_cursor,
-            }
-        )
+        return await _list_page(kind, services, user.id, project_id, page)
 
     async def create(
         project_id: str,
@@ -211,15 +278,7 @@ def document_router(kind: DocumentKind) -> APIRouter:
         services: ServicesDep,
         if_none_match: IfNoneMatch = None,
     ) -> Response:
-        service = kind.service(services)
-        if if_none_match is not None:
-            version = await service.current_version(user.id, document_id)
-            if not_modified(if_none_match, version):
-                return not_modified_response(version)
-        stored = await service.get(user.id, document_id)
-        return stored_response(
-            kind.name, stored, data_key=kind.data_key, version=stored.meta.version
-        )
+        return await _read_document(kind, services, user.id, document_id, if_none_match)
 
     def versioned_write(operation: str, Body: type[BaseModel]) -> Callable[..., Any]:  # noqa: N803
         """PUT and PATCH: the same route around the service's `replace` or `patch`."""

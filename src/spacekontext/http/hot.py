@@ -1,6 +1,7 @@
 """Hot routes: the few routes that carry most of the traffic, served straight from the edge layer
-(http/edge.py) instead of through FastAPI's router: the project list and detail (GET), and the
-document saves (PUT and PATCH of floorplans, 3D models and massings).
+(http/edge.py) instead of through FastAPI's router: the project list and detail (GET), the
+document reads (GET of one floorplan, 3D model or massing, and of a project's list of each),
+the site read, and the document saves (PUT and PATCH of the three kinds).
 
 On a cached `GET /api/projects`, FastAPI's route matching and dependency solving took more than
 half of the request's CPU, far more than authentication, the rate limit and the cache lookup

@@ -5,14 +5,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
 from spacekontext.http.errors import client_message
 from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.openapi import SuccessOnly, envelope
+from spacekontext.http.pages import PageQuery as ListQuery
 from spacekontext.http.responses import JSONBytes, success_json, success_with
-from spacekontext.pagination import DEFAULT_PAGE, MAX_CURSOR_CHARS, MAX_PAGE
 from spacekontext.projects.schemas import (
     ProjectCreate,
     ProjectRead,
@@ -26,15 +25,6 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
 # Documented bodies (the routes send their JSON themselves: nothing is validated twice).
 PROJECT = envelope("project", ProjectRead)
 DONE = SuccessOnly
-
-
-class ListQuery(BaseModel):
-    # Frozen: the hot route remembers validated queries (http/hot.py) and shares them.
-    model_config = ConfigDict(frozen=True)
-
-    # The bounds of every paginated list (see http/pages.py).
-    limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
-    cursor: str | None = Field(default=None, max_length=MAX_CURSOR_CHARS)
 
 
 def _dump(model: Any) -> Any:

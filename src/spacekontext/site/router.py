@@ -3,12 +3,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from spacekontext.auth.deps import CurrentUser, ServicesDep
+from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
 from spacekontext.errors import ValidationFailed
 from spacekontext.http.errors import client_message
+from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.responses import JSONBytes
+from spacekontext.services import Services
 from spacekontext.site.schemas import SiteAnalysisUpsert
 from spacekontext.site.sunpath import INTERVALS_MINUTES
 
@@ -41,10 +45,46 @@ async def get_site(
         Query(description="Minutes between the day's sun positions: 10, 15, 30 or 60 (default)"),
     ] = None,
 ) -> JSONBytes:
+    return await _get(services, user.id, project_id, day, interval)
+
+
+async def _get(
+    services: Services, user_id: str, project_id: str, day: date | None, interval: int | None
+) -> JSONBytes:
     if interval is not None and interval not in INTERVALS_MINUTES:
         raise ValidationFailed(
             f"interval must be one of {list(INTERVALS_MINUTES)} minutes",
             details=[{"field": "query.interval", "message": "not a supported interval"}],
         )
-    site = await services.site.get(user.id, project_id, day=day, interval_minutes=interval)
+    site = await services.site.get(user_id, project_id, day=day, interval_minutes=interval)
     return JSONBytes({"success": True, "siteAnalysis": site.model_dump(mode="json", by_alias=True)})
+
+
+class SiteQuery(BaseModel):
+    """`get_site`'s query as one model, for its hot route (http/hot.py). Frozen: validated
+    queries are remembered and shared."""
+
+    model_config = ConfigDict(frozen=True)
+
+    day: date | None = Field(default=None, alias="date")
+    interval: int | None = None
+
+
+async def _get_hot(request: HotRequest) -> Response:
+    # The site of a project is read about as often as its floorplans: a hot route, the same
+    # steps as `get_site` (a bad query reported after authentication, as FastAPI does).
+    try:
+        query: SiteQuery | None = request.query(SiteQuery)
+        invalid = None
+    except RequestValidationError as exc:
+        query, invalid = None, exc
+    user = await hot_caller(request)
+    if query is None:
+        assert invalid is not None
+        raise invalid
+    return await _get(
+        request.services, user.id, request.params["project_id"], query.day, query.interval
+    )
+
+
+hot_routes = (HotRoute(router.prefix + "/{project_id}", _get_hot),)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from spacekontext.app import create_app
 from spacekontext.cadblocks.library import library
 from spacekontext.cadblocks.models import CadBlock
-from spacekontext.cadblocks.service import KEY_PREFIX
+from spacekontext.cadblocks.service import KEY_PREFIX, BlockFilter
 from spacekontext.db.engine import Database
 from spacekontext.services import Services, build_services
 from spacekontext.settings import Settings
@@ -113,3 +113,55 @@ async def test_an_upload_through_one_instance_is_listed_by_the_other(
     pair.slugs.append(spec.slug)
     assert await pair.a_services.cadblocks.seed([spec]) == 1
     assert await slugs(pair.b, ann, word) == [f"seeded-{word}"]
+
+
+async def test_users_without_private_blocks_share_one_listing(
+    pair: Pair, auth: Auth, engine: AsyncEngine
+) -> None:
+    ann = auth(f"ann-{secrets.token_hex(3)}@example.com")
+    bob = auth(f"bob-{secrets.token_hex(3)}@example.com")
+    admin = auth(ADMIN)
+    word = f"zq{secrets.token_hex(3)}"
+    for visibility in ("public", "private"):
+        pair.slugs.append(f"{visibility}-chair-{word}")
+        uploaded = await pair.a.post(
+            "/api/cad-blocks",
+            headers=admin,
+            data={
+                "name": f"{visibility} chair {word}",
+                "category": "furniture",
+                "tags": word,
+                "isPublic": str(visibility == "public").lower(),
+            },
+            files={"file": ("chair.dxf", chair_dxf(), "image/vnd.dxf")},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+    public, private = f"public-chair-{word}", f"private-chair-{word}"
+
+    assert await slugs(pair.b, ann, word) == [public]
+    # The admin owns a private block: a listing of its own, with it.
+    assert sorted(await slugs(pair.b, admin, word)) == sorted([private, public])
+
+    # Behind the application's back (no bump) the public block stops matching: a listing
+    # loaded now would be empty. Bob gets the listing Ann's request loaded (shared by users
+    # without private blocks), on either instance; the admin keeps its own.
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE app.cad_blocks SET tags = '{}', name = 'renamed' WHERE slug = :s"),
+            {"s": public},
+        )
+    assert await pair.a_services.cadblocks.list(None, BlockFilter(search=word)) == []
+    assert await slugs(pair.a, bob, word) == [public]
+    assert await slugs(pair.b, bob, word) == [public]
+    assert sorted(await slugs(pair.b, admin, word)) == sorted([private, public])
+    # The next block write replaces the generation: everybody reloads.
+    pair.slugs.append(f"table-{word}")
+    uploaded = await pair.a.post(
+        "/api/cad-blocks",
+        headers=admin,
+        data={"name": f"table {word}", "category": "furniture", "tags": word},
+        files={"file": ("table.dxf", chair_dxf(), "image/vnd.dxf")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    assert await slugs(pair.b, bob, word) == [f"table-{word}"]
+    assert sorted(await slugs(pair.b, admin, word)) == sorted([private, f"table-{word}"])

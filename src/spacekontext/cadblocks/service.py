@@ -116,7 +116,9 @@ def resolve_category(
     return [(ours, subcategory) for ours, _ in CLIENT_CATEGORIES[category]]
 
 
-def _visible(user_id: str) -> Any:
+def _visible(user_id: str | None) -> Any:
+    if user_id is None:
+        return CadBlock.is_public.is_(True)
     return or_(CadBlock.is_public.is_(True), CadBlock.created_by_user_id == user_id)
 
 
@@ -147,28 +149,55 @@ class CadBlockService:
     async def list_json(self, user_id: str, wanted: BlockFilter | None = None) -> bytes:
         """The listing as JSON (`{"blocks": [...]}`), from the cache when current.
 
-        Keyed by user: a listing holds the public blocks plus the caller's own private ones.
-        Loaded from the primary: the generation is shared by every user, so a reader other
-        than the writer would otherwise reload pre-write rows from a lagging replica and store
-        them under the new tag (read-your-writes only covers the writer)."""
+        A listing holds the public blocks plus the caller's own private ones. Users who own no
+        private block (everybody but an admin who uploaded one) share one cached listing per
+        filter: one load per filter and generation, where a listing per user and filter missed
+        nearly every time (a thousand users times the filters they pick). Whether a user owns a
+        private block is itself cached per user, under the same generation, so the upload of
+        one is seen at once. Loaded from the primary: the generation is shared by every user,
+        so a reader other than the writer would otherwise reload pre-write rows from a lagging
+        replica and store them under the new tag (read-your-writes only covers the writer)."""
         wanted = (wanted or BlockFilter()).normalized()
+        owner: str | None = user_id
+        if self._cache.enabled and not await self._owns_private_blocks(user_id):
+            owner = None
 
         async def load() -> bytes:
-            blocks = await self.list(user_id, wanted, primary=self._cache.enabled)
+            blocks = await self.list(owner, wanted, primary=self._cache.enabled)
             return orjson.dumps(
                 {"blocks": [block.model_dump(mode="json", by_alias=True) for block in blocks]}
             )
 
+        filters = (wanted.category, wanted.subcategory, wanted.search)
         return await self._cache.cached_bytes(
-            cache_key("cad-blocks", user_id, wanted.category, wanted.subcategory, wanted.search),
+            cache_key("cad-blocks", owner, *filters)
+            if owner is not None
+            else cache_key("cad-blocks-public", *filters),
             load,
             generation=CAD_BLOCKS,
             ttl_s=LIST_TTL_S,
         )
 
+    async def _owns_private_blocks(self, user_id: str) -> bool:
+        async def load() -> bytes:
+            async with self._db.read(user_id=user_id, primary=True) as session:
+                found = await session.scalar(
+                    select(CadBlock.id)
+                    .where(CadBlock.created_by_user_id == user_id, CadBlock.is_public.is_(False))
+                    .limit(1)
+                )
+            return b"1" if found is not None else b"0"
+
+        owns = await self._cache.cached_bytes(
+            cache_key("cad-blocks-private", user_id), load, generation=CAD_BLOCKS, ttl_s=LIST_TTL_S
+        )
+        return owns == b"1"
+
     async def list(
-        self, user_id: str, wanted: BlockFilter | None = None, *, primary: bool = False
+        self, user_id: str | None, wanted: BlockFilter | None = None, *, primary: bool = False
     ) -> list[CadBlockRead]:
+        """The blocks `user_id` may see (the public ones and its own), or the public ones alone
+        (None), filtered as `wanted` says."""
         wanted = (wanted or BlockFilter()).normalized()
         query = select(*_COLUMNS).where(_visible(user_id))
         filters = []

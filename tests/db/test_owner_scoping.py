@@ -44,7 +44,6 @@ _OWNER = re.compile(r"\buser_id\b")
 # statement checked ownership (shape: verb and the first user-data table named). Under Citus
 # each needs the owner's id on the child table (co-location) and in the statement.
 KNOWN_UNSCOPED: dict[tuple[str, str], str] = {
-    ("SELECT", "floorplans"): "a document read back by id under the row lock",
     ("UPDATE", "floorplans"): "the versioned update by id after the lock",
     ("INSERT", "floorplans"): "insert under a project checked for the owner",
     ("INSERT", "floorplan_versions"): "history row copied from the floorplan row",

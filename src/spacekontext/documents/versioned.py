@@ -19,6 +19,8 @@ from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel
 from sqlalchemy import (
+    DateTime,
+    Integer,
     Row,
     Select,
     String,
@@ -28,7 +30,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     select,
     tuple_,
     update,
@@ -48,7 +49,7 @@ from spacekontext.errors import Invalid, NotFound
 from spacekontext.ids import new_id
 from spacekontext.pagination import DEFAULT_PAGE, check_limit, decode_cursor, encode_cursor
 from spacekontext.projects.models import Project
-from spacekontext.projects.service import owned_project_or_404
+from spacekontext.projects.service import owned_project_or_404, project_owned_or_404
 from spacekontext.settings import Settings
 
 Read = TypeVar("Read", bound=BaseModel)
@@ -127,23 +128,62 @@ class VersionedDocumentService(Generic[Read, Summary, Checked]):
         page (None on the last). An edit while a client pages moves that row to the front, where
         the next look at the first page finds it."""
         check_limit(limit)
-        model = self.table.model
-        query = select(*self.table.summary_columns).where(model.project_id == project_id)
+        params: dict[str, Any] = {"limit": limit + 1}
         if cursor:
             after = decode_cursor(cursor)
-            query = query.where(
-                tuple_(model.updated_at, model.id)
-                < tuple_(literal(after.at), literal(after.row_id))
-            )
-        # Served by the (project_id, updated_at DESC, id DESC) index of each table.
-        query = query.order_by(model.updated_at.desc(), model.id.desc()).limit(limit + 1)
-        async with self._db.read(user_id=user_id) as session:
-            await owned_project_or_404(session, user_id, project_id)
-            rows = (await session.execute(query)).all()
+            params |= {"after_at": after.at, "after_id": after.row_id}
+        rows = await self._page(
+            user_id, project_id, self._list_statement(after=bool(cursor)), params
+        )
         next_cursor = None
         if len(rows) > limit:
-            next_cursor = encode_cursor(rows[limit - 1].updated_at, rows[limit - 1].id)
+            next_cursor = encode_cursor(rows[limit - 1]["updated_at"], rows[limit - 1]["id"])
         return [self.summary_schema.model_validate(row) for row in rows[:limit]], next_cursor
+
+    @classmethod
+    @functools.cache
+    def _list_statement(cls, *, after: bool) -> Statement:
+        # Served by the (project_id, updated_at DESC, id DESC) index of each table.
+        model = cls.table.model
+        query = cls._in_owned_project(*cls.table.summary_columns)
+        if after:
+            query = query.where(
+                tuple_(model.updated_at, model.id)
+                < tuple_(
+                    bindparam("after_at", type_=DateTime(timezone=True)),
+                    bindparam("after_id", type_=String),
+                )
+            )
+        order = query.order_by(model.updated_at.desc(), model.id.desc())
+        return Statement.of(order.limit(bindparam("limit", type_=Integer)))
+
+    @classmethod
+    def _in_owned_project(cls, *columns: Any) -> Select[Any]:
+        """The kind's rows in the project `:project_id` if it belongs to `:user_id`: a page
+        read in one statement, where it was the owner check and the page in an ORM session."""
+        model = cls.table.model
+        return (
+            select(*columns)
+            .select_from(model)
+            .join(Project, Project.id == model.project_id)
+            .where(
+                model.project_id == bindparam("project_id", type_=String),
+                Project.user_id == bindparam("user_id", type_=String),
+            )
+        )
+
+    async def _page(
+        self, user_id: str, project_id: str, statement: Statement, params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The rows of a list statement built on `_in_owned_project`, on the driver. A page
+        with rows proves the project is the user's; an empty one is told apart from a missing
+        (or somebody else's) project by one more statement."""
+        rows = await self._db.fetch(
+            statement, {"user_id": user_id, "project_id": project_id, **params}, user_id=user_id
+        )
+        if not rows:
+            await project_owned_or_404(self._db, user_id, project_id)
+        return [statement.values(row) for row in rows]
 
     async def current_version(self, user_id: str, document_id: str) -> int:
         """The version alone (for If-None-Match), without touching the document."""

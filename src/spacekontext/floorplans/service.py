@@ -12,14 +12,28 @@ the shared versioned-document base (documents/versioned.py); the history row is 
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Row, String, Text, cast, insert, literal, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Row,
+    String,
+    Text,
+    bindparam,
+    cast,
+    insert,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spacekontext.db.engine import Database
+from spacekontext.db.engine import Database, Statement
 from spacekontext.documents import (
     Encoded,
     Precondition,
@@ -48,7 +62,6 @@ from spacekontext.floorplans.schemas import (
 )
 from spacekontext.ids import new_id
 from spacekontext.pagination import DEFAULT_PAGE, check_limit, decode_cursor, encode_cursor
-from spacekontext.projects.service import owned_project_or_404
 from spacekontext.settings import Settings
 
 # Everything a list or a write response shows; `Floorplan.data` is deliberately absent.
@@ -127,25 +140,42 @@ class FloorplanService(
         """A page of the project's floorplans by level, then creation, and the cursor of the
         next page (None on the last)."""
         check_limit(limit)
-        query = select(*SUMMARY_COLUMNS).where(Floorplan.project_id == project_id)
+        params: dict[str, Any] = {"limit": limit + 1}
         if level is not None:
-            query = query.where(Floorplan.level == level)
+            params["level"] = level
         if cursor:
             after = decode_cursor(cursor, leading=1)
-            query = query.where(
-                tuple_(Floorplan.level, Floorplan.created_at, Floorplan.id)
-                > tuple_(literal(after.leading[0]), literal(after.at), literal(after.row_id))
-            )
-        # Served by ix_floorplans_project_id_level_created_at_id, with or without `level`.
-        query = query.order_by(Floorplan.level, Floorplan.created_at, Floorplan.id).limit(limit + 1)
-        async with self._db.read(user_id=user_id) as session:
-            await owned_project_or_404(session, user_id, project_id)
-            rows = (await session.execute(query)).all()
+            params |= {
+                "after_level": after.leading[0],
+                "after_at": after.at,
+                "after_id": after.row_id,
+            }
+        statement = self._floorplan_list(by_level=level is not None, after=bool(cursor))
+        rows = await self._page(user_id, project_id, statement, params)
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
-            next_cursor = encode_cursor(last.created_at, last.id, last.level)
+            next_cursor = encode_cursor(last["created_at"], last["id"], last["level"])
         return [FloorplanSummary.model_validate(row) for row in rows[:limit]], next_cursor
+
+    @classmethod
+    @functools.cache
+    def _floorplan_list(cls, *, by_level: bool, after: bool) -> Statement:
+        # Served by ix_floorplans_project_id_level_created_at_id, with or without `level`.
+        query = cls._in_owned_project(*SUMMARY_COLUMNS)
+        if by_level:
+            query = query.where(Floorplan.level == bindparam("level", type_=Integer))
+        if after:
+            query = query.where(
+                tuple_(Floorplan.level, Floorplan.created_at, Floorplan.id)
+                > tuple_(
+                    bindparam("after_level", type_=Integer),
+                    bindparam("after_at", type_=DateTime(timezone=True)),
+                    bindparam("after_id", type_=String),
+                )
+            )
+        order = query.order_by(Floorplan.level, Floorplan.created_at, Floorplan.id)
+        return Statement.of(order.limit(bindparam("limit", type_=Integer)))
 
     async def versions(self, user_id: str, floorplan_id: str) -> list[FloorplanVersionSummary]:
         async with self._db.read(user_id=user_id) as session:

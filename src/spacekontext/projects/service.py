@@ -75,6 +75,18 @@ def _settings_dict(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+_OWNED = Statement(
+    "SELECT 1 AS owned FROM app.projects WHERE id = :project_id AND user_id = :user_id"
+)
+
+
+async def project_owned_or_404(db: Database, user_id: str, project_id: str) -> None:
+    """`owned_project_or_404` without a session: one statement on the driver (`Database.fetch`),
+    for reads that are a single statement themselves."""
+    if not await db.fetch(_OWNED, {"project_id": project_id, "user_id": user_id}, user_id=user_id):
+        raise NotFound("project not found")
+
+
 async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: str) -> None:
     """Raise NotFound unless the project exists and belongs to the user (others' projects are
     indistinguishable from missing ones)."""

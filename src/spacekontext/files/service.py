@@ -39,7 +39,7 @@ from spacekontext.files.schemas import (
 )
 from spacekontext.ids import new_id
 from spacekontext.jobs.service import DELETE_PREFIX_JOB, Handler, enqueue
-from spacekontext.projects.service import owned_project_or_404
+from spacekontext.projects.service import owned_project_or_404, project_owned_or_404
 from spacekontext.settings import Settings
 from spacekontext.storage.base import ObjectInfo, ObjectStore, StoredObject, upload_too_large
 from spacekontext.storage.keys import (
@@ -124,8 +124,7 @@ class FileService:
         name = safe_name(form.filename)
         kind = check_upload_name(form.filename)
         if project_id is not None:
-            async with self._db.read(user_id=user_id) as session:
-                await owned_project_or_404(session, user_id, project_id)
+            await project_owned_or_404(self._db, user_id, project_id)
         _, chunks = await _sniffed(kind, form.chunks)
 
         file_id, key = self._new_key(user_id, project_id, category, name)
@@ -157,8 +156,7 @@ class FileService:
         check_content(kind, data[:SNIFF_BYTES])
         category = check_category(category)
         if project_id is not None:
-            async with self._db.read(user_id=user_id) as session:
-                await owned_project_or_404(session, user_id, project_id)
+            await project_owned_or_404(self._db, user_id, project_id)
         file_id, key = self._new_key(user_id, project_id, category, name)
         stored = await self._store.put_bytes(key, data, content_type=kind.mime_type)
         row = await self._record_stored(

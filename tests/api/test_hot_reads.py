@@ -37,6 +37,11 @@ async def _project(client: httpx.AsyncClient, ann: dict[str, str], name: str) ->
     return str(created.json()["project"]["id"])
 
 
+async def _site(client: httpx.AsyncClient, ann: dict[str, str], pid: str) -> None:
+    saved = await client.post("/api/site-analysis", json={"projectId": pid, **SITE}, headers=ann)
+    assert saved.status_code == 200, saved.text
+
+
 @pytest.mark.parametrize("kind", KINDS, ids=[k[0] for k in KINDS])
 async def test_hot_and_fastapi_document_reads_answer_byte_for_byte_alike(
     pair: tuple[httpx.AsyncClient, httpx.AsyncClient], auth: Auth, kind: tuple[Any, ...]
@@ -102,8 +107,7 @@ async def test_hot_and_fastapi_site_reads_answer_byte_for_byte_alike(
     ann, bob = auth(ANN), auth(BOB)
     pid = await _project(hot, ann, "site")
     bare = await _project(hot, ann, "no site")
-    saved = await hot.post("/api/site-analysis", json={"projectId": pid, **SITE}, headers=ann)
-    assert saved.status_code == 200, saved.text
+    await _site(hot, ann, pid)
     base = f"/api/site-analysis/{pid}"
     cases: list[tuple[str, dict[str, str], int]] = [
         (base, ann, 200),
@@ -132,10 +136,7 @@ async def test_the_switch_decides_who_serves_the_reads(
     async with app_client(configured, services) as client:
         pid = await _project(client, ann, "served")
         fid = await _create(client, pid, KINDS[0], ann)
-        saved = await client.post(
-            "/api/site-analysis", json={"projectId": pid, **SITE}, headers=ann
-        )
-        assert saved.status_code == 200
+        await _site(client, ann, pid)
     app = create_app(configured, services=services)
     served = {
         "/api/floorplans/{floorplan_id}": f"/api/floorplans/{fid}",
@@ -173,10 +174,7 @@ async def test_the_fastapi_twins_of_hot_reads_need_nothing_the_hot_path_skips(
         pid = await _project(client, ann, "twin")
         kind = next((k for k in KINDS if f"/{k[0]}" in path), KINDS[0])
         own = await _create(client, pid, kind, ann)
-        saved = await client.post(
-            "/api/site-analysis", json={"projectId": pid, **SITE}, headers=ann
-        )
-        assert saved.status_code == 200
+        await _site(client, ann, pid)
     app = create_app(configured, services=services)
     scope = await _call(app, path.format(id=own, project=pid), b"", ann)
     twin = scope["route"]

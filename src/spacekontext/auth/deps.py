@@ -9,9 +9,10 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.types import Scope
 
-from spacekontext.http.hot import HotRequest
+from spacekontext.http.hot import HotRequest, QueryModel
 from spacekontext.observability.request_context import acting_user
 from spacekontext.ratelimit.limiter import LimitClass, limit_class_for
 from spacekontext.services import Services, get_services
@@ -62,6 +63,27 @@ async def hot_caller(
 ) -> CurrentUserInfo:
     """`authenticate` for a hot route (http/hot.py)."""
     return await authenticate(request.services, request.scope, read_ahead=read_ahead)
+
+
+async def hot_caller_with_query(
+    request: HotRequest,
+    model: type[QueryModel],
+    read_ahead: Callable[[QueryModel], Callable[[str], list[str]]] | None = None,
+) -> tuple[CurrentUserInfo, QueryModel]:
+    """`hot_caller` for a hot route with a query model (http/hot.py). The query is read first,
+    to name what to read ahead with the user, but a bad one is reported only after
+    authentication, as FastAPI does (401 before 422)."""
+    try:
+        query: QueryModel | None = request.query(model)
+        invalid = None
+    except RequestValidationError as exc:
+        query, invalid = None, exc
+    ahead = None if query is None or read_ahead is None else read_ahead(query)
+    user = await hot_caller(request, ahead)
+    if query is None:
+        assert invalid is not None
+        raise invalid
+    return user, query
 
 
 async def client_ip_rate_limit(

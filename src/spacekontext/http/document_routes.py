@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
+from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller, hot_caller_with_query
 from spacekontext.documents import (
     Precondition,
     SavedDocument,
@@ -197,15 +196,7 @@ def document_hot_routes(kind: DocumentKind) -> tuple[HotRoute, ...]:
         )
 
     async def list_page(request: HotRequest) -> Response:
-        try:
-            query: PageQuery | LevelPageQuery | None = request.query(page_query)
-            invalid = None
-        except RequestValidationError as exc:
-            query, invalid = None, exc
-        user = await hot_caller(request)
-        if query is None:
-            assert invalid is not None
-            raise invalid
+        user, query = await hot_caller_with_query(request, page_query)
         return await _list_page(
             kind, request.services, user.id, request.params["project_id"], query.model_dump()
         )

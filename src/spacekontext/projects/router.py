@@ -4,9 +4,8 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from fastapi.exceptions import RequestValidationError
 
-from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
+from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller, hot_caller_with_query
 from spacekontext.http.errors import client_message
 from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.openapi import SuccessOnly, envelope
@@ -94,23 +93,12 @@ async def delete_project(project_id: str, user: CurrentUser, services: ServicesD
 
 
 async def _list_hot(request: HotRequest) -> Response:
-    # The query is read first to name the page to read ahead, but a bad one is reported only
-    # after authentication, as FastAPI does (401 before 422).
-    try:
-        query: ListQuery | None = request.query(ListQuery)
-        invalid = None
-    except RequestValidationError as exc:
-        query, invalid = None, exc
     projects = request.services.projects
-    read_ahead = (
-        None
-        if query is None
-        else partial(projects.list_cache_keys, limit=query.limit, cursor=query.cursor)
+    user, query = await hot_caller_with_query(
+        request,
+        ListQuery,
+        lambda query: partial(projects.list_cache_keys, limit=query.limit, cursor=query.cursor),
     )
-    user = await hot_caller(request, read_ahead)
-    if query is None:
-        assert invalid is not None
-        raise invalid
     return await _list(request.services, user, query)
 
 

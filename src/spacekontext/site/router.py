@@ -4,10 +4,9 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller
+from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller_with_query
 from spacekontext.errors import ValidationFailed
 from spacekontext.http.errors import client_message
 from spacekontext.http.hot import HotRequest, HotRoute
@@ -72,16 +71,8 @@ class SiteQuery(BaseModel):
 
 async def _get_hot(request: HotRequest) -> Response:
     # The site of a project is read about as often as its floorplans: a hot route, the same
-    # steps as `get_site` (a bad query reported after authentication, as FastAPI does).
-    try:
-        query: SiteQuery | None = request.query(SiteQuery)
-        invalid = None
-    except RequestValidationError as exc:
-        query, invalid = None, exc
-    user = await hot_caller(request)
-    if query is None:
-        assert invalid is not None
-        raise invalid
+    # steps as `get_site`.
+    user, query = await hot_caller_with_query(request, SiteQuery)
     return await _get(
         request.services, user.id, request.params["project_id"], query.day, query.interval
     )

@@ -394,6 +394,25 @@ async def test_a_postgresql_15_backup_restores_into_embedded_postgresql_18(
             "backup", str(backup_dir)
         )
         assert done.returncode == 0, done.stderr
+
+        # The dump carries no compression methods (PostgreSQL 18 here has no lz4, below);
+        # a restore into a server that has lz4 (this one) sets the documents' again.
+        with psycopg.connect(cluster.url, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE app15again")
+        again_url = cluster.url.rsplit("/", 1)[0] + "/app15again"
+        again = await System(source, environment(short_dir / "again", DATABASE_URL=again_url)).arun(
+            "restore", str(backup_dir)
+        )
+        assert again.returncode == 0, again.stderr
+        with psycopg.connect(again_url) as conn:
+            methods = conn.execute(
+                "SELECT DISTINCT a.attcompression::text FROM pg_attribute a"
+                " JOIN pg_class c ON c.oid = a.attrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'app' AND a.atttypid = 'jsonb'::regtype AND a.attnum > 0"
+                " AND c.relkind IN ('r', 'p')"
+            ).fetchall()
+        assert methods == [("l",)]
     assert "pg_dump 15." in done.stderr
     manifest = Manifest.from_json((backup_dir / "manifest.json").read_bytes())
     assert (manifest.database.server_major, manifest.database.client_major) == (15, 15)

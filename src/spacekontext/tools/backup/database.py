@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from spacekontext.db.compression import document_compression_sql
 from spacekontext.db.urls import libpq_dsn
 from spacekontext.tools.backup.pgclient import PgClient, libpq_environment
 
@@ -157,6 +158,10 @@ async def _run(program: str, args: list[str], env: dict[str, str]) -> None:
 async def dump(client: PgClient, database_url: str, snapshot: str, target: Path) -> None:
     env = libpq_environment(database_url)
     args = ["--format=custom", f"--snapshot={snapshot}", f"--file={target}", "--no-password"]
+    # Without the columns' compression methods: a dump of a server built with lz4 would
+    # otherwise fail to restore into one without it (the embedded server); `restore` sets
+    # them again where the target has lz4 (db/compression.py).
+    args.append("--no-toast-compression")
     await _run(client.program("pg_dump"), args, env)
 
 
@@ -174,3 +179,7 @@ async def restore(client: PgClient, database_url: str, archive: Path, *, jobs: i
         str(archive),
     ]
     await _run(client.program("pg_restore"), args, env)
+    # The documents' compression, as migration 0009 sets it, where the target has lz4.
+    async with await connect(database_url) as conn:
+        await conn.execute(document_compression_sql("lz4"))
+        await conn.commit()

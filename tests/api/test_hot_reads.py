@@ -42,6 +42,18 @@ async def _site(client: httpx.AsyncClient, ann: dict[str, str], pid: str) -> Non
     assert saved.status_code == 200, saved.text
 
 
+async def _readable(
+    configured: Settings, services: Services, ann: dict[str, str], kind: tuple[Any, ...]
+) -> tuple[str, str]:
+    """A project with a site and one document of `kind`, made through an app configured so:
+    (project id, document id)."""
+    async with app_client(configured, services) as client:
+        pid = await _project(client, ann, "readable")
+        own = await _create(client, pid, kind, ann)
+        await _site(client, ann, pid)
+    return pid, own
+
+
 @pytest.mark.parametrize("kind", KINDS, ids=[k[0] for k in KINDS])
 async def test_hot_and_fastapi_document_reads_answer_byte_for_byte_alike(
     pair: tuple[httpx.AsyncClient, httpx.AsyncClient], auth: Auth, kind: tuple[Any, ...]
@@ -133,10 +145,7 @@ async def test_the_switch_decides_who_serves_the_reads(
 ) -> None:
     configured = settings.model_copy(update={"hot_routes": hot_routes})
     ann = auth(ANN)
-    async with app_client(configured, services) as client:
-        pid = await _project(client, ann, "served")
-        fid = await _create(client, pid, KINDS[0], ann)
-        await _site(client, ann, pid)
+    pid, fid = await _readable(configured, services, ann, KINDS[0])
     app = create_app(configured, services=services)
     served = {
         "/api/floorplans/{floorplan_id}": f"/api/floorplans/{fid}",
@@ -170,11 +179,8 @@ async def test_the_fastapi_twins_of_hot_reads_need_nothing_the_hot_path_skips(
 ) -> None:
     configured = settings.model_copy(update={"hot_routes": False})
     ann = auth(ANN)
-    async with app_client(configured, services) as client:
-        pid = await _project(client, ann, "twin")
-        kind = next((k for k in KINDS if f"/{k[0]}" in path), KINDS[0])
-        own = await _create(client, pid, kind, ann)
-        await _site(client, ann, pid)
+    kind = next((k for k in KINDS if f"/{k[0]}" in path), KINDS[0])
+    pid, own = await _readable(configured, services, ann, kind)
     app = create_app(configured, services=services)
     scope = await _call(app, path.format(id=own, project=pid), b"", ann)
     twin = scope["route"]

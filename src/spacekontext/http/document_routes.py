@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Response
 from pydantic import BaseModel, ValidationError
 
 from spacekontext.auth.deps import CurrentUser, ServicesDep, hot_caller, hot_caller_with_query
@@ -28,21 +28,12 @@ from spacekontext.http.conditional import IfMatch, IfNoneMatch, not_modified, pr
 from spacekontext.http.documents import not_modified_response, saved_response, stored_response
 from spacekontext.http.hot import HotRequest, HotRoute
 from spacekontext.http.jsonroute import ParsedJSONRoute
-from spacekontext.http.pages import (
-    LEVEL_MAX,
-    LEVEL_MIN,
-    LevelPageQuery,
-    PageCursor,
-    PageLimit,
-    PageQuery,
-)
+from spacekontext.http.pages import Level, LevelPageQuery, PageCursor, PageLimit, PageQuery
 from spacekontext.http.responses import JSONBytes
 from spacekontext.pagination import DEFAULT_PAGE
 from spacekontext.services import Services
 
 Prefer = Annotated[str | None, Header()]
-# The floorplans' level filter (and their `level` field's range).
-Level = Annotated[int | None, Query(ge=LEVEL_MIN, le=LEVEL_MAX)]
 
 
 class DocumentService(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from spacekontext.pagination import DEFAULT_PAGE, MAX_CURSOR_CHARS, MAX_PAGE
 
@@ -15,24 +15,24 @@ PageCursor = Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS)]
 # page is simply empty.
 PageOffset = Annotated[int, Query(ge=0, le=2**63 - 1)]
 
+# The floorplans' level filter (and their `level` field's range).
+Level = Annotated[int | None, Query(ge=-100, le=1000)]
 
-# The same bounds as models, for the hot routes (http/hot.py), which validate a query string
-# with one model. Frozen: the hot routes remember validated queries and share them. Fields in
-# the order of the FastAPI twins' parameters, so that several errors are listed alike.
+
+# The same parameters as one model each, for the hot routes (http/hot.py), which validate a
+# query string with one model: each bound is stated once, above. Frozen: the hot routes
+# remember validated queries and share them. Fields in the order of the FastAPI twins'
+# parameters, so that several errors are listed alike.
 class PageQuery(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
-    cursor: str | None = Field(default=None, max_length=MAX_CURSOR_CHARS)
-
-
-# The floorplans' level filter and its range.
-LEVEL_MIN, LEVEL_MAX = -100, 1000
+    limit: PageLimit = DEFAULT_PAGE
+    cursor: PageCursor = None
 
 
 class LevelPageQuery(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    level: int | None = Field(default=None, ge=LEVEL_MIN, le=LEVEL_MAX)
-    limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
-    cursor: str | None = Field(default=None, max_length=MAX_CURSOR_CHARS)
+    level: Level = None
+    limit: PageLimit = DEFAULT_PAGE
+    cursor: PageCursor = None

@@ -75,6 +75,8 @@ def _settings_dict(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+# Whether the project exists and belongs to the user (others' projects are indistinguishable
+# from missing ones): the one check, inside a session or on the driver.
 _OWNED = Statement(
     "SELECT 1 AS owned FROM app.projects WHERE id = :project_id AND user_id = :user_id"
 )
@@ -88,11 +90,9 @@ async def project_owned_or_404(db: Database, user_id: str, project_id: str) -> N
 
 
 async def owned_project_or_404(session: AsyncSession, user_id: str, project_id: str) -> None:
-    """Raise NotFound unless the project exists and belongs to the user (others' projects are
-    indistinguishable from missing ones)."""
-    found = await session.scalar(
-        select(Project.id).where(Project.id == project_id, Project.user_id == user_id)
-    )
+    """Raise NotFound unless the project exists and belongs to the user, in the session's
+    transaction (a write's lock or a multi-statement read follows)."""
+    found = await session.scalar(_OWNED.clause, {"project_id": project_id, "user_id": user_id})
     if found is None:
         raise NotFound("project not found")
 

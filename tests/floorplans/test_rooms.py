@@ -263,6 +263,21 @@ def test_any_walls_give_rooms_or_a_reason_never_an_error(walls: list[WallLine]) 
         assert found.warnings
 
 
+def test_a_subnormal_coordinate_gives_a_reason_not_a_warning() -> None:
+    # Found by the property test above: GEOS divided by zero offsetting a wall that ends at
+    # y = 1e-165, which numpy raised as a RuntimeWarning (an error under this suite).
+    walls = [
+        WallLine(0.0, 0.0, 0.0, 0.0, 0.0),
+        WallLine(0.0, 0.0, 0.0, -1.0, 0.0),
+        WallLine(1.0, 0.0, 0.0, -1.0, 0.0),
+        WallLine(-1.0, 0.03125, 0.0, 0.0, 0.0),
+        WallLine(-1.0, 1.114747902459793e-165, 1.0, 0.0, 0.0),
+    ]
+    found = find_rooms(walls)
+    assert found.rooms == []
+    assert found.warnings == ["no closed room: 1 enclosed faces are all smaller than 0.5 m²"]
+
+
 def test_a_plan_with_too_many_walls_is_not_searched_on_save() -> None:
     from spacekontext.floorplans import rooms
 

@@ -479,7 +479,12 @@ def _floors(geoms: Any, lines: list[WallLine]) -> list[Polygon]:
     parts = []
     for width, members in by_thickness.items():
         chains = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(geoms[members])))
-        parts.extend(shapely.buffer(chains, width / 2, cap_style="flat", join_style="mitre"))
+        # A coordinate so small it is subnormal (1e-165 m, an editor's rounding residue) makes
+        # GEOS divide by zero inside the offset; numpy reports the flag as a RuntimeWarning.
+        # The outline it returns is used as it is (no room, or one smaller than the minimum).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            widened = shapely.buffer(chains, width / 2, cap_style="flat", join_style="mitre")
+        parts.extend(widened)
     walls = shapely.get_parts(shapely.union_all(np.array(parts, dtype=object)))
     islands = [Polygon(part.exterior) for part in walls]
     island_tree = shapely.STRtree(islands)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from spacekontext.db.engine import Statement, create_engine_for
+from spacekontext.errors import Unavailable
 from tests.db import servers
 from tests.db.conftest import scale_settings
 
@@ -71,22 +72,28 @@ async def test_timeouts_are_set_per_transaction_and_do_not_leak(
         async with services.db.unit_of_work() as uow:
             with pytest.raises(DBAPIError, match="statement timeout"):
                 await uow.session.execute(text("SELECT pg_sleep(2)"))
-        # The hot reads' driver pool: each read in its own transaction with the same settings,
-        # and many of them in a row, so that they land on several server connections.
+        # The hot reads' driver pool: one message per statement, no transaction around it, so
+        # no SET LOCAL either; the application name passes, the statement timeout is the
+        # client's (below). Many reads at once, so that they land on several server connections.
         settings_query = Statement(
             "SELECT current_setting('statement_timeout') AS s, "
-            "current_setting('idle_in_transaction_session_timeout') AS i, "
-            "current_setting('application_name') AS a, :n::int AS n"
+            "current_setting('application_name') AS a, :n::int AS n, "
+            "'100%' AS literal_percent"
         )
         rows = await asyncio.gather(
             *(services.db.fetch(settings_query, {"n": n}) for n in range(SERVER_POOL * 4))
         )
-        assert {tuple(r[0].values())[:3] for r in rows} == {
-            ("1234ms", "4321ms", "sk-bouncer-test:primary")
-        }
+        assert {tuple(r[0].values())[:2] for r in rows} == {("0", "sk-bouncer-test:primary")}
         assert sorted(r[0]["n"] for r in rows) == list(range(SERVER_POOL * 4))
-        with pytest.raises(asyncpg.QueryCanceledError, match="statement timeout"):
-            await services.db.fetch(Statement("SELECT pg_sleep(2)"), {})
+        assert {r[0]["literal_percent"] for r in rows} == {"100%"}
+        # A read that runs past DB_STATEMENT_TIMEOUT_MS is cancelled on the server, answered
+        # as an outage (503), and leaves its connection usable.
+        with pytest.raises(Unavailable) as timed_out:
+            await services.db.fetch(Statement("SELECT pg_sleep(5) AS slept"), {})
+        assert "statement cancelled after 1.234 s" in str(timed_out.value.details)
+        assert _active_sleeps(bouncer, pg15_database) == 0
+        for _ in range(services.settings.db_read_pool_size + 1):
+            assert (await services.db.fetch(Statement("SELECT 1 AS one"), {}))[0]["one"] == 1
     # SET LOCAL ended with each transaction: a plain client of the same server pool sees the
     # server's defaults.
     engine = create_async_engine(
@@ -98,6 +105,18 @@ async def test_timeouts_are_set_per_transaction_and_do_not_leak(
             assert await conn.scalar(text("SELECT current_setting('statement_timeout')")) == "0"
             await conn.commit()
     await engine.dispose()
+
+
+def _active_sleeps(bouncer: servers.Bouncer, database: str) -> int:
+    """Statements still running `pg_sleep` in `database` (through the pooler: a client of its
+    own, in a transaction of its own)."""
+    with psycopg.connect(bouncer.url(database), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'active'"
+            " AND query LIKE 'SELECT pg_sleep%%'",
+            (database,),
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _server_statements(cluster: servers.Cluster, database: str, like: str) -> int:
@@ -137,8 +156,10 @@ async def test_no_encoding_round_trip_per_transaction(
             async with services.db.read() as session:
                 assert await session.scalar(text("SELECT 1")) == 1
             await services.db.fetch(Statement("SELECT 1 AS one"), {})
-    transactions = _server_statements(pg15, pg15_database, "SELECT set_config(%")
-    assert transactions >= SERVER_POOL * 3 * 2  # the reads above did run through PgBouncer
+    # The reads above did run through PgBouncer: the ORM's transactions and the driver's
+    # one-message statements.
+    assert _server_statements(pg15, pg15_database, "SELECT set_config(%") >= SERVER_POOL * 3
+    assert _server_statements(pg15, pg15_database, "SELECT $1 AS one") >= SERVER_POOL * 3
     assert _server_statements(pg15, pg15_database, "SET client_encoding%") == before
 
 
@@ -222,3 +243,46 @@ async def test_200_concurrent_clients_through_pgbouncer_without_errors(
         assert pools and pools[0]["pool_mode"] == "transaction"
     direct = pg15.sql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{pg15_database}'")
     assert isinstance(direct, int) and direct <= SERVER_POOL
+
+
+async def test_a_driver_read_is_one_query_through_pgbouncer(
+    bouncer: servers.Bouncer, pg15_database: str, make_app: Callable[..., Any]
+) -> None:
+    # The hot reads behind PgBouncer are one message each (psycopg, unprepared, autocommit):
+    # PgBouncer counts one query and one transaction per read. With asyncpg they were four
+    # queries (BEGIN with the SET LOCAL of the timeouts, prepare, execute, COMMIT).
+    def totals() -> tuple[int, int]:
+        stats = [s for s in bouncer.show("STATS") if s["database"] == pg15_database]
+        if not stats:
+            return 0, 0
+        return int(str(stats[0]["total_query_count"])), int(str(stats[0]["total_xact_count"]))
+
+    async with make_app(database_url=bouncer.url(pg15_database), database_pooler="pgbouncer") as (
+        _,
+        services,
+    ):
+        read = Statement("SELECT :n::int AS n, now() AS at")
+        await services.db.fetch(read, {"n": 0})  # connected beforehand
+        queries, transactions = totals()
+        rows = [await services.db.fetch(read, {"n": n}) for n in range(10)]
+        after_queries, after_transactions = totals()
+    assert [r[0]["n"] for r in rows] == list(range(10))
+    # Timestamps come back in UTC, as the direct pool gives them.
+    assert {r[0]["at"].utcoffset() for r in rows} == {timedelta(0)}
+    assert after_queries - queries == 10
+    assert after_transactions - transactions == 10
+
+
+async def test_a_pooler_that_is_not_running_is_an_outage(
+    make_app: Callable[..., Any], auth: Callable[[str], dict[str, str]]
+) -> None:
+    # The driver pool behind PgBouncer reports a refused connection as the asyncpg pool does:
+    # a 503 with the reason, never a 500 from psycopg's own exception classes.
+    url = f"postgresql://postgres@127.0.0.1:{servers.free_port()}/postgres"
+    async with make_app(database_url=url, database_pooler="pgbouncer") as (client, services):
+        with pytest.raises(Unavailable) as refused:
+            await services.db.fetch(Statement("SELECT 1 AS one"), {})
+        assert str(refused.value.details["reason"]).startswith("connection failed")
+        response = await client.get("/api/projects", headers=auth("refused@example.com"))
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"

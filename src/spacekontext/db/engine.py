@@ -21,6 +21,7 @@ from typing import Any, Self, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs shipped
 import orjson
+import psycopg
 from sqlalchemy import JSON, Select, Text, TextClause, cast, event, text
 from sqlalchemy.dialects.postgresql import psycopg2
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -33,7 +34,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from spacekontext.db.driverpool import DriverPool
+from spacekontext.db.driverpool import BouncerPool, DriverPool, StatementPool
 from spacekontext.db.jsontext import JSONText
 from spacekontext.db.observe import instrument, record
 from spacekontext.db.outage import as_unavailable, raise_if_outage
@@ -89,20 +90,30 @@ def connect_args_for(settings: Settings, *, role: str = "primary") -> dict[str, 
 
 def driver_pool_for(
     engine: AsyncEngine, settings: Settings, *, role: str, name: str | None = None
-) -> DriverPool:
-    """The driver's own pool (db/driverpool.py) for the server of `engine`."""
+) -> StatementPool:
+    """The driver's own pool (db/driverpool.py) for the server of `engine`: asyncpg's with
+    its statement cache on a direct connection, psycopg's one-message statements behind
+    PgBouncer in transaction mode."""
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    prefix = None
+    name = name or f"{role}-driver"
     if settings.database_pooler == "pgbouncer":
-        prefix = "BEGIN; " + _local_timeouts_sql(settings)
+        timeout_ms = settings.db_statement_timeout_ms
+        return BouncerPool(
+            dsn,
+            role=role,
+            name=name,
+            size=settings.db_read_pool_size,
+            timeout_s=settings.db_pool_timeout_s,
+            statement_timeout_s=timeout_ms / 1000 if timeout_ms else None,
+            application_name=f"{settings.db_application_name}:{role}",
+        )
     return DriverPool(
         dsn,
         role=role,
-        name=name or f"{role}-driver",
+        name=name,
         size=settings.db_read_pool_size,
         timeout_s=settings.db_pool_timeout_s,
         server_settings=connect_args_for(settings, role=role)["server_settings"],
-        transaction_prefix=prefix,
     )
 
 
@@ -258,6 +269,15 @@ class Statement:
 
         self.native = _NAMED.sub(number, sql)
         self.names = tuple(names)
+        # psycopg's form (`BouncerPool`): `%s` placeholders, each naming its argument.
+        order: list[int] = []
+
+        def positional(match: re.Match[str]) -> str:
+            order.append(names.index(match.group(1)))
+            return "%s"
+
+        self.positional = _NAMED.sub(positional, sql.replace("%", "%%"))
+        self.order = tuple(order)
 
     @classmethod
     def of(cls, query: Select[Any]) -> Statement:
@@ -357,8 +377,11 @@ def _conflict_from(exc: IntegrityError) -> Conflict:
 
 
 def _conflict(driver_error: BaseException | None) -> Conflict:
-    """The one answer to a constraint violation, naming the constraint the driver reported."""
-    constraint = getattr(driver_error, "constraint_name", None)
+    """The one answer to a constraint violation, naming the constraint the driver reported
+    (asyncpg's attribute, or psycopg's diagnostics)."""
+    constraint = getattr(driver_error, "constraint_name", None) or getattr(
+        getattr(driver_error, "diag", None), "constraint_name", None
+    )
     return Conflict("the change conflicts with existing data", details={"constraint": constraint})
 
 
@@ -507,8 +530,8 @@ class Database:
         self.engine = engine
         self._retry_after_s = settings.db_pool_timeout_s if settings else 1.0
         # The hot reads' shortcut (`fetch`): the driver's own pool, no SQLAlchemy session.
-        self._driver_pool: DriverPool | None = None
-        self._replica_pools: dict[str, DriverPool] = {}
+        self._driver_pool: StatementPool | None = None
+        self._replica_pools: dict[str, StatementPool] = {}
         slow_query_ms = settings.slow_query_ms if settings else 200.0
         self._slow_s = slow_query_ms / 1000
         self._statement_metrics = {
@@ -700,7 +723,7 @@ class Database:
         return rows
 
     async def _on_primary(
-        self, pool: DriverPool, statement: Statement, args: tuple[Any, ...]
+        self, pool: StatementPool, statement: Statement, args: tuple[Any, ...]
     ) -> list[Any]:
         """A statement on the primary's driver pool, its failures translated as everywhere: a
         saturated pool 503 `database_busy`, a constraint violation 409, an outage 503."""
@@ -708,19 +731,19 @@ class Database:
             return await self._fetch_on(pool, statement, args)
         except PoolTimeout as exc:
             raise database_busy(self._retry_after_s) from exc
-        except asyncpg.IntegrityConstraintViolationError as exc:
+        except (asyncpg.IntegrityConstraintViolationError, psycopg.errors.IntegrityError) as exc:
             raise _conflict(exc) from exc
         except Exception as exc:
             raise_if_outage(exc)
             raise
 
     async def _fetch_on(
-        self, pool: DriverPool, query: Statement, args: tuple[Any, ...]
+        self, pool: StatementPool, query: Statement, args: tuple[Any, ...]
     ) -> list[Any]:
         histogram, slow_counter = self._statement_metrics[pool.role]
         started = time.perf_counter()
         try:
-            return await pool.fetch(query.native, args)
+            return list(await pool.fetch(query, args))
         finally:
             record(
                 time.perf_counter() - started,

@@ -29,6 +29,13 @@ _CONNECTION_ERRNOS = frozenset(
 )  # fmt: skip
 
 
+class StatementTimedOut(TimeoutError):
+    """A statement the client cancelled after DB_STATEMENT_TIMEOUT_MS (the driver pool behind
+    PgBouncer, where the server's own timeout cannot be set without a transaction): the
+    server is too busy or the statement too slow, answered as an outage (503, Retry-After)
+    like a server that cannot be reached, never as a bug."""
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     """`exc`, the driver error SQLAlchemy wraps (`.orig`), and their causes."""
     seen: list[BaseException] = []
@@ -72,6 +79,8 @@ def unreachable_reason(exc: BaseException, *, from_database: bool = True) -> str
             return f"connection failed: {error.strerror or type(error).__name__}"
         if isinstance(error, ConnectionError):
             return f"connection failed: {type(error).__name__}"
+        if isinstance(error, StatementTimedOut):
+            return str(error)
         if isinstance(error, TimeoutError):
             return "connecting to the database timed out"
     return None

@@ -46,9 +46,10 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     print(f"iterations: {args.iterations}; median ms per statement\n")
     print(
-        "| document | method | stored bytes | UPDATE | read as text | detoast only | parse alone |"
+        "| document | type | compression | stored bytes | UPDATE | read as text | detoast only "
+        "| jsonb parse alone |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
     with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
         try:
             for size in SIZES:
@@ -61,18 +62,18 @@ def main() -> None:
                     ).fetchone(),
                     args.iterations,
                 )
-                for method in ("pglz", "lz4"):
+                for kind, method in (("jsonb", "pglz"), ("jsonb", "lz4"), ("json", "lz4")):
                     conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
                     conn.execute(
                         f"CREATE TABLE {TABLE} "
-                        f"(id int PRIMARY KEY, data jsonb COMPRESSION {method})"
+                        f"(id int PRIMARY KEY, data {kind} COMPRESSION {method})"
                     )
-                    conn.execute(f"INSERT INTO {TABLE} VALUES (1, %s::jsonb)", (text,))
+                    conn.execute(f"INSERT INTO {TABLE} VALUES (1, %s::{kind})", (text,))
 
-                    def update(i: int, t: str = text) -> None:
+                    def update(i: int, t: str = text, kind: str = kind) -> None:
                         changed = t.replace('"thickness":0.2', f'"thickness":0.2{i % 10}', 1)
                         conn.execute(
-                            f"UPDATE {TABLE} SET data = %s::jsonb WHERE id = 1", (changed,)
+                            f"UPDATE {TABLE} SET data = %s::{kind} WHERE id = 1", (changed,)
                         )
 
                     updated = median_ms(update, args.iterations)
@@ -80,14 +81,18 @@ def main() -> None:
                         lambda _i: conn.execute(f"SELECT data::text FROM {TABLE}").fetchone(),
                         args.iterations,
                     )
+                    # Detoasting alone: an operator that reads the value without printing it.
+                    probe = "data ? 'x'" if kind == "jsonb" else "octet_length(data::text)"
                     detoast = median_ms(
-                        lambda _i: conn.execute(f"SELECT data ? 'x' FROM {TABLE}").fetchone(),
+                        lambda _i, probe=probe: conn.execute(
+                            f"SELECT {probe} FROM {TABLE}"
+                        ).fetchone(),
                         args.iterations,
                     )
                     row = conn.execute(f"SELECT pg_column_size(data) FROM {TABLE}").fetchone()
                     stored = row[0] if row else 0
                     print(
-                        f"| {size // 1000} KB | {method} | {stored:,} | {updated:.2f} | "
+                        f"| {size // 1000} KB | {kind} | {method} | {stored:,} | {updated:.2f} | "
                         f"{read:.2f} | {detoast:.2f} | {parse:.2f} |"
                     )
         finally:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -27,7 +28,8 @@ def _columns_not_lz4(url: str) -> list[str]:
             " JOIN pg_class c ON c.oid = a.attrelid"
             " JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE n.nspname = 'app' AND c.relkind IN ('r', 'p')"
-            " AND a.atttypid = 'jsonb'::regtype AND a.attnum > 0 AND NOT a.attisdropped"
+            " AND a.atttypid IN ('json'::regtype, 'jsonb'::regtype)"
+            " AND a.attnum > 0 AND NOT a.attisdropped"
             " AND a.attcompression <> 'l' ORDER BY 1"
         ).fetchall()
     return [row[0] for row in rows]
@@ -74,9 +76,38 @@ async def test_documents_and_later_partitions_are_compressed_with_lz4(
 
     with psycopg.connect(primary_url) as conn:
         methods = conn.execute(
-            "SELECT pg_column_compression(f.data), pg_column_compression(v.data)"
+            "SELECT pg_column_compression(f.data), pg_column_compression(v.data),"
+            " f.data::text, v.data::text"
             " FROM app.floorplans f JOIN app.floorplan_versions v ON v.floorplan_id = f.id"
             " WHERE f.id = %s",
             (floorplan_id,),
         ).fetchone()
-    assert methods == ("lz4", "lz4")
+    assert methods is not None
+    assert methods[:2] == ("lz4", "lz4")
+    # Stored as json (migration 0010): the canonical text the save sent, kept as it is, in the
+    # row and in its history row.
+    canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    assert methods[2:] == (canonical, canonical)
+
+
+def test_documents_and_site_data_are_json_and_the_small_fields_jsonb(primary_url: str) -> None:
+    with psycopg.connect(primary_url) as conn:
+        types = dict(
+            conn.execute(
+                "SELECT c.relname || '.' || a.attname, format_type(a.atttypid, NULL)"
+                " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'app' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+                " AND a.attnum > 0 AND NOT a.attisdropped"
+                " AND a.atttypid IN ('json'::regtype, 'jsonb'::regtype)"
+            ).fetchall()
+        )
+    assert {column for column, kind in types.items() if kind == "json"} == {
+        "floorplans.data",
+        "floorplan_versions.data",
+        "models3d.model_data",
+        "massings.massing_data",
+        *(f"site_analyses.{name}" for name in ("sun_path", "weather", "topography", "context")),
+        "site_analyses.analysis_results",
+    }
+    assert types["massings.analysis"] == types["site_analyses.coordinates"] == "jsonb"

@@ -114,6 +114,29 @@ async def test_site_upsert_and_read(
     assert stolen.status_code == 404
 
 
+async def test_a_site_read_sends_the_stored_data_as_the_save_answered_it(
+    client: httpx.AsyncClient, ann: Headers, project: dict
+) -> None:
+    # The read sends the site's data as the text PostgreSQL holds (json columns), without a
+    # parse and re-encode: byte for byte what the save answered from its model.
+    body = {
+        "projectId": project["id"],
+        "coordinates": {"lat": ZURICH[0], "lng": ZURICH[1]},
+        "date": "2026-06-21",
+        "weatherData": {"source": "client", "hourly": [{"t": 1, "temp": -3.25e-7}], "ü": "ß"},
+        "topography": {"elevations": [[1.5, 2, None]]},
+        "analysisResults": {"far": 2.5},
+    }
+    saved = await client.post("/api/site-analysis", json=body, headers=ann)
+    assert saved.status_code == 200, saved.text
+    read = await client.get(f"/api/site-analysis/{project['id']}", headers=ann)
+    assert read.status_code == 200
+    assert read.content == saved.content
+    site = read.json()["siteAnalysis"]
+    assert site["weatherData"] == site["weather"] == body["weatherData"]
+    assert site["sunPathData"] == site["sunPath"] and site["contextData"] is None
+
+
 async def test_site_defaults_to_today_in_the_site_zone(
     client: httpx.AsyncClient, ann: Headers, project: dict
 ) -> None:

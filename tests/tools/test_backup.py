@@ -409,7 +409,8 @@ async def test_a_postgresql_15_backup_restores_into_embedded_postgresql_18(
                 "SELECT DISTINCT a.attcompression::text FROM pg_attribute a"
                 " JOIN pg_class c ON c.oid = a.attrelid"
                 " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname = 'app' AND a.atttypid = 'jsonb'::regtype AND a.attnum > 0"
+                " WHERE n.nspname = 'app' AND a.atttypid IN ('json'::regtype, 'jsonb'::regtype)"
+                " AND a.attnum > 0"
                 " AND c.relkind IN ('r', 'p')"
             ).fetchall()
         assert methods == [("l",)]

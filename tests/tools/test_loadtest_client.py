@@ -142,6 +142,16 @@ def test_the_first_node_is_found_in_jsonb_text_as_a_parse_finds_it() -> None:
     assert _first_node_found(b'{"floorplan":{"data":{"nodes":{}}}}') is None
 
 
+def test_the_first_node_is_found_in_the_canonical_text_as_a_parse_finds_it() -> None:
+    # What a save stores (a json column): keys sorted, so `connectedEdges` comes first.
+    document = floorplan(random.Random(5), target_bytes=60_000)
+    text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    body = b'{"success":true,"floorplan":{"id":"f2","data":' + text + b"}}"
+    found = _first_node_found(body)
+    assert found is not None
+    assert found == _first_node(orjson.loads(body))
+
+
 def test_multipart_bodies_are_well_formed() -> None:
     body = _multipart(
         "b0", {"projectId": "p1"}, filename="a.dxf", content_type="image/vnd.dxf", content=b"0\n"

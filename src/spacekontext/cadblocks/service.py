@@ -27,7 +27,7 @@ from spacekontext.cache.aside import CacheAside, cache_key, shared_generation
 from spacekontext.cadblocks.library import BlockSpec, block_dxf, block_svg, library
 from spacekontext.cadblocks.models import CadBlock
 from spacekontext.cadblocks.schemas import CadBlockRead, CadBlockUpload
-from spacekontext.db.engine import Database
+from spacekontext.db.engine import Database, Statement
 from spacekontext.dxf.preview import render_entities_svg
 from spacekontext.dxf.reader import load_drawing, unit_scale
 from spacekontext.errors import Conflict, Invalid, NotFound, Unprocessable
@@ -44,6 +44,13 @@ CAD_BLOCKS = shared_generation("cad-blocks")
 # The library changes only through block writes, each of which replaces the generation: the TTL
 # only bounds memory, and a stale entry after a failed bump (docs/caching.md, "Redis down").
 LIST_TTL_S = 3600
+# Whether a user owns a private block (admins who uploaded one): one statement on the driver,
+# asked once per user and generation (`_owns_private_blocks`).
+_OWNS_PRIVATE = Statement(
+    "SELECT 1 AS owns FROM app.cad_blocks WHERE created_by_user_id = :user_id AND NOT is_public "
+    "LIMIT 1"
+)
+
 _COLUMNS = (
     CadBlock.id,
     CadBlock.slug,
@@ -180,13 +187,8 @@ class CadBlockService:
 
     async def _owns_private_blocks(self, user_id: str) -> bool:
         async def load() -> bytes:
-            async with self._db.read(user_id=user_id, primary=True) as session:
-                found = await session.scalar(
-                    select(CadBlock.id)
-                    .where(CadBlock.created_by_user_id == user_id, CadBlock.is_public.is_(False))
-                    .limit(1)
-                )
-            return b"1" if found is not None else b"0"
+            found = await self._db.fetch(_OWNS_PRIVATE, {"user_id": user_id}, primary=True)
+            return b"1" if found else b"0"
 
         owns = await self._cache.cached_bytes(
             cache_key("cad-blocks-private", user_id), load, generation=CAD_BLOCKS, ttl_s=LIST_TTL_S

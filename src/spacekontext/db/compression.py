@@ -1,7 +1,8 @@
 """How the app's documents are compressed in PostgreSQL: lz4 where the server has it.
 
-Every jsonb column of the app schema (partitions included) is set to lz4, which compresses and
-decompresses a large document several times faster than the default pglz (docs/database.md).
+Every json and jsonb column of the app schema (partitions included) is set to lz4, which
+compresses and decompresses a large document several times faster than the default pglz
+(docs/database.md).
 The same statement serves migration 0009 and `spacekontext restore`: backups are dumped without
 compression settings (so that one taken on a server with lz4 restores into one without, such as
 the embedded server), and the restore sets lz4 again where the target has it."""
@@ -34,7 +35,8 @@ def document_compression_sql(method: Method) -> str:
                 JOIN pg_class c ON c.oid = a.attrelid
                 JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = 'app' AND c.relkind IN ('r', 'p')
-                  AND a.atttypid = 'jsonb'::regtype AND a.attnum > 0 AND NOT a.attisdropped
+                  AND a.atttypid IN ('json'::regtype, 'jsonb'::regtype)
+                  AND a.attnum > 0 AND NOT a.attisdropped
             LOOP
                 EXECUTE format(
                     'ALTER TABLE %s ALTER COLUMN %I SET COMPRESSION METHOD', col.tab, col.name

@@ -49,10 +49,10 @@ def document_invalid(kind: str, problems: list[Problem]) -> ValidationFailed:
 @dataclass(frozen=True, slots=True)
 class Encoded:
     """The canonical form of a document: its compact size and a hash that ignores key order
-    (PostgreSQL's jsonb does not keep key order either, so two saves that differ only in key
-    order are the same content), and the canonical text itself, which is what a save sends
-    PostgreSQL to store: the same jsonb value as the document, encoded once instead of again
-    by the driver."""
+    (two saves that differ only in key order are the same content), and the canonical text
+    itself (keys sorted, no insignificant space), which is what a save sends PostgreSQL to
+    store as it is (a json column, migration 0010), encoded once instead of again by the
+    driver."""
 
     data_bytes: int
     content_hash: str
@@ -115,7 +115,7 @@ def encode(document: Any, *, kind: str, max_bytes: int, finite: bool = False) ->
 
     `finite=True` skips the walk for NaN and infinities, for a document known to hold none:
     one made only of a request body parsed by orjson (which refuses them, see
-    `json_body_is_strict`) and of stored jsonb (which cannot hold them)."""
+    `json_body_is_strict`) and of stored documents (PostgreSQL's json parser refuses them)."""
     if not finite:
         problems = non_finite_paths(document)
         if problems:

@@ -21,7 +21,7 @@ def check_floorplan(
     # and encoded, so the stored document, its hash and its figures agree.
     derived_rooms = apply_rooms(data, rooms)
     # Computed rooms are walked for NaN/Infinity like any document built in Python; a body the
-    # edge layer checked (and stored jsonb) cannot hold them.
+    # edge layer checked (and a stored document) cannot hold them.
     encoded = encode(data, kind=KIND, max_bytes=max_bytes, finite=finite and not derived_rooms)
     return derive(data), encoded
 
@@ -29,7 +29,7 @@ def check_floorplan(
 def fact_values(facts: FloorplanFacts, encoded: Encoded) -> dict[str, Any]:
     """The row's columns for `check_floorplan`'s answer."""
     return {
-        # The canonical text, encoded once by `encode`: the same jsonb value as the document.
+        # The canonical text, encoded once by `encode`, stored as it is.
         "data": encoded.text,
         "wall_count": facts.wall_count,
         "opening_count": facts.opening_count,

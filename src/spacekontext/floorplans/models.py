@@ -16,7 +16,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSON
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from spacekontext.db.base import Base, Timestamps, id_column
@@ -41,8 +41,9 @@ class Floorplan(Timestamps, Base):
     )
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     level: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    # The document; deferred so that no query loads it unless it asks for it by name.
-    data: Mapped[dict[str, Any]] = deferred(mapped_column(JSONB, nullable=False))
+    # The document; deferred so that no query loads it unless it asks for it by name. Stored
+    # as json (its text), not jsonb: nothing queries inside it (migration 0010).
+    data: Mapped[dict[str, Any]] = deferred(mapped_column(JSON, nullable=False))
     wall_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     opening_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     room_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
@@ -69,7 +70,7 @@ floorplan_versions = Table(
     Column("version", Integer, nullable=False),
     Column("name", String(255), nullable=False),
     Column("level", Integer, nullable=False),
-    Column("data", JSONB, nullable=False),
+    Column("data", JSON, nullable=False),
     Column("wall_count", Integer, nullable=False),
     Column("opening_count", Integer, nullable=False),
     Column("room_count", Integer, nullable=False),

@@ -4,7 +4,7 @@ Every JSON body is parsed once by the edge layer's check (http/jsonbody.py), wit
 FastAPI would then parse it a second time with Python's own parser (about 2.5 ms of a 200 KB
 floorplan save, three times orjson's cost). A route of this class reads the parsed document the
 edge left in the scope instead, and marks the request as one whose body holds no NaN or
-infinity (the edge refused them), so that a document made of it and of stored jsonb need not
+infinity (the edge refused them), so that a document made of it and of a stored one need not
 be walked for them again (`documents.encode(finite=...)`)."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from spacekontext.db.base import Base, Timestamps, id_column
@@ -25,7 +25,8 @@ class Massing(Timestamps, Base):
         ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
     )
     name: Mapped[str] = mapped_column(String(255), nullable=False)
-    massing_data: Mapped[dict[str, Any]] = deferred(mapped_column(JSONB, nullable=False))
+    # json, not jsonb, as a floorplan's document (migration 0010).
+    massing_data: Mapped[dict[str, Any]] = deferred(mapped_column(JSON, nullable=False))
     analysis: Mapped[dict[str, Any] | None] = deferred(mapped_column(JSONB))
     volume_m3: Mapped[float] = mapped_column(Float, nullable=False, server_default="0")
     footprint_m2: Mapped[float] = mapped_column(Float, nullable=False, server_default="0")

@@ -161,7 +161,7 @@ def _derived(
 ) -> dict[str, Any]:
     facts = shape.facts(floor_to_floor_m)
     return {
-        # The canonical text, encoded once by `encode`: the same jsonb value as the document.
+        # The canonical text, encoded once by `encode`, stored as it is.
         "massing_data": encoded.text,
         "volume_m3": facts.volume_m3,
         "footprint_m2": facts.footprint_m2,

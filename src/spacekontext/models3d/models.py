@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from spacekontext.db.base import Base, Timestamps, id_column
@@ -29,7 +29,8 @@ class Model3D(Timestamps, Base):
         ForeignKey("floorplans.id", ondelete="SET NULL")
     )
     name: Mapped[str] = mapped_column(String(255), nullable=False)
-    model_data: Mapped[dict[str, Any]] = deferred(mapped_column(JSONB, nullable=False))
+    # json, not jsonb, as a floorplan's document (migration 0010).
+    model_data: Mapped[dict[str, Any]] = deferred(mapped_column(JSON, nullable=False))
     settings: Mapped[dict[str, Any]] = mapped_column(
         JSONB, nullable=False, server_default=text("'{}'::jsonb")
     )

@@ -149,7 +149,7 @@ class Model3DService(VersionedDocumentService[Model3DRead, Model3DSummary, tuple
 
 def _derived(objects: int, encoded: Encoded) -> dict[str, Any]:
     return {
-        # The canonical text, encoded once by `encode`: the same jsonb value as the document.
+        # The canonical text, encoded once by `encode`, stored as it is.
         "model_data": encoded.text,
         "object_count": objects,
         "data_bytes": encoded.data_bytes,

@@ -49,6 +49,12 @@ _FIRST_PAGE = Statement(
     "SELECT id, name, description, created_at, updated_at, user_id, settings FROM app.projects "
     "WHERE user_id = :user_id ORDER BY created_at DESC, id DESC LIMIT :limit"
 )
+# One project (a missed cache entry of `get_json`, the console): one statement on the driver
+# (Database.fetch), not an ORM session, which behind PgBouncer cost a transaction around it.
+_GET = Statement(
+    "SELECT id, name, description, created_at, updated_at, user_id, settings FROM app.projects "
+    "WHERE id = :project_id AND user_id = :user_id"
+)
 _PAGE_AFTER = Statement(
     "SELECT id, name, description, created_at, updated_at, user_id, settings FROM app.projects "
     "WHERE user_id = :user_id AND (created_at, id) < (:created_at, :last_id) "
@@ -279,17 +285,14 @@ class ProjectService:
         }
 
     async def get(self, user_id: str, project_id: str) -> ProjectRead:
-        async with self._db.read(user_id=user_id) as session:
-            row = (
-                await session.execute(
-                    select(*_READ_COLUMNS).where(
-                        Project.id == project_id, Project.user_id == user_id
-                    )
-                )
-            ).first()
-        if row is None:
+        rows = await self._db.fetch(
+            _GET, {"project_id": project_id, "user_id": user_id}, user_id=user_id
+        )
+        if not rows:
             raise NotFound("project not found")
-        return ProjectRead.model_validate(row)
+        return ProjectRead.model_validate(
+            {**rows[0], "settings": _settings_dict(rows[0]["settings"])}
+        )
 
     async def create(self, user_id: str, data: ProjectCreate) -> ProjectRead:
         async with self._db.unit_of_work() as uow:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Float, ForeignKey, String
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from spacekontext.db.base import Base, Timestamps, id_column
@@ -25,8 +25,10 @@ class SiteAnalysis(Timestamps, Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     coordinates: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     boundary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    sun_path: Mapped[dict[str, Any] | None] = deferred(mapped_column(JSONB))
-    weather: Mapped[dict[str, Any] | None] = deferred(mapped_column(JSONB))
-    topography: Mapped[dict[str, Any] | None] = deferred(mapped_column(JSONB))
-    context: Mapped[dict[str, Any] | None] = deferred(mapped_column(JSONB))
-    analysis_results: Mapped[dict[str, Any] | None] = deferred(mapped_column(JSONB))
+    # The site's data, stored and returned whole: json (its text), not jsonb (migration 0010);
+    # a read sends the stored text as it is (SiteService.get_json).
+    sun_path: Mapped[dict[str, Any] | None] = deferred(mapped_column(JSON))
+    weather: Mapped[dict[str, Any] | None] = deferred(mapped_column(JSON))
+    topography: Mapped[dict[str, Any] | None] = deferred(mapped_column(JSON))
+    context: Mapped[dict[str, Any] | None] = deferred(mapped_column(JSON))
+    analysis_results: Mapped[dict[str, Any] | None] = deferred(mapped_column(JSON))

@@ -55,8 +55,9 @@ async def _get(
             f"interval must be one of {list(INTERVALS_MINUTES)} minutes",
             details=[{"field": "query.interval", "message": "not a supported interval"}],
         )
-    site = await services.site.get(user_id, project_id, day=day, interval_minutes=interval)
-    return JSONBytes({"success": True, "siteAnalysis": site.model_dump(mode="json", by_alias=True)})
+    return JSONBytes(
+        await services.site.get_json(user_id, project_id, day=day, interval_minutes=interval)
+    )
 
 
 class SiteQuery(BaseModel):

@@ -6,6 +6,8 @@ import asyncio
 from datetime import date
 from typing import Any
 
+import orjson
+from pydantic.alias_generators import to_camel
 from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -40,6 +42,10 @@ READ_COLUMNS = (
     SiteAnalysis.updated_at,
 )
 _PASSTHROUGH = ("weather", "topography", "context", "analysis_results")
+# The stored data a read returns whole (json columns, migration 0010): sent as the text
+# PostgreSQL holds, never parsed, validated and encoded again (`get_json`). The sun path alone
+# is 10 KB, sent twice (under the web client's name too).
+_DATA = ("sun_path", *_PASSTHROUGH)
 # A project's site analysis, owner-checked: one statement on the driver (`Database.fetch`).
 _READ = Statement.of(
     select(*READ_COLUMNS)
@@ -132,6 +138,33 @@ class SiteService:
                 await refresh_floor_area_ratios(uow.session, body.project_id, row.site_area_m2)
             await uow.commit()
         return SiteAnalysisRead.model_validate(row)
+
+    async def get_json(
+        self, user_id: str, project_id: str, *, day: date | None, interval_minutes: int | None
+    ) -> bytes:
+        """The answer of a site read: `{"success": true, "siteAnalysis": …}` as `get` renders
+        it. For the stored date and interval the site's data goes out as the text PostgreSQL
+        holds (the same bytes when a save wrote it; tests compare); the rest of the site is
+        read through its model, whose validator fills in the client's `coordinates`."""
+        if day is not None or interval_minutes is not None:
+            site = await self.get(user_id, project_id, day=day, interval_minutes=interval_minutes)
+            return orjson.dumps(
+                {"success": True, "siteAnalysis": site.model_dump(mode="json", by_alias=True)}
+            )
+        rows = await self._db.fetch(_READ, {"project_id": project_id, "user_id": user_id})
+        if not rows:
+            raise NotFound("site analysis not found")
+        row = dict(rows[0])
+        texts = {name: row.pop(name) for name in _DATA}
+        small = _READ.values(row | dict.fromkeys(_DATA))
+        body = SiteAnalysisRead.model_validate(small).model_dump(mode="json", by_alias=True)
+        for name, text in texts.items():
+            value = None if text is None else orjson.Fragment(text)
+            # The API's name and the web client's (`sunPathData`…), where the model has one.
+            for key in (to_camel(name), f"{to_camel(name)}Data"):
+                if key in body:
+                    body[key] = value
+        return orjson.dumps({"success": True, "siteAnalysis": body})
 
     async def get(
         self,

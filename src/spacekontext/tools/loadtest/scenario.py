@@ -284,11 +284,17 @@ def _small_dxfs() -> tuple[bytes, ...]:
     return tuple(_small_dxf(rng) for _ in range(32))
 
 
-# The first node of a floorplan as PostgreSQL writes jsonb out (keys by length, so a node's
-# `position` comes before its `connectedEdges`), found without parsing the whole document.
+# The first node of a floorplan as the server stores it, found without parsing the whole
+# document: in the canonical form (keys sorted, so a node's `connectedEdges` comes before its
+# `position`, no spaces) or as PostgreSQL writes jsonb out (keys by length, `position` first,
+# ", " and ": " between).
 _NUMBER = rb"(-?[0-9][0-9.eE+-]*)"
 _FIRST_NODE = re.compile(
-    rb'"nodes": ?\{"([^"\\]{1,200})": ?\{"position": ?\[' + _NUMBER + rb", ?" + _NUMBER + rb"\]"
+    rb'"nodes": ?\{"([^"\\]{1,200})": ?\{(?:"connectedEdges": ?\[[^\]]*\], ?)?"position": ?\['
+    + _NUMBER
+    + rb", ?"
+    + _NUMBER
+    + rb"\]"
 )
 
 

@@ -105,7 +105,7 @@ def test_documents_and_site_data_are_json_and_the_small_fields_jsonb(primary_url
     assert {column for column, kind in types.items() if kind == "json"} == {
         "floorplans.data",
         "floorplan_versions.data",
-        "models3d.model_data",
+        "models_3d.model_data",
         "massings.massing_data",
         *(f"site_analyses.{name}" for name in ("sun_path", "weather", "topography", "context")),
         "site_analyses.analysis_results",

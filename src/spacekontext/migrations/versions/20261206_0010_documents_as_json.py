@@ -24,7 +24,7 @@ down_revision: str | None = "0009"
 DOCUMENTS = (
     ("floorplans", "data"),
     ("floorplan_versions", "data"),  # partitioned: the parent's change reaches every partition
-    ("models3d", "model_data"),
+    ("models_3d", "model_data"),
     ("massings", "massing_data"),
     # A site's data, returned whole by every site read (sun path, weather, …).
     ("site_analyses", "sun_path"),

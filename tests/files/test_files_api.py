@@ -12,7 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
+from spacekontext.errors import NotFound
+from spacekontext.files.kinds import KINDS
 from spacekontext.files.models import StoredFile
+from spacekontext.ids import new_id
 from spacekontext.services import Services
 from spacekontext.storage.base import ObjectStore
 from spacekontext.storage.keys import staging_key
@@ -499,3 +502,22 @@ async def test_project_deletion_removes_its_objects_through_the_queue(
     keys = await everything_stored(store)
     assert len(keys) == 1
     assert kept in keys[0]
+
+
+async def test_a_file_of_a_project_deleted_meanwhile_is_404_and_leaves_nothing(
+    api: httpx.AsyncClient, auth: Auth, app_services: Services, store: ObjectStore
+) -> None:
+    # The owner check passed, the object was stored, then the project went before the row was
+    # written: the row's foreign key refuses it, the client hears 404 and the object goes.
+    ann = auth(ANN)
+    project = await api.post("/api/projects", json={"name": "gone"}, headers=ann)
+    user_id = project.json()["project"]["userId"]
+    stored = await store.put_bytes(
+        f"users/{user_id}/projects/gone/import/x-a.png", SAMPLES["png"], content_type="image/png"
+    )
+    with pytest.raises(NotFound, match="project not found"):
+        await app_services.files._record_stored(
+            new_id(), user_id, "no-such-project", "import", "a.png", KINDS["png"], stored, {}
+        )
+    assert await everything_stored(store) == []
+    assert await file_rows(app_services) == 0

@@ -14,6 +14,7 @@ import pytest
 from tests.api.test_hot_saves import KINDS, _create
 from tests.db import servers
 from tests.db.conftest import url_for
+from tests.storage.conftest import SAMPLES
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +108,7 @@ async def test_reads_and_writes_answer_alike_through_pgbouncer(
         upload = await bounced.post(
             "/api/files/upload",
             data={"projectId": pid, "category": "import"},
-            files={"file": ("plan.dxf", b"0\nEOF\n", "image/vnd.dxf")},
+            files={"file": ("plan.dxf", SAMPLES["dxf"], "image/vnd.dxf")},
             headers=ann,
         )
         assert upload.status_code in (200, 201), upload.text

@@ -713,7 +713,12 @@ class Database:
         writer = user_id or acting_user.get()
         if self._driver_pool is None:
             async with self.unit_of_work(user_id=writer) as uow:
-                rows = list((await uow.session.execute(statement.clause, params)).mappings())
+                try:
+                    result = await uow.session.execute(statement.clause, params)
+                except IntegrityError as exc:
+                    # As on the driver's path: a 409 naming the constraint.
+                    raise _conflict_from(exc) from exc
+                rows = list(result.mappings())
                 await uow.commit()
             return rows
         args = tuple(params[name] for name in statement.names)

@@ -14,9 +14,12 @@ analysis, a site's coordinates and boundary) stay jsonb.
 The type change rewrites each table under an exclusive lock: about a second per 100 MB of
 documents here; plan it as a maintenance step on a large installation. Stored values keep
 their content; their text becomes jsonb's rendering (`", "`, `": "`) until the next save.
-Compression stays lz4 where it was (migration 0009). (Revision 0010, after 0009.)"""
+The rewritten columns are set to lz4 again (migration 0009's statement): a type change puts
+a column back on the server's default compression. (Revision 0010, after 0009.)"""
 
 from alembic import op
+
+from spacekontext.db.compression import document_compression_sql
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -38,6 +41,9 @@ DOCUMENTS = (
 def upgrade() -> None:
     for table, column in DOCUMENTS:
         op.execute(f"ALTER TABLE app.{table} ALTER COLUMN {column} TYPE json USING {column}::json")
+    # A column whose type changes is back on the server's default compression: lz4 again where
+    # the server has it (migration 0009's statement, which covers json columns too).
+    op.execute(document_compression_sql("lz4"))
 
 
 def downgrade() -> None:
@@ -45,3 +51,4 @@ def downgrade() -> None:
         op.execute(
             f"ALTER TABLE app.{table} ALTER COLUMN {column} TYPE jsonb USING {column}::jsonb"
         )
+    op.execute(document_compression_sql("lz4"))

@@ -706,8 +706,9 @@ class Database:
 
         Like `fetch`, it goes straight to the driver's pool on the tuned profile: one round
         trip, no BEGIN/COMMIT of its own (PostgreSQL commits a lone statement itself), none of
-        the ORM session's cost. Behind PgBouncer the pool wraps it in its transaction prefix;
-        in tests (one bound connection) and in the naive profile it runs in a unit of work.
+        the ORM session's cost. Behind PgBouncer it is one message on psycopg (`BouncerPool`),
+        still one round trip; in tests (one bound connection) and in the naive profile it runs
+        in a unit of work.
         Constraint violations become `Conflict`, outages 503 as everywhere; after it the
         acting user's reads wait for a replica that has replayed it (read-your-writes)."""
         writer = user_id or acting_user.get()

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from spacekontext.app import create_app
 from spacekontext.auth.deps import ServicesDep
 from spacekontext.db.engine import Database, Statement
-from spacekontext.db.observe import normalize_statement
+from spacekontext.db.observe import LineBudget, normalize_statement
 from spacekontext.http.responses import JSONBytes
 from spacekontext.observability.logging import configure_logging
 from spacekontext.services import Services, build_services
@@ -165,6 +165,21 @@ async def test_slow_statement_is_logged_with_route_and_request_id(
     assert "pg_sleep(" in entry["statement"] and "0.2" not in entry["statement"]
     assert entry["duration_ms"] >= 200
     assert entry["level"] == "warning"
+
+
+def test_slow_statement_lines_are_bounded_and_count_what_they_leave_out() -> None:
+    # An overloaded server sees every statement as slow: the lines are held to a budget per
+    # process, and the next line written says how many were left out.
+    now = [0.0]
+    budget = LineBudget(per_second=10, burst=20, clock=lambda: now[0])
+    written = [budget.take() for _ in range(100)]
+    assert written[:20] == [0] * 20
+    assert written[20:] == [None] * 80
+    now[0] += 0.5  # five lines' worth
+    assert [budget.take() for _ in range(6)] == [80, 0, 0, 0, 0, None]
+    now[0] += 60
+    assert budget.take() == 1  # the bucket holds at most the burst
+    assert [budget.take() for _ in range(20)].count(None) == 1
 
 
 def test_statements_are_normalized() -> None:

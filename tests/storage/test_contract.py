@@ -6,7 +6,9 @@ import hashlib
 import secrets
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
 
@@ -193,3 +195,27 @@ def test_signature_checks_expiry_against_the_clock() -> None:
     assert signer.verify("GET", "users/a", query)["expires"] == query["expires"]
     with pytest.raises(Forbidden):
         signer.verify("GET", "users/a", query, now=time.time() + 11)
+
+
+@pytest.mark.parametrize(("size", "hops"), [(1000, 1), (3 * 1024 * 1024 + 5, 7)])
+async def test_local_store_writes_a_small_object_in_one_thread_hop(
+    local_store: LocalObjectStore, monkeypatch: pytest.MonkeyPatch, size: int, hops: int
+) -> None:
+    # Each hop to a worker thread waits for a thread and then for the event loop: an object
+    # that fits in the first block is written, hashed and moved in one; a larger one streams
+    # (open, four writes, close, move) and leaves no clean-up hop after its move.
+    calls = 0
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return await run_sync(*args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    data = secrets.token_bytes(size)
+    stored = await local_store.put_stream("users/u/small.dxf", chunked(data), content_type="x/y")
+    assert calls == hops
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert await local_store.get_bytes("users/u/small.dxf") == data
+    assert list((local_store.root / ".tmp").iterdir()) == []

@@ -57,7 +57,7 @@ def main() -> None:
             subprocess.run(
                 [sys.executable, "-m", "spacekontext.cli", "seed", "--users", str(args.users),
                  "--no-objects"],
-                env=env, check=True, stdout=subprocess.DEVNULL,
+                env=env, check=True, capture_output=True,
             )  # fmt: skip
         migrate.downgrade(url, "0009")
         before = documents_bytes(url)

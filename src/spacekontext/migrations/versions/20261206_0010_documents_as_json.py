@@ -11,8 +11,10 @@ keys, no insignificant space, checked for NaN and NUL beforehand), so the stored
 normalised as jsonb's was. The small JSON columns beside them (settings, a massing's
 analysis, a site's coordinates and boundary) stay jsonb.
 
-The type change rewrites each table under an exclusive lock: about a second per 100 MB of
-documents here; plan it as a maintenance step on a large installation. Stored values keep
+The type change rewrites each table under an exclusive lock: 10.7 s for the 80 MB of documents
+of 200 seeded users on a 2-core machine (`bench/migration_bench.py`), so about 13 s per 100 MB;
+on a large installation plan it as a maintenance step (reads and saves of documents wait for
+it). Stored values keep
 their content; their text becomes jsonb's rendering (`", "`, `": "`) until the next save.
 The rewritten columns are set to lz4 again (migration 0009's statement): a type change puts
 a column back on the server's default compression. (Revision 0010, after 0009.)"""

@@ -68,7 +68,26 @@ class StatementPool(Protocol):
     async def close(self) -> None: ...
 
 
-class DriverPool:
+class _Pool:
+    """What both pools hold: `role` (primary or replica) labels the statement metrics, `name`
+    the pool's; its size and checkout timeout; the waiting and timeout metrics."""
+
+    def __init__(self, dsn: str, *, role: str, name: str, size: int, timeout_s: float) -> None:
+        self.role = role
+        self.name = name
+        self.size = size
+        self.timeout_s = timeout_s
+        self._dsn = dsn
+        self._waiting = metrics.DB_POOL_WAITING.labels(name)
+        self._timeouts = metrics.DB_POOL_TIMEOUTS.labels(name)
+        metrics.DB_POOL_SIZE.labels(name).set(size)
+
+    def _timed_out(self) -> PoolTimeout:
+        self._timeouts.inc()
+        return PoolTimeout(f"no connection of pool {self.name} within {self.timeout_s} s")
+
+
+class DriverPool(_Pool):
     def __init__(
         self,
         dsn: str,
@@ -79,18 +98,10 @@ class DriverPool:
         timeout_s: float,
         server_settings: dict[str, str],
     ) -> None:
-        """`role` (primary or replica) labels the statement metrics, `name` the pool's."""
-        self.role = role
-        self.name = name
-        self.size = size
-        self.timeout_s = timeout_s
-        self._dsn = dsn
+        super().__init__(dsn, role=role, name=name, size=size, timeout_s=timeout_s)
         self._server_settings = server_settings
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Future[asyncpg.Pool] | None = None
-        self._waiting = metrics.DB_POOL_WAITING.labels(name)
-        self._timeouts = metrics.DB_POOL_TIMEOUTS.labels(name)
-        metrics.DB_POOL_SIZE.labels(name).set(size)
 
     async def fetch(self, statement: PooledStatement, args: tuple[Any, ...]) -> list[Any]:
         """The rows of one statement. A checkout that waits longer than the timeout raises
@@ -107,10 +118,7 @@ class DriverPool:
                 # A slot was free, yet no connection came: connecting timed out (a server
                 # gone from the network), an outage rather than a saturated pool.
                 raise TimeoutError(f"connecting for pool {self.name} timed out") from exc
-            self._timeouts.inc()
-            raise PoolTimeout(
-                f"no connection of pool {self.name} within {self.timeout_s} s"
-            ) from exc
+            raise self._timed_out() from exc
         finally:
             self._waiting.dec()
         try:
@@ -166,7 +174,7 @@ class _UTCTimestamptzLoader(TimestamptzLoader):
         return super().load(data).astimezone(UTC)
 
 
-class BouncerPool:
+class BouncerPool(_Pool):
     """The driver pool behind PgBouncer in transaction mode (module docstring): psycopg
     connections in autocommit, every statement sent unprepared in one message.
 
@@ -192,19 +200,12 @@ class BouncerPool:
         statement_timeout_s: float | None,
         application_name: str,
     ) -> None:
-        self.role = role
-        self.name = name
-        self.size = size
-        self.timeout_s = timeout_s
-        self._dsn = dsn
+        super().__init__(dsn, role=role, name=name, size=size, timeout_s=timeout_s)
         self._statement_timeout_s = statement_timeout_s
         self._application_name = application_name
         self._idle: asyncio.LifoQueue[psycopg.AsyncConnection[dict[str, Any]]] = asyncio.LifoQueue()
         self._open_count = 0
         self._closed = False
-        self._waiting = metrics.DB_POOL_WAITING.labels(name)
-        self._timeouts = metrics.DB_POOL_TIMEOUTS.labels(name)
-        metrics.DB_POOL_SIZE.labels(name).set(size)
         if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
             metrics.DB_POOL_IN_USE.labels(name).set_function(
                 lambda: self._open_count - self._idle.qsize()
@@ -249,10 +250,7 @@ class BouncerPool:
         try:
             return await asyncio.wait_for(self._idle.get(), self.timeout_s)
         except TimeoutError as exc:
-            self._timeouts.inc()
-            raise PoolTimeout(
-                f"no connection of pool {self.name} within {self.timeout_s} s"
-            ) from exc
+            raise self._timed_out() from exc
         finally:
             self._waiting.dec()
 

@@ -95,25 +95,22 @@ def driver_pool_for(
     its statement cache on a direct connection, psycopg's one-message statements behind
     PgBouncer in transaction mode."""
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = name or f"{role}-driver"
+    common: dict[str, Any] = {
+        "role": role,
+        "name": name or f"{role}-driver",
+        "size": settings.db_read_pool_size,
+        "timeout_s": settings.db_pool_timeout_s,
+    }
     if settings.database_pooler == "pgbouncer":
         timeout_ms = settings.db_statement_timeout_ms
         return BouncerPool(
             dsn,
-            role=role,
-            name=name,
-            size=settings.db_read_pool_size,
-            timeout_s=settings.db_pool_timeout_s,
+            **common,
             statement_timeout_s=timeout_ms / 1000 if timeout_ms else None,
             application_name=f"{settings.db_application_name}:{role}",
         )
     return DriverPool(
-        dsn,
-        role=role,
-        name=name,
-        size=settings.db_read_pool_size,
-        timeout_s=settings.db_pool_timeout_s,
-        server_settings=connect_args_for(settings, role=role)["server_settings"],
+        dsn, **common, server_settings=connect_args_for(settings, role=role)["server_settings"]
     )
 
 

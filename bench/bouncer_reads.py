@@ -71,15 +71,18 @@ async def new_way(url: str) -> Callable[[int], Awaitable[object]]:
     for _ in range(CONNECTIONS):
         idle.put_nowait(
             await psycopg.AsyncConnection.connect(
-                url, autocommit=True, prepare_threshold=None, row_factory=dict_row
+                url,
+                autocommit=True,
+                prepare_threshold=None,
+                row_factory=dict_row,
+                cursor_factory=psycopg.AsyncRawCursor,  # `$1` as the pool sends it
             )
         )
-    sql = SQL.replace("$1", "%s")
 
     async def read(i: int) -> object:
         connection = await idle.get()
         try:
-            cursor = await connection.execute(sql, (f"id{i % 1000}",), prepare=False)
+            cursor = await connection.execute(SQL, (f"id{i % 1000}",), prepare=False)
             return await cursor.fetchall()
         finally:
             idle.put_nowait(connection)

@@ -49,13 +49,10 @@ async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
 
 
 class PooledStatement(Protocol):
-    """What a pool needs of a statement (`db.engine.Statement`): its text in the driver's
-    numbered form (`$1`), and in psycopg's positional form (`%s`, literal `%` doubled) with
-    the argument index of each placeholder in order (a parameter may appear twice)."""
+    """What a pool needs of a statement (`db.engine.Statement`): its text with numbered
+    parameters (`$1`), which both drivers take as they are (psycopg through its raw cursor)."""
 
     native: str
-    positional: str
-    order: tuple[int, ...]
 
 
 class StatementPool(Protocol):
@@ -217,10 +214,9 @@ class BouncerPool(_Pool):
     ) -> list[dict[str, Any]]:
         connection = await self._acquire()
         try:
-            values = [args[index] for index in statement.order]
             try:
                 async with asyncio.timeout(self._statement_timeout_s):
-                    cursor = await connection.execute(statement.positional, values, prepare=False)
+                    cursor = await connection.execute(statement.native, args, prepare=False)
                     rows = await cursor.fetchall() if cursor.description is not None else []
             except TimeoutError as exc:
                 raise StatementTimedOut(
@@ -262,6 +258,9 @@ class BouncerPool(_Pool):
                     autocommit=True,
                     prepare_threshold=None,
                     row_factory=dict_row,
+                    # `$1` parameters as the server takes them: no conversion from `%s` per
+                    # statement, and a `%` in the text is only a `%`.
+                    cursor_factory=psycopg.AsyncRawCursor,
                     application_name=self._application_name,
                     # Spelled as the server reports it: PgBouncer compares the strings and
                     # would SET it on the server connection at every transaction otherwise.

@@ -266,15 +266,6 @@ class Statement:
 
         self.native = _NAMED.sub(number, sql)
         self.names = tuple(names)
-        # psycopg's form (`BouncerPool`): `%s` placeholders, each naming its argument.
-        order: list[int] = []
-
-        def positional(match: re.Match[str]) -> str:
-            order.append(names.index(match.group(1)))
-            return "%s"
-
-        self.positional = _NAMED.sub(positional, sql.replace("%", "%%"))
-        self.order = tuple(order)
 
     @classmethod
     def of(cls, query: Select[Any]) -> Statement:

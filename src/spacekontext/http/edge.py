@@ -16,7 +16,7 @@ that the series stay few)."""
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -51,13 +51,40 @@ def _series_for(route: str, method: str, status: int) -> tuple[Any, Any]:
     return series
 
 
+class RequestIds:
+    """New request ids: 8 random bytes each from the kernel's generator, as `secrets` gives
+    them, but read 4 KB at a time: one system call per 512 ids instead of one per request
+    (1-2 % of a worker's CPU in the capacity test, where every system call is dear). A
+    process forked from this one starts on fresh bytes, never on its parent's."""
+
+    __slots__ = ("_at", "_buffer")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._at = 0
+
+    def reset(self) -> None:
+        self._buffer, self._at = b"", 0
+
+    def new(self) -> str:
+        at = self._at
+        if at + 8 > len(self._buffer):
+            self._buffer, at = os.urandom(4096), 0
+        self._at = at + 8
+        return self._buffer[at : at + 8].hex()
+
+
+_IDS = RequestIds()
+os.register_at_fork(after_in_child=_IDS.reset)
+
+
 def _request_id(incoming: bytes | None) -> str:
     """A sane incoming `X-Request-ID` is kept (a proxy's id ties the logs together)."""
     if incoming:
         text = incoming.decode("latin-1")
         if len(text) <= 64 and text.isprintable():
             return text
-    return secrets.token_hex(8)
+    return _IDS.new()
 
 
 class EdgeMiddleware:

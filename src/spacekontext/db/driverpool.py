@@ -203,6 +203,7 @@ class BouncerPool(_Pool):
         self._idle: asyncio.LifoQueue[psycopg.AsyncConnection[dict[str, Any]]] = asyncio.LifoQueue()
         self._open_count = 0
         self._closed = False
+        self._closing: set[asyncio.Task[None]] = set()
         if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
             metrics.DB_POOL_IN_USE.labels(name).set_function(
                 lambda: self._open_count - self._idle.qsize()
@@ -288,9 +289,12 @@ class BouncerPool(_Pool):
             self._idle.put_nowait(connection)
             return
         self._open_count -= 1
-        # Closing a psycopg connection sends Terminate and closes the socket: no wait.
+        # Closing a psycopg connection sends Terminate and closes the socket: no wait. The task
+        # is kept until it ends (the event loop holds only a weak reference to it).
         with contextlib.suppress(Exception):
-            asyncio.get_running_loop().create_task(connection.close())
+            closing = asyncio.get_running_loop().create_task(connection.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     async def close(self) -> None:
         self._closed = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 
 import pytest
 import redis
@@ -83,6 +84,25 @@ async def test_a_timed_out_reply_is_dropped_and_the_stream_stays_in_step(
             # for the next command's reply.
             await client.execute("BLPOP", key_prefix + "empty", "0.4")
         assert await client.get(key_prefix + "k") == b"v"
+    finally:
+        await client.aclose()
+
+
+async def test_a_long_turn_of_the_event_loop_before_the_write_is_not_a_timeout(
+    redis_url: str, key_prefix: str
+) -> None:
+    """A command is queued in one turn of the loop and written in the next; on a busy worker
+    that turn can outlast the timeout. Redis answers at once once it is asked, so that is no
+    outage: the deadline runs from the write (it used to run from the queueing, and a long
+    turn opened the circuit breaker and sent every request to the database)."""
+    client = RespClient.from_url(redis_url, timeout_s=0.1)
+    try:
+        await client.set(key_prefix + "k", "v")
+        for _ in range(3):
+            reply = asyncio.ensure_future(client.get(key_prefix + "k"))
+            await asyncio.sleep(0)  # the GET is queued; its write waits for the next turn
+            time.sleep(0.3)  # noqa: ASYNC251 - this turn is busy with other work, on purpose
+            assert await reply == b"v"
     finally:
         await client.aclose()
 

@@ -41,11 +41,13 @@ class RespError(Exception):
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self) -> None:
+    def __init__(self, timeout_s: float) -> None:
         self._reader = hiredis.Reader()
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._transport: asyncio.WriteTransport | None = None
         self._outgoing: list[bytes] = []
+        self._unsent: list[asyncio.Future[Any]] = []
+        self._timeout_s = timeout_s
         self.lost: BaseException | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -76,12 +78,21 @@ class _Connection(asyncio.Protocol):
         if not self._outgoing:
             loop.call_soon(self._flush)
         self._outgoing.append(payload)
+        self._unsent.extend(waiters)
         return waiters
 
     def _flush(self) -> None:
         outgoing, self._outgoing = self._outgoing, []
+        sent, self._unsent = self._unsent, []
         if self._transport is not None and self.lost is None and outgoing:
             self._transport.write(b"".join(outgoing) if len(outgoing) > 1 else outgoing[0])
+            # The deadline runs from here, when the commands leave, not from when they were
+            # queued: a long turn of the event loop in between (other requests' CPU, on a busy
+            # worker) is not Redis being slow, and counted as such it opened the circuit
+            # breaker and sent every request to the database for a second. One timer for the
+            # whole write; it is left to fire (a no-op on answered waiters), which costs less
+            # than cancelling it from the reply.
+            asyncio.get_running_loop().call_later(self._timeout_s, _expire, sent, self._timeout_s)
 
     def close(self) -> None:
         if self._transport is not None:
@@ -204,23 +215,17 @@ class RespClient:
 
     # --- internals ---------------------------------------------------------------------------
     async def _wait(self, waiters: list[asyncio.Future[Any]]) -> list[Any]:
-        # One timer for the whole batch (cheaper than `asyncio.timeout` per reply). A waiter
-        # that expires or is cancelled is done: its reply, when it comes, is dropped.
+        # The connection's write times the waiters out (`_Connection._flush`). A waiter that
+        # expires or is cancelled is done: its reply, when it comes, is dropped.
         loop = asyncio.get_running_loop()
         started = loop.time()
-        timer = loop.call_later(self.timeout_s, self._expire, waiters)
         try:
             return [await waiter for waiter in waiters]
         finally:
-            timer.cancel()
             stats = current_request.get()
             if stats is not None:  # for Server-Timing
                 stats.redis_round_trips += 1
                 stats.redis_time_s += loop.time() - started
-
-    def _expire(self, waiters: list[asyncio.Future[Any]]) -> None:
-        for waiter in waiters:
-            _fail(waiter, TimeoutError(f"redis did not answer within {self.timeout_s} s"))
 
     async def _connect(self) -> _Connection:
         # Concurrent callers share one connect attempt.
@@ -238,7 +243,7 @@ class RespClient:
         context = ssl.create_default_context() if self._tls else None
         async with asyncio.timeout(self.connect_timeout_s):
             _, connection = await loop.create_connection(
-                _Connection, self.host, self.port, ssl=context
+                lambda: _Connection(self.timeout_s), self.host, self.port, ssl=context
             )
             setup: list[tuple[Arg, ...]] = []
             if self._password is not None:
@@ -264,6 +269,11 @@ def _pack(args: tuple[Arg, ...]) -> bytes:
     # hiredis' stub types the argument as a 1-tuple; it takes any number of arguments.
     packed: bytes = hiredis.pack_command(args)  # type: ignore[arg-type]
     return packed
+
+
+def _expire(waiters: list[asyncio.Future[Any]], timeout_s: float) -> None:
+    for waiter in waiters:
+        _fail(waiter, TimeoutError(f"redis did not answer within {timeout_s} s"))
 
 
 def _fail(waiter: asyncio.Future[Any], error: BaseException) -> None:

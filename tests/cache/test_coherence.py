@@ -74,10 +74,10 @@ async def start_instance(
     opened: list[Instance] = []
 
     async def start(redis_url: str, prefix: str = "coherence:") -> Instance:
-        # A generous Redis timeout: these tests are about coherence, and 30 requests at once on
-        # a busy CI machine can keep a reply past the production 0.25 s, which opens the circuit
-        # and sends every request to the database. Timeouts have their own tests
-        # (test_hung_redis.py); a killed Redis is refused at once whatever the timeout.
+        # A generous Redis timeout: these tests are about coherence, not timeouts (those have
+        # their own tests: test_resp.py, test_hung_redis.py), and a timeout opens the circuit
+        # and sends every request to the database. A killed Redis is refused at once whatever
+        # the timeout.
         configured = settings.model_copy(
             update={"redis_url": redis_url, "cache_key_prefix": prefix, "redis_timeout_s": 5.0}
         )

@@ -28,6 +28,24 @@ from tests.redisproc import RedisProcess, redis_server_binary
 WEBHOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The README's block (tests/e2e/test_readme.py) spends about two minutes installing a
+    # fresh .venv, on one core: started now, it runs beside the other tests instead of after
+    # them, and its test only waits for it.
+    if session.config.option.collectonly:
+        return
+    from tests.e2e import test_readme
+
+    if any(item.name == test_readme.TEST_NAME for item in session.items):
+        test_readme.start_in_background()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests.e2e import test_readme
+
+    test_readme.stop_background()
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -507,13 +507,57 @@ def configuration(
                 return {**described, "error": "the load test wrote no result"}
             for step in result["steps"]:
                 step["stack"] = sampler.window(step["windowStartUnix"], step["windowEndUnix"])
+        outage_counters = scrape_counters(base, OUTAGE_COUNTERS)
     evidence: dict[str, Any] = {
         f"pgStatStatements{where}": top_statements(dsn) for where, dsn in statements.items()
     }
     evidence["pySpy"] = profile_summary
+    # What the server itself reported during the run: a cache that fell back to the database,
+    # a warning or an error; none of it shows in the load test's status codes.
+    evidence["serverCounters"] = outage_counters
+    evidence["serverLog"] = log_findings(home / f"serve-{name}.log")
     result["harness"] = {**described, **evidence, "seed": args.seed_report}
     (args.out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
     return result
+
+
+OUTAGE_COUNTERS = (
+    "spacekontext_cache_errors_total",
+    "spacekontext_rate_limit_errors_total",
+    "spacekontext_db_pool_timeouts_total",
+    "spacekontext_db_slow_statements_total",
+)
+
+
+def scrape_counters(base: str, names: tuple[str, ...]) -> dict[str, float]:
+    """The server's own counters of degraded service (summed over labels and workers)."""
+    try:
+        text = httpx.get(base + "/metrics", timeout=10).text
+    except httpx.HTTPError as exc:
+        return {"error": str(exc)}  # type: ignore[dict-item]
+    found = dict.fromkeys(names, 0.0)
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in found:
+            found[name] += float(line.rsplit(" ", 1)[1])
+    return found
+
+
+def log_findings(path: Path) -> list[list[Any]]:
+    """Warnings and errors of the server's log (JSON lines), counted by level and message (its
+    digits left out, so that counts and ids do not split one message into many)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    with contextlib.suppress(FileNotFoundError):
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            level = str(entry.get("level", "")) if isinstance(entry, dict) else ""
+            if level in ("warning", "error", "critical"):
+                event = "".join("#" if c.isdigit() else c for c in str(entry.get("event", "")))
+                counts[level, event[:160]] += 1
+    return [[level, event, n] for (level, event), n in counts.most_common(20)]
 
 
 def _pid_of(bouncer: servers.Bouncer) -> int:

@@ -26,6 +26,7 @@ from spacekontext.http.hot import HotRoutes
 from spacekontext.massings import router as massings
 from spacekontext.models3d import router as models3d
 from spacekontext.observability.error_tracking import default_release, init_error_tracking
+from spacekontext.observability.logging import configure_logging
 from spacekontext.projects import router as projects
 from spacekontext.search import router as search
 from spacekontext.services import Services, build_services
@@ -208,4 +209,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
 def app_from_env() -> FastAPI:
     """Factory for multi-worker uvicorn (`--workers N`): each worker reads the environment that
     `spacekontext serve` prepared (database URL of the embedded server included)."""
-    return create_app(Settings())
+    settings = Settings()
+    # A worker is a fresh (spawned) process: without this its log lines went to Python's
+    # last-resort handler, as bare text with no level, time or request id, and everything
+    # below WARNING was dropped.
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import psutil
 import pytest
 
@@ -37,7 +38,7 @@ def test_two_workers_share_the_port_and_the_metrics(database_url: str, tmp_path:
         **os.environ,
         "DATABASE_URL": database_url,
         "SPACEKONTEXT_HOME": str(tmp_path),
-        "LOG_LEVEL": "warning",
+        "LOG_LEVEL": "info",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log_path = tmp_path / "serve.log"
@@ -83,6 +84,16 @@ def test_two_workers_share_the_port_and_the_metrics(database_url: str, tmp_path:
         sample_files = list((tmp_path / "prometheus").glob("counter_*.db"))
         pids = {int(path.stem.split("_")[1]) for path in sample_files}
         assert pids == {worker.pid for worker in workers}
+
+        # The workers log as `serve` does: JSON lines with level and time, INFO included.
+        started = [
+            entry
+            for line in log_path.read_text().splitlines()
+            if line.startswith("{")
+            and (entry := orjson.loads(line)).get("event") == "Application startup complete."
+        ]
+        assert len(started) == 2, log_path.read_text()[-3000:]
+        assert all(entry["level"] == "info" and entry["timestamp"] for entry in started)
     finally:
         server.terminate()
         try:

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from sqlalchemy import event
 
+from spacekontext.db.routing import parse_lsn
 from spacekontext.ids import new_id
 from tests.db import servers
 from tests.db.conftest import names, replayed, replica_reads, user_id_of, wait_for
@@ -153,3 +154,33 @@ async def test_one_late_check_is_not_a_verdict(replica_app: Callable[..., Any]) 
         assert (replica.healthy, replica.last_error) == (False, "TimeoutError")
         await router.check()
         assert replica.healthy
+
+
+async def test_a_writes_position_is_one_statement_on_the_driver(
+    primary_url: str, replica_app: Callable[..., Any], auth: Auth
+) -> None:
+    """After every write the app reads the primary's WAL position (read-your-writes). On the
+    driver's pool that is one statement; on an engine connection it was a transaction of four
+    round trips (BEGIN, the timeouts, the SELECT, ROLLBACK), two hops each behind PgBouncer."""
+    ann = auth(f"ann-{new_id()}@example.com")
+    async with replica_app() as (client, services):
+        ann_id = await user_id_of(client, ann)
+        router = services.db.router
+        checkouts: list[object] = []
+
+        def checked_out(*_: object) -> None:
+            checkouts.append(None)
+
+        pool = router.primary.sync_engine.pool
+        event.listen(pool, "checkout", checked_out)
+        try:
+            with psycopg.connect(primary_url, autocommit=True) as conn:
+                row = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+            assert row is not None
+            await router.record_write(ann_id)
+            await router.check()  # the lag watcher reads it the same way
+        finally:
+            event.remove(pool, "checkout", checked_out)
+        assert checkouts == []
+        recorded = router.positions.peek(ann_id)
+        assert recorded is not None and recorded >= parse_lsn(row[0])

@@ -38,7 +38,7 @@ from spacekontext.db.driverpool import BouncerPool, DriverPool, StatementPool
 from spacekontext.db.jsontext import JSONText
 from spacekontext.db.observe import instrument, record
 from spacekontext.db.outage import as_unavailable, raise_if_outage
-from spacekontext.db.routing import ReadRouter, Replica
+from spacekontext.db.routing import WAL_POSITION_SQL, ReadRouter, Replica
 from spacekontext.db.urls import async_url
 from spacekontext.errors import Conflict, Unavailable
 from spacekontext.observability import metrics
@@ -294,6 +294,8 @@ class Statement:
 # and without casts after them (psycopg 3's dialect would add `::VARCHAR`, which `text()` does
 # not read as a parameter); the driver infers every parameter's type from the statement.
 _PLAIN_SQL = psycopg2.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
+
+_WAL_POSITION = Statement(WAL_POSITION_SQL)
 
 
 class UnitOfWork:
@@ -557,6 +559,8 @@ class Database:
             max_lag_s=settings.max_replica_lag_s if settings else 5.0,
             check_interval_s=settings.replica_check_interval_s if settings else 0.5,
         )
+        if self._driver_pool is not None:
+            self.router.read_position = self._wal_position
         self._replica_sessions = {
             replica.name: async_sessionmaker(
                 bind=_read_bind(replica.engine, settings),
@@ -747,6 +751,13 @@ class Database:
                 slow_counter,
                 self._slow_s,
             )
+
+    async def _wal_position(self) -> str:
+        """The primary's WAL position in one statement on the driver's pool (one message, one
+        round trip, also behind PgBouncer)."""
+        assert self._driver_pool is not None
+        rows = await self._fetch_on(self._driver_pool, _WAL_POSITION, ())
+        return str(rows[0]["lsn"])
 
     async def current_wal_lsn(self) -> str:
         async with self.engine.connect() as conn:

@@ -32,6 +32,7 @@ import logging
 import math
 import time
 from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,6 +49,9 @@ UNREACHABLE_LSN = 1 << 64
 
 # Checks in a row that must time out before a replica is skipped for being slow (see above).
 TIMEOUTS_TO_SKIP = 2
+
+
+WAL_POSITION_SQL = "SELECT pg_current_wal_insert_lsn()::text AS lsn"
 
 
 def parse_lsn(value: str) -> int:
@@ -143,6 +147,10 @@ class ReadRouter:
         self.max_lag_s = max_lag_s
         self.check_interval_s = check_interval_s
         self.positions: WritePositions = LocalPositions(self.position_ttl_s)
+        # Where the primary's WAL is now, as text. `Database` replaces this with one statement
+        # on its driver pool where it has one: on an engine connection it is a transaction
+        # (BEGIN, the timeouts, the SELECT, ROLLBACK), four round trips, and after every write.
+        self.read_position: Callable[[], Awaitable[str]] = self._position_on_engine
         self._samples: deque[tuple[float, int]] = deque()
         self._turn = itertools.count()
         self._task: asyncio.Task[None] | None = None
@@ -196,16 +204,17 @@ class ReadRouter:
     async def record_write(self, user_id: str) -> None:
         """Called after a commit: remember where the primary's WAL was for this user."""
         try:
-            async with self.primary.connect() as conn:
-                lsn = parse_lsn(
-                    str(await conn.scalar(text("SELECT pg_current_wal_insert_lsn()::text")))
-                )
+            lsn = parse_lsn(await self.read_position())
         except Exception as exc:
             # The commit has happened; the request must not fail now. Without the position,
             # keep the user on the primary until the record expires.
             log.warning("could not read the WAL position after a commit: %s", exc)
             lsn = UNREACHABLE_LSN
         await self.positions.record(user_id, lsn)
+
+    async def _position_on_engine(self) -> str:
+        async with self.primary.connect() as conn:
+            return str(await conn.scalar(text(WAL_POSITION_SQL)))
 
     def mark_failed(self, replica: Replica, exc: BaseException) -> None:
         """A request found the replica broken: stop using it until the next good check."""
@@ -239,10 +248,7 @@ class ReadRouter:
         now = time.monotonic()
         try:
             async with asyncio.timeout(max(1.0, self.check_interval_s * 4)):
-                async with self.primary.connect() as conn:
-                    primary_lsn = parse_lsn(
-                        str(await conn.scalar(text("SELECT pg_current_wal_insert_lsn()::text")))
-                    )
+                primary_lsn = parse_lsn(await self.read_position())
         except Exception as exc:
             # Without the primary's position lag cannot be judged; keep the last verdicts.
             log.warning("replica check: primary unreachable: %s", exc)

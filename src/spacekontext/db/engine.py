@@ -759,10 +759,6 @@ class Database:
         rows = await self._fetch_on(self._driver_pool, _WAL_POSITION, ())
         return str(rows[0]["lsn"])
 
-    async def current_wal_lsn(self) -> str:
-        async with self.engine.connect() as conn:
-            return str(await conn.scalar(text("SELECT pg_current_wal_insert_lsn()::text")))
-
     async def dispose(self) -> None:
         await self.router.stop()
         for pool in (self._driver_pool, *self._replica_pools.values()):
